@@ -1,0 +1,61 @@
+# metaferry: the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.metaferry-installed
+WORK := .tmp
+
+.PHONY: run test dev lint typecheck unit crds tools postgres benchmarks clean
+
+# 1. Install into a virtualenv and run the sample files connector once on embedded SQLite.
+run: $(STAMP)
+	@mkdir -p $(WORK)
+	$(BIN)/metaferry-runtime run examples/files-connector.yaml --once --repository sqlite:///$(WORK)/metaferry.db
+	@echo
+	$(BIN)/metaferry-runtime elements --repository sqlite:///$(WORK)/metaferry.db --limit 20
+
+# 2. Install everything the tests need (Kubernetes control plane, PostgreSQL) and run every test.
+test: $(STAMP) lint typecheck tools postgres
+	source $(WORK)/postgres.env && source $(WORK)/tools.env && \
+	  $(BIN)/pytest -ra --durations=15 $(PYTEST_ARGS)
+
+dev: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check runtime operator
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -ra -m "not cluster and not postgres" $(PYTEST_ARGS)
+
+crds: $(STAMP)
+	$(BIN)/metaferry-operator crd > crds/integrationconnectors.metaferry.io.yaml
+	cp crds/integrationconnectors.metaferry.io.yaml charts/metaferry/crds/integrationconnectors.metaferry.io.yaml
+
+tools: $(STAMP)
+	@mkdir -p $(WORK)
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/install-test-tools.sh | tail -n 1 > $(WORK)/tools.dir
+	echo "export METAFERRY_TOOLS_BIN=$$(cat $(WORK)/tools.dir); export PATH=$$(cat $(WORK)/tools.dir):\$$PATH" > $(WORK)/tools.env
+
+postgres:
+	@mkdir -p $(WORK)
+	scripts/start-postgres.sh | tail -n 1 > $(WORK)/postgres.url
+	echo "export METAFERRY_TEST_POSTGRES_URL=$$(cat $(WORK)/postgres.url)" > $(WORK)/postgres.env
+
+benchmarks: $(STAMP) tools postgres
+	source $(WORK)/postgres.env && source $(WORK)/tools.env && \
+	  for b in benchmarks/*.py; do case "$$b" in */_*) continue;; esac; echo "== $$b"; $(BIN)/python "$$b"; done
+
+clean:
+	rm -rf $(WORK) build dist *.egg-info

@@ -1,0 +1,147 @@
+"""HTTP API of one runtime: what the operator, probes, Prometheus and people call.
+
+Reads are open (`/healthz`, `/readyz`, `/status`, `/metrics`, `/audit`): they reveal nothing secret, since
+the report and audit records are masked at their source. Mutating calls (`POST /refresh`, `POST /restart`)
+need the bearer token the operator puts in the connector's Secret; without a configured token they are
+refused, never open.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+from pathlib import Path
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import ValidationError
+
+from metaferry_runtime.audit import RuntimeMessages
+from metaferry_runtime.lifecycle import ConnectorRuntime
+from metaferry_runtime.lifecycle.engine import RefreshRefused
+from metaferry_runtime.report import RestartAccepted
+from metaferry_runtime.resource.base import KubeModel
+
+API_TOKEN_ENV = "METAFERRY_API_TOKEN"
+API_TOKEN_FILE_ENV = "METAFERRY_API_TOKEN_FILE"
+MAX_BODY_BYTES = 16 * 1024
+
+
+class RefreshRequest(KubeModel):
+    """Optional body of `POST /refresh`: a request id makes the call idempotent (the annotation's value)."""
+
+    request_id: str | None = None
+
+
+def load_api_token(token_file: str | None = None) -> str | None:
+    """The bearer token: from `token_file`, $METAFERRY_API_TOKEN_FILE, or $METAFERRY_API_TOKEN."""
+    path = token_file or os.environ.get(API_TOKEN_FILE_ENV)
+    if path:
+        token = Path(path).read_text(encoding="utf-8").strip()
+        return token or None
+    return os.environ.get(API_TOKEN_ENV) or None
+
+
+class RuntimeApi:
+    def __init__(self, runtime: ConnectorRuntime, *, token: str | None) -> None:
+        self.runtime = runtime
+        self._token = token
+        if token:
+            runtime.masker.add([token])
+        self.app = web.Application(client_max_size=MAX_BODY_BYTES)
+        self.app.add_routes(
+            [
+                web.get("/healthz", self.healthz),
+                web.get("/readyz", self.readyz),
+                web.get("/status", self.status),
+                web.get("/metrics", self.metrics),
+                web.get("/audit", self.audit),
+                web.post("/refresh", self.refresh),
+                web.post("/restart", self.restart),
+            ]
+        )
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        """Liveness: the process and its event loop answer. Connector failures do not fail it: the runtime
+        restarts the connector itself, and killing the pod would only lose the report."""
+        return web.json_response({"status": "ok"})
+
+    async def readyz(self, request: web.Request) -> web.Response:
+        ready = self.runtime.is_ready
+        body = {"ready": ready, "connectorStatus": self.runtime.status.value}
+        return web.json_response(body, status=200 if ready else 503)
+
+    async def status(self, request: web.Request) -> web.Response:
+        return _json(self.runtime.report().to_wire())
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        body = generate_latest(self.runtime.metrics.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def audit(self, request: web.Request) -> web.Response:
+        try:
+            limit = max(1, min(int(request.query.get("limit", "50")), 200))
+        except ValueError:
+            return _problem(400, "limit must be a whole number")
+        records = self.runtime.audit_log.records()[-limit:]
+        return web.Response(
+            text="[" + ",".join(record.to_json() for record in records) + "]", content_type="application/json"
+        )
+
+    async def refresh(self, request: web.Request) -> web.Response:
+        if (refused := self._authorize(request)) is not None:
+            return refused
+        try:
+            raw = await request.read()
+            body = RefreshRequest.model_validate_json(raw) if raw.strip() else RefreshRequest()
+        except ValidationError as error:
+            return _problem(400, f"invalid request body: {error.errors()[0]['msg']}")
+        try:
+            accepted = self.runtime.request_refresh(body.request_id)
+        except RefreshRefused as error:
+            return _problem(409, self.runtime.masker.mask(str(error)))
+        return _json(accepted.to_wire(), status=202)
+
+    async def restart(self, request: web.Request) -> web.Response:
+        if (refused := self._authorize(request)) is not None:
+            return refused
+        try:
+            number = self.runtime.request_restart("requested through the API")
+        except RefreshRefused as error:
+            return _problem(409, str(error))
+        return _json(RestartAccepted(restart_count=number).to_wire(), status=202)
+
+    def _authorize(self, request: web.Request) -> web.Response | None:
+        header = request.headers.get("Authorization", "")
+        scheme, _, presented = header.partition(" ")
+        if self._token is None:
+            reason = f"the runtime has no API token configured (set {API_TOKEN_FILE_ENV})"
+        elif scheme.lower() != "bearer" or not presented:
+            reason = "missing bearer token"
+        elif not hmac.compare_digest(presented.strip().encode(), self._token.encode()):
+            reason = "wrong bearer token"
+        else:
+            return None
+        self.runtime.audit_log.log_message(
+            "authorize",
+            RuntimeMessages.API_UNAUTHORIZED,
+            method=request.method,
+            path=request.path,
+            peer=request.remote or "unknown",
+            reason=reason,
+        )
+        return _problem(401, reason, headers={"WWW-Authenticate": 'Bearer realm="metaferry-runtime"'})
+
+
+def _json(body: object, *, status: int = 200) -> web.Response:
+    return web.Response(text=json.dumps(body), status=status, content_type="application/json")
+
+
+def _problem(status: int, detail: str, *, headers: dict[str, str] | None = None) -> web.Response:
+    """An RFC 9457 problem document, so clients get a reason and not just a code."""
+    body = {"status": status, "title": _TITLES.get(status, "Error"), "detail": detail}
+    return web.Response(text=json.dumps(body), status=status, content_type="application/problem+json", headers=headers)
+
+
+_TITLES = {400: "Bad Request", 401: "Unauthorized", 409: "Conflict"}

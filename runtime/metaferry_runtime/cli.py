@@ -1,0 +1,231 @@
+"""`metaferry-runtime`: run one connector from an IntegrationConnector manifest, without Kubernetes or in a pod."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+
+from metaferry_runtime import __version__
+
+EXIT_OK = 0
+EXIT_CONNECTOR_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_REPOSITORY_UNAVAILABLE = 3
+
+REPOSITORY_ENV = "METAFERRY_REPOSITORY_URL"
+LISTEN_HOST_ENV = "METAFERRY_LISTEN_HOST"
+DEFAULT_REPOSITORY = "sqlite:///metaferry.db"
+DEFAULT_PORT = 8080
+
+EPILOG = f"""\
+exit codes:
+  {EXIT_OK}  success (for --once: the refresh succeeded)
+  {EXIT_CONNECTOR_FAILED}  the connector failed (it could not start, or its refresh failed)
+  {EXIT_BAD_INPUT}  bad usage or an invalid manifest, token or secrets directory
+  {EXIT_REPOSITORY_UNAVAILABLE}  the open metadata repository cannot be opened
+
+environment:
+  {REPOSITORY_ENV}     repository URL when --repository is not given (default {DEFAULT_REPOSITORY})
+  METAFERRY_API_TOKEN_FILE     file holding the bearer token for POST /refresh and /restart
+  METAFERRY_API_TOKEN          the bearer token itself (when no token file is given)
+  METAFERRY_SECRETS_DIR        directory of secured properties (one file per key)
+  {LISTEN_HOST_ENV}        host to listen on when --listen is not given (default 0.0.0.0)
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="metaferry-runtime",
+        description="Run an open-metadata integration connector described by an IntegrationConnector manifest.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add_repository(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--repository",
+            metavar="URL",
+            default=os.environ.get(REPOSITORY_ENV, DEFAULT_REPOSITORY),
+            help=f"open metadata repository: sqlite:///FILE or postgresql://... (default ${REPOSITORY_ENV} or"
+            f" {DEFAULT_REPOSITORY})",
+        )
+
+    run = commands.add_parser(
+        "run", help="run a connector", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    run.add_argument("manifest", metavar="FILE.yaml", help="an IntegrationConnector manifest")
+    run.add_argument("--once", action="store_true", help="start, refresh once, disconnect, print a summary")
+    add_repository(run)
+    run.add_argument(
+        "--listen",
+        metavar="ADDR",
+        help=f"HOST:PORT for the HTTP API (default ${LISTEN_HOST_ENV} or 0.0.0.0, port {DEFAULT_PORT})",
+    )
+    run.add_argument("--token-file", metavar="FILE", help="bearer token file for POST calls")
+    run.add_argument("--secrets-dir", metavar="DIR", help="directory of secured properties (one file per key)")
+    run.add_argument(
+        "--shutdown-grace",
+        metavar="DURATION",
+        default="10s",
+        help="time given to running calls at shutdown (default 10s)",
+    )
+    run.add_argument("--log-format", choices=("json", "text"), default=None, help="json in pods, text otherwise")
+
+    check = commands.add_parser("check", help="test the connection step by step with a dry-run refresh")
+    check.add_argument("manifest", metavar="FILE.yaml")
+    add_repository(check)
+    check.add_argument("--secrets-dir", metavar="DIR")
+
+    elements = commands.add_parser("elements", help="list or search what the repository holds")
+    add_repository(elements)
+    elements.add_argument("--type", dest="type_name", help="only this type (and its subtypes)")
+    elements.add_argument("--search", help="case-insensitive text in names and descriptions")
+    elements.add_argument("--collection", help="only elements owned by this metadata collection")
+    elements.add_argument("--archived", action="store_true", help="include archived elements")
+    elements.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"run": _run, "check": _check, "elements": _elements}[args.command]
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        return EXIT_CONNECTOR_FAILED
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"metaferry-runtime: {message}", file=sys.stderr)
+    return code
+
+
+def _load(args: argparse.Namespace) -> tuple[object, dict[str, str]] | int:
+    from metaferry_runtime.resource import ManifestError, load_manifest
+    from metaferry_runtime.secured import SECRETS_DIR_ENV, read_secured_properties
+
+    try:
+        resource = load_manifest(args.manifest)
+    except ManifestError as error:
+        return _fail(str(error), EXIT_BAD_INPUT)
+    try:
+        secrets = read_secured_properties(args.secrets_dir or os.environ.get(SECRETS_DIR_ENV))
+    except OSError as error:
+        return _fail(f"cannot read secured properties: {error}", EXIT_BAD_INPUT)
+    return resource, secrets
+
+
+def _open_repository(url: str) -> object | int:
+    from metaferry_runtime.repository import open_repository
+
+    try:
+        return open_repository(url)
+    except Exception as error:
+        return _fail(f"cannot open the repository {_redact_url(url)}: {error}", EXIT_REPOSITORY_UNAVAILABLE)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from metaferry_runtime.api import load_api_token
+    from metaferry_runtime.lifecycle import ConnectorRuntime, RuntimeSettings
+    from metaferry_runtime.logs import configure_logging
+    from metaferry_runtime.resource import parse_duration
+    from metaferry_runtime.serve import ListenAddress, serve
+    from metaferry_runtime.summary import print_refresh_summary
+
+    log_format = args.log_format or ("json" if os.environ.get("KUBERNETES_SERVICE_HOST") else "text")
+    configure_logging(log_format=log_format)
+    loaded = _load(args)
+    if isinstance(loaded, int):
+        return loaded
+    resource, secrets = loaded
+    try:
+        grace = parse_duration(args.shutdown_grace)
+        listen = ListenAddress.parse(args.listen or f"{os.environ.get(LISTEN_HOST_ENV) or '0.0.0.0'}:{DEFAULT_PORT}")
+        token = None if args.once else load_api_token(args.token_file)
+    except (ValueError, OSError) as error:
+        return _fail(str(error), EXIT_BAD_INPUT)
+    repository = _open_repository(args.repository)
+    if isinstance(repository, int):
+        return repository
+    runtime = ConnectorRuntime(
+        resource=resource,  # type: ignore[arg-type]
+        repository=repository,  # type: ignore[arg-type]
+        secured_properties=secrets,
+        settings=RuntimeSettings(shutdown_grace=grace),
+    )
+    try:
+        if args.once:
+            record = asyncio.run(runtime.run_once())
+            print_refresh_summary(runtime, record, repository_url=_redact_url(args.repository))
+            ok = record is not None and record.error is None
+            return EXIT_OK if ok else EXIT_CONNECTOR_FAILED
+        asyncio.run(serve(runtime, listen=listen, token=token))
+        return EXIT_OK
+    finally:
+        repository.close()  # type: ignore[attr-defined]
+
+
+def _check(args: argparse.Namespace) -> int:
+    from metaferry_runtime.check import check_connector
+
+    loaded = _load(args)
+    if isinstance(loaded, int):
+        return loaded
+    resource, secrets = loaded
+    repository = _open_repository(args.repository)
+    if isinstance(repository, int):
+        return repository
+    try:
+        steps = check_connector(resource, repository, secrets)  # type: ignore[arg-type]
+    finally:
+        repository.close()  # type: ignore[attr-defined]
+    for step in steps:
+        print(f"{'ok ' if step.ok else 'FAIL'}  {step.name:<16} {step.detail}")
+    return EXIT_OK if all(step.ok for step in steps) and len(steps) == 6 else EXIT_CONNECTOR_FAILED
+
+
+def _elements(args: argparse.Namespace) -> int:
+    from metaferry_runtime.repository import Page
+
+    repository = _open_repository(args.repository)
+    if isinstance(repository, int):
+        return repository
+    try:
+        with repository.transaction(actor="metaferry-cli") as transaction:  # type: ignore[attr-defined]
+            found = transaction.find_elements(
+                search_string=args.search,
+                type_name=args.type_name,
+                metadata_collection=args.collection,
+                include_archived=args.archived,
+                page=Page(start_from=0, page_size=max(1, min(args.limit, 10_000))),
+            )
+    except Exception as error:
+        return _fail(str(error), EXIT_BAD_INPUT)
+    finally:
+        repository.close()  # type: ignore[attr-defined]
+    rows = [("TYPE", "QUALIFIED NAME", "OWNER", "VERSION", "STATUS")]
+    rows += [(e.type_name, e.qualified_name, e.metadata_collection, str(e.version), e.status.value) for e in found]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    print(f"({len(found)} element{'s' if len(found) != 1 else ''})")
+    return EXIT_OK
+
+
+def _redact_url(url: str) -> str:
+    """Hide a password in a database URL before it is printed."""
+    scheme, separator, rest = url.partition("://")
+    if not separator or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:****@{host}" if ":" in credentials else url
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,648 @@
+"""The lifecycle engine of one connector: Egeria's integration connector handler, made recoverable.
+
+One asyncio task (`_supervise`) owns every state change, so the rules are easy to check:
+
+- lifecycle order: broker -> initialize -> set_audit_log -> set_connector_name -> set_context (INITIALIZED)
+  -> start (WAITING, or RUNNING with the engage thread for blocking connectors);
+- refresh at start, every `refreshInterval` after the previous refresh ended, and on request; never two at
+  once; requests that arrive while a refresh runs coalesce into exactly one more; each refresh is one
+  repository transaction and is abandoned (rolled back, reported as failed) after `refreshTimeout`;
+- failure -> FAILED, then an automatic restart (disconnect, initialize again) after a capped exponential
+  backoff, counted in the report; CONFIG_FAILED waits for a restart request (the configuration must change);
+- shutdown: give running work a grace period, then abandon it; the context refuses use from then on.
+
+Connector code runs on worker threads (see `threads.py`) so the HTTP API answers during a refresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from metaferry_runtime.audit import AuditLog, RuntimeMessages, SecretMasker
+from metaferry_runtime.lifecycle.backoff import Backoff
+from metaferry_runtime.lifecycle.engage import EngageThread
+from metaferry_runtime.lifecycle.status import StatusTracker
+from metaferry_runtime.lifecycle.threads import CallRunner, run_on_thread
+from metaferry_runtime.metrics import RuntimeMetrics
+from metaferry_runtime.report import (
+    ConnectorReport,
+    ConnectorStatus,
+    RefreshAccepted,
+    RefreshRecord,
+    RefreshResult,
+)
+from metaferry_runtime.repository import ChangeCounts, MetadataRepository
+from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
+from metaferry_runtime.resource import RefreshStatistics, format_duration
+from metaferry_runtime.sdk import Connection, ConnectorConfigurationError, IntegrationConnector, IntegrationContext
+from metaferry_runtime.sdk.broker import NotAConnector, create_connector
+from metaferry_runtime.sdk.contexts import create_context
+
+T = TypeVar("T")
+HEALTHY = (ConnectorStatus.WAITING, ConnectorStatus.REFRESHING, ConnectorStatus.RUNNING)
+MAX_ERRORS_IN_REPORT = 10
+
+
+class RefreshRefused(Exception):
+    """A refresh cannot be queued now (shutting down, or the configuration is broken)."""
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """Runtime knobs that are not part of the resource (they concern the process, not the connector)."""
+
+    shutdown_grace: timedelta = timedelta(seconds=10)
+    engage_pause: timedelta = timedelta(seconds=1)
+    remembered_request_ids: int = 256
+
+
+@dataclass
+class _PendingRefresh:
+    refresh_id: str
+    trigger: str
+
+
+@dataclass
+class _Incarnation:
+    """One initialized instance of the connector; a restart makes a new one."""
+
+    instance_id: str
+    connector: IntegrationConnector[Any]
+    context: IntegrationContext
+    engage_thread: EngageThread | None = None
+
+
+class ConnectorRuntime:
+    """Runs the connector described by one IntegrationConnector resource."""
+
+    def __init__(
+        self,
+        *,
+        resource: ConnectorResource,
+        repository: MetadataRepository,
+        secured_properties: dict[str, str] | None = None,
+        audit_log: AuditLog | None = None,
+        metrics: RuntimeMetrics | None = None,
+        settings: RuntimeSettings | None = None,
+        call_runner: CallRunner[Any] = run_on_thread,
+    ) -> None:
+        self.resource = resource
+        self.spec = resource.spec
+        self.connector_name = resource.metadata.name
+        self._repository = repository
+        self._secrets = dict(secured_properties or {})
+        self.masker = audit_log.masker if audit_log else SecretMasker()
+        self.masker.add(self._secrets.values())
+        self.audit_log = audit_log or AuditLog(
+            "metaferry-runtime", connector_name=self.connector_name, masker=self.masker
+        )
+        self.metrics = metrics or RuntimeMetrics()
+        self.settings = settings or RuntimeSettings()
+        self._call = call_runner
+        self._backoff = Backoff(self.spec.auto_restart.initial_backoff, self.spec.auto_restart.max_backoff)
+
+        self._status = StatusTracker(ConnectorStatus.STOPPED)
+        self._status.on_change(self.metrics.status_changed)
+        self._incarnation: _Incarnation | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._wakeup = asyncio.Event()
+        self._interrupt = asyncio.Event()
+        self._stopping = False
+        self._stopped = asyncio.Event()
+
+        self._pending: _PendingRefresh | None = None
+        self._running: _PendingRefresh | None = None
+        self._request_ids: OrderedDict[str, str] = OrderedDict()
+        self._restart_requested: str | None = None
+        self._restart_at: float | None = None
+        self._next_refresh_at: float | None = None
+
+        self.refresh_count = 0
+        self.failed_refresh_count = 0
+        self.restart_count = 0
+        self._consecutive_failures = 0
+        self._last_error: str | None = None
+        self._last_refresh: RefreshRecord | None = None
+        self._last_statistics = RefreshStatistics()
+
+    # --- public surface (HTTP API, CLI) ---------------------------------------------------------------------
+    @property
+    def status(self) -> ConnectorStatus:
+        return self._status.status
+
+    @property
+    def is_ready(self) -> bool:
+        """Ready = the connector started and is not failed; what `/readyz` reports."""
+        return self._status.status in HEALTHY and not self._stopping
+
+    async def start(self) -> None:
+        """Bring the connector up and begin supervising it; returns once the first lifecycle pass is done."""
+        self.audit_log.log_message(
+            "start",
+            RuntimeMessages.RUNTIME_STARTING,
+            connector_name=self.connector_name,
+            connector=self.spec.connector,
+            service=self.spec.integration_service.value,
+        )
+        await self._bring_up(trigger="start")
+        self._supervisor = asyncio.create_task(self._supervise(), name=f"metaferry-supervisor-{self.connector_name}")
+
+    async def run_once(self) -> RefreshRecord | None:
+        """Start, refresh once, disconnect: the CLI's `--once`. None if the connector never came up."""
+        await self._bring_up(trigger="start")
+        record = None
+        if self._pending is not None and self.is_ready:
+            record = await self._refresh(self._take_pending())
+        await self.shutdown(reason="single refresh finished")
+        return record
+
+    def request_refresh(self, request_id: str | None = None, *, trigger: str = "request") -> RefreshAccepted:
+        """Queue a refresh; idempotent per `request_id` (the operator's annotation value)."""
+        if request_id is not None and request_id in self._request_ids:
+            refresh_id = self._request_ids[request_id]
+            queued = self._pending is not None and self._pending.refresh_id == refresh_id
+            return RefreshAccepted(refresh_id=refresh_id, queued=queued)
+        if self._stopping:
+            raise RefreshRefused("the runtime is shutting down")
+        if self._status.status is ConnectorStatus.CONFIG_FAILED:
+            raise RefreshRefused(f"the connector's configuration is invalid: {self._last_error}")
+        queued = self._running is not None
+        if self._pending is None:
+            self._pending = _PendingRefresh(refresh_id=_new_id(), trigger=trigger)
+        refresh_id = self._pending.refresh_id
+        if request_id is not None:
+            self._request_ids[request_id] = refresh_id
+            while len(self._request_ids) > self.settings.remembered_request_ids:
+                self._request_ids.popitem(last=False)
+        self.audit_log.log_message(
+            "request refresh",
+            RuntimeMessages.REFRESH_REQUESTED,
+            connector_name=self.connector_name,
+            refresh_id=refresh_id,
+            queued="; it runs after the refresh in progress" if queued else "",
+        )
+        self._wakeup.set()
+        return RefreshAccepted(refresh_id=refresh_id, queued=queued)
+
+    def request_restart(self, reason: str = "requested") -> int:
+        """Disconnect and initialize again, abandoning a running refresh; returns the restart number to come."""
+        if self._stopping:
+            raise RefreshRefused("the runtime is shutting down")
+        self._restart_requested = reason
+        self._consecutive_failures = 0
+        self._interrupt.set()
+        self._wakeup.set()
+        return self.restart_count + 1
+
+    async def shutdown(self, *, reason: str = "shutdown") -> None:
+        """Stop within a bounded time: running calls get the grace period, then are abandoned."""
+        if self._stopping and self._stopped.is_set():
+            return
+        self._stopping = True
+        self._wakeup.set()
+        grace = self.settings.shutdown_grace.total_seconds()
+        if self._supervisor is not None and not self._supervisor.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(self._supervisor), timeout=grace)
+            except TimeoutError:
+                self._interrupt.set()
+                self._supervisor.cancel()
+                await asyncio.gather(self._supervisor, return_exceptions=True)
+        await self._disconnect(reason=reason)
+        self._status.set(ConnectorStatus.DISCONNECTED)
+        self._stopped.set()
+
+    async def wait_stopped(self) -> None:
+        await self._stopped.wait()
+
+    def report(self) -> ConnectorReport:
+        incarnation = self._incarnation
+        return ConnectorReport(
+            connector_name=self.connector_name,
+            connector_instance_id=incarnation.instance_id if incarnation else "",
+            connector=self.spec.connector,
+            integration_service=self.spec.integration_service.value,
+            metadata_source_qualified_name=self.resource.metadata_source_qualified_name,
+            status=self._status.status,
+            last_status_change=self._status.last_change,
+            last_refresh_time=self._last_refresh.started if self._last_refresh else None,
+            last_refresh_duration_seconds=self._last_refresh.duration_seconds if self._last_refresh else None,
+            next_refresh_time=self._wall_time(self._next_refresh_at),
+            refresh_count=self.refresh_count,
+            failed_refresh_count=self.failed_refresh_count,
+            restart_count=self.restart_count,
+            pending_refresh_requests=1 if self._pending is not None else 0,
+            last_error=self._last_error,
+            last_refresh=self._last_refresh,
+            statistics=self._last_statistics,
+        )
+
+    # --- supervision loop -----------------------------------------------------------------------------------
+    async def _supervise(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            self._wakeup.clear()
+            if self._restart_requested is not None:
+                reason, self._restart_requested = self._restart_requested, None
+                await self._restart(reason)
+                continue
+            if self._restart_at is not None and loop.time() >= self._restart_at:
+                self._restart_at = None
+                await self._restart("automatic restart after failure")
+                continue
+            if self.is_ready and self._pending is not None:
+                await self._refresh(self._take_pending())
+                continue
+            if self.is_ready and self._next_refresh_at is not None and loop.time() >= self._next_refresh_at:
+                self._next_refresh_at = None
+                self.request_refresh(trigger="interval")
+                continue
+            deadlines = [t for t in (self._restart_at, self._next_refresh_at if self.is_ready else None) if t]
+            timeout = max(0.0, min(deadlines) - loop.time()) if deadlines else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
+
+    def _take_pending(self) -> _PendingRefresh:
+        assert self._pending is not None
+        pending, self._pending = self._pending, None
+        return pending
+
+    # --- lifecycle steps ------------------------------------------------------------------------------------
+    async def _bring_up(self, *, trigger: str) -> None:
+        """Broker, initialize, set_audit_log, set_connector_name, set_context, start; then queue a refresh."""
+        instance_id = str(uuid.uuid4())
+        self.audit_log.log_message(
+            "initialize",
+            RuntimeMessages.CONNECTOR_INITIALIZING,
+            connector_name=self.connector_name,
+            instance_id=instance_id,
+            permitted_synchronization=self.spec.permitted_synchronization.value,
+        )
+        try:
+            connector = create_connector(self.spec.connector)
+            expected = connector.integration_service
+            if expected is not None and expected != self.spec.integration_service.value:
+                raise NotAConnector(
+                    f"connector {self.spec.connector!r} is written for the {expected} integration service,"
+                    f" but the resource names {self.spec.integration_service.value}"
+                )
+        except ConnectorConfigurationError as error:
+            message = (
+                RuntimeMessages.NOT_AN_INTEGRATION_CONNECTOR
+                if isinstance(error, NotAConnector)
+                else (RuntimeMessages.CONNECTOR_NOT_FOUND)
+            )
+            self.audit_log.log_message(
+                "initialize", message, connector=self.spec.connector, reason=str(error), resolved=str(error)
+            )
+            self._record_failure(ConnectorStatus.CONFIG_FAILED, str(error))
+            return
+        try:
+            context = create_context(
+                self.spec.integration_service.value,
+                repository=self._repository,
+                connector_name=self.connector_name,
+                metadata_source_qualified_name=self.resource.metadata_source_qualified_name,
+                permitted_synchronization=self.spec.permitted_synchronization,
+                catalog_targets=list(self.spec.catalog_targets),
+                deletion_detection=self.spec.deletion_detection,
+                audit_log=self.audit_log.child(f"context/{self.spec.integration_service.value}"),
+            )
+        except Exception as error:
+            self._fail("initialize", error, status=ConnectorStatus.INITIALIZE_FAILED)
+            return
+        incarnation = _Incarnation(instance_id=instance_id, connector=connector, context=context)
+        self._incarnation = incarnation
+        connection = Connection(
+            endpoint=self.spec.connection.endpoint,
+            configuration_properties=dict(self.spec.connection.configuration_properties),
+            secured_properties=self._secrets,  # type: ignore[arg-type]
+        )
+        connector_log = self.audit_log.child(f"connector/{self.spec.connector}")
+
+        def configure() -> None:
+            connector.initialize(connection, instance_id)
+            connector.set_audit_log(connector_log)
+            connector.set_connector_name(self.connector_name)
+            connector.set_context(context)
+
+        if not await self._lifecycle_call("initialize", configure, failed_status=ConnectorStatus.CONFIG_FAILED):
+            return
+        self._status.set(ConnectorStatus.INITIALIZED)
+        if not await self._lifecycle_call("start", connector.start, failed_status=ConnectorStatus.FAILED):
+            return
+        interval = self.spec.refresh_period
+        self.audit_log.log_message(
+            "start",
+            RuntimeMessages.CONNECTOR_STARTED,
+            connector_name=self.connector_name,
+            interval=format_duration(interval) if interval else "(never: only at start and on request)",
+        )
+        if self.spec.uses_blocking_calls:
+            self._status.set(ConnectorStatus.RUNNING)
+            incarnation.engage_thread = EngageThread(
+                engage=connector.engage,
+                on_failure=self._engage_failure_handler(incarnation),
+                audit_log=self.audit_log.child("engage"),
+                connector_name=self.connector_name,
+                pause_seconds=self.settings.engage_pause.total_seconds(),
+            )
+            incarnation.engage_thread.start()
+        else:
+            self._status.set(ConnectorStatus.WAITING)
+        self.request_refresh(trigger=trigger)
+
+    async def _lifecycle_call(self, method: str, call: Any, *, failed_status: ConnectorStatus) -> bool:
+        try:
+            await self._await_call(call, timeout=self.spec.refresh_timeout.total_seconds())
+        except ConnectorConfigurationError as error:
+            self._fail(method, error, status=ConnectorStatus.CONFIG_FAILED)
+            return False
+        except Exception as error:
+            self._fail(method, error, status=failed_status)
+            return False
+        return True
+
+    async def _refresh(self, pending: _PendingRefresh) -> RefreshRecord:
+        incarnation = self._incarnation
+        assert incarnation is not None
+        self._running = pending
+        self._interrupt.clear()
+        self._status.set(ConnectorStatus.REFRESHING)
+        self.audit_log.log_message(
+            "refresh",
+            RuntimeMessages.REFRESH_STARTING,
+            connector_name=self.connector_name,
+            refresh_id=pending.refresh_id,
+            trigger=pending.trigger,
+        )
+        loop = asyncio.get_running_loop()
+        started_wall, started = datetime.now(UTC), loop.time()
+        timeout = self.spec.refresh_timeout
+
+        def work() -> ChangeCounts:
+            with incarnation.context.refresh_batch(pending.refresh_id) as batch:
+                incarnation.connector.refresh()
+                return batch.transaction.counts.model_copy()
+
+        error: BaseException | None = None
+        result = RefreshResult.SUCCEEDED
+        counts = ChangeCounts()
+        try:
+            counts = await self._await_call(work, timeout=timeout.total_seconds(), interruptible=True)
+        except TimeoutError:
+            incarnation.context.abandon_refresh()
+            result, error = (
+                RefreshResult.TIMED_OUT,
+                TimeoutError(f"refresh did not finish within {format_duration(timeout)}"),
+            )
+        except _Interrupted:
+            incarnation.context.abandon_refresh()
+            result, error = RefreshResult.FAILED, RuntimeError("refresh abandoned by a restart or shutdown request")
+        except Exception as exc:
+            result, error = RefreshResult.FAILED, exc
+        duration = loop.time() - started
+        self._running = None
+        record = self._finish_refresh(pending, started_wall, duration, result, counts, error)
+        if self._stopping or self._incarnation is not incarnation:
+            return record
+        if error is None:
+            self._consecutive_failures = 0
+            self._status.set(ConnectorStatus.RUNNING if self.spec.uses_blocking_calls else ConnectorStatus.WAITING)
+        elif self._restart_requested is not None:
+            pass  # the supervisor restarts next; the abandoned refresh is already counted as failed
+        elif result is RefreshResult.TIMED_OUT:
+            self.audit_log.log_message(
+                "refresh",
+                RuntimeMessages.REFRESH_TIMED_OUT,
+                connector_name=self.connector_name,
+                refresh_id=pending.refresh_id,
+                timeout=format_duration(timeout),
+            )
+            self._fail("refresh", error, audited=True)
+        else:
+            self._fail("refresh", error, refresh_id=pending.refresh_id)
+        period = self.spec.refresh_period
+        self._next_refresh_at = loop.time() + period.total_seconds() if period else None
+        return record
+
+    def _finish_refresh(
+        self,
+        pending: _PendingRefresh,
+        started: datetime,
+        duration: float,
+        result: RefreshResult,
+        counts: ChangeCounts,
+        error: BaseException | None,
+    ) -> RefreshRecord:
+        errors = [self._describe(error)] if error else []
+        statistics = RefreshStatistics(
+            created=counts.created,
+            updated=counts.updated,
+            unchanged=counts.unchanged,
+            archived=counts.archived,
+            deleted=counts.deleted,
+            would_archive=counts.would_archive,
+            errors=errors[:MAX_ERRORS_IN_REPORT],
+        )
+        record = RefreshRecord(
+            refresh_id=pending.refresh_id,
+            trigger=pending.trigger,
+            started=started,
+            duration_seconds=round(duration, 6),
+            result=result,
+            statistics=statistics,
+            error=errors[0] if errors else None,
+        )
+        self.refresh_count += 1
+        if error is not None:
+            self.failed_refresh_count += 1
+        self._last_refresh = record
+        self._last_statistics = statistics
+        self.metrics.refresh_finished(result=result.value, duration=duration, counts=counts)
+        if error is None:
+            self.audit_log.log_message(
+                "refresh",
+                RuntimeMessages.REFRESH_COMPLETED,
+                connector_name=self.connector_name,
+                refresh_id=pending.refresh_id,
+                elapsed_ms=round(duration * 1000),
+                created=counts.created,
+                updated=counts.updated,
+                archived=counts.archived,
+            )
+        return record
+
+    def _fail(
+        self,
+        method: str,
+        error: BaseException,
+        *,
+        status: ConnectorStatus = ConnectorStatus.FAILED,
+        refresh_id: str | None = None,
+        audited: bool = False,
+    ) -> None:
+        """Mark the connector failed and schedule its automatic restart (unless the configuration is at fault)."""
+        self._consecutive_failures += 1
+        policy = self.spec.auto_restart
+        restart = status is not ConnectorStatus.CONFIG_FAILED and policy.enabled
+        if policy.max_restarts is not None and self._consecutive_failures > policy.max_restarts:
+            restart = False
+        backoff = self._backoff.delay(self._consecutive_failures)
+        if not audited:
+            if status is ConnectorStatus.INITIALIZE_FAILED:
+                message = RuntimeMessages.INITIALIZE_FAILED
+            elif method == "refresh":
+                message = RuntimeMessages.REFRESH_FAILED
+            else:
+                message = RuntimeMessages.CONNECTOR_FAILED
+            self.audit_log.log_exception(
+                method,
+                message,
+                error,
+                connector_name=self.connector_name,
+                method=method,
+                refresh_id=refresh_id or "-",
+                backoff=format_duration(backoff) if restart else "never (restart it by request)",
+            )
+        self._record_failure(status, self._describe(error))
+        if restart:
+            self._restart_at = asyncio.get_running_loop().time() + backoff.total_seconds()
+        elif status is not ConnectorStatus.CONFIG_FAILED:
+            self.audit_log.log_message(
+                "restart",
+                RuntimeMessages.RESTARTS_EXHAUSTED,
+                connector_name=self.connector_name,
+                restart_count=self._consecutive_failures,
+            )
+        self._wakeup.set()
+
+    def _record_failure(self, status: ConnectorStatus, message: str) -> None:
+        self._last_error = self.masker.mask(message)
+        self._status.set(status)
+
+    def _engage_failure_handler(self, incarnation: _Incarnation) -> Any:
+        loop = asyncio.get_running_loop()
+
+        def on_failure(error: BaseException) -> None:
+            def fail_on_loop() -> None:
+                if self._incarnation is incarnation and not self._stopping:
+                    self._fail("engage", error)
+
+            loop.call_soon_threadsafe(fail_on_loop)
+
+        return on_failure
+
+    async def _restart(self, reason: str) -> None:
+        self.restart_count += 1
+        self.metrics.restarted()
+        self.audit_log.log_message(
+            "restart",
+            RuntimeMessages.CONNECTOR_RESTARTING,
+            connector_name=self.connector_name,
+            reason=reason,
+            restart_count=self.restart_count,
+        )
+        await self._disconnect(reason=reason)
+        self._status.set(ConnectorStatus.STOPPED)
+        self._next_refresh_at = None
+        self._pending = None
+        await self._bring_up(trigger="restart")
+
+    async def _disconnect(self, *, reason: str) -> None:
+        """Stop engage, make the context refuse use, and call disconnect(), each within the grace period."""
+        incarnation, self._incarnation = self._incarnation, None
+        if incarnation is None:
+            return
+        grace = self.settings.shutdown_grace.total_seconds()
+        self.audit_log.log_message(
+            "disconnect",
+            RuntimeMessages.DISCONNECTING,
+            connector_name=self.connector_name,
+            reason=reason,
+            grace=format_duration(self.settings.shutdown_grace),
+        )
+        engage = incarnation.engage_thread
+        if engage is not None:
+            engage.stop()
+        incarnation.context.disconnect()
+        try:
+            await self._await_call(incarnation.connector.disconnect, timeout=grace)
+        except TimeoutError:
+            self.audit_log.log_message(
+                "disconnect",
+                RuntimeMessages.DISCONNECT_TIMED_OUT,
+                connector_name=self.connector_name,
+                method="disconnect()",
+                grace=format_duration(self.settings.shutdown_grace),
+            )
+        except Exception as error:
+            self.audit_log.log_exception(
+                "disconnect",
+                RuntimeMessages.CONNECTOR_FAILED,
+                error,
+                connector_name=self.connector_name,
+                method="disconnect",
+                backoff="-",
+            )
+        if engage is not None and not await asyncio.to_thread(engage.join, grace):
+            self.audit_log.log_message(
+                "disconnect",
+                RuntimeMessages.DISCONNECT_TIMED_OUT,
+                connector_name=self.connector_name,
+                method="engage()",
+                grace=format_duration(self.settings.shutdown_grace),
+            )
+        self.audit_log.log_message("disconnect", RuntimeMessages.DISCONNECTED, connector_name=self.connector_name)
+
+    # --- helpers --------------------------------------------------------------------------------------------
+    async def _await_call(self, call: Any, *, timeout: float, interruptible: bool = False)  # noqa: ASYNC109 -> Any:
+        """Await connector code on its thread, bounded by `timeout`; with `interruptible`, a restart request or
+        shutdown stops the wait (the thread is left to finish; its context calls are refused)."""
+        future = self._call(call)
+        waiters: set[asyncio.Future[Any]] = {future}
+        interrupt: asyncio.Task[Any] | None = None
+        if interruptible:
+            interrupt = asyncio.ensure_future(self._interrupt.wait())
+            waiters.add(interrupt)
+        try:
+            done, _ = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if interrupt is not None:
+                interrupt.cancel()
+        if future in done:
+            return future.result()
+        future.add_done_callback(_consume_result)
+        if interrupt is not None and interrupt in done:
+            raise _Interrupted()
+        raise TimeoutError()
+
+    def _describe(self, error: BaseException) -> str:
+        text = str(error) or type(error).__name__
+        return self.masker.mask(f"{type(error).__name__}: {text}")
+
+    def _wall_time(self, loop_time: float | None) -> datetime | None:
+        if loop_time is None:
+            return None
+        remaining = loop_time - asyncio.get_event_loop().time()
+        return datetime.now(UTC) + timedelta(seconds=max(0.0, remaining))
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def _consume_result(future: asyncio.Future[Any]) -> None:
+    """Retrieve an abandoned call's outcome so asyncio does not warn that an exception was never retrieved."""
+    if not future.cancelled():
+        future.exception()
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex[:12]

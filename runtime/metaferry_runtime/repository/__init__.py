@@ -1,0 +1,47 @@
+"""The open metadata repository: elements, relationships, classifications, zones, and the out topic."""
+
+from metaferry_runtime.repository.errors import (
+    DeletionFailSafe,
+    DuplicateQualifiedName,
+    ElementNotFound,
+    NotOwner,
+    RepositoryError,
+    RepositoryUnavailable,
+    StaleVersion,
+    TypeErrorInRepository,
+)
+from metaferry_runtime.repository.interface import EventListener, MetadataRepository, Transaction
+from metaferry_runtime.repository.model import (
+    ChangeCounts,
+    ChangeEvent,
+    ChangeKind,
+    Classification,
+    Element,
+    InstanceStatus,
+    Page,
+    Provenance,
+    Relationship,
+)
+
+__all__ = [
+    "ChangeCounts",
+    "ChangeEvent",
+    "ChangeKind",
+    "Classification",
+    "DeletionFailSafe",
+    "DuplicateQualifiedName",
+    "Element",
+    "ElementNotFound",
+    "EventListener",
+    "InstanceStatus",
+    "MetadataRepository",
+    "NotOwner",
+    "Page",
+    "Provenance",
+    "Relationship",
+    "RepositoryError",
+    "RepositoryUnavailable",
+    "StaleVersion",
+    "Transaction",
+    "TypeErrorInRepository",
+]

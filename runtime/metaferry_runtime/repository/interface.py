@@ -1,0 +1,193 @@
+"""The one interface both repository backends (SQLite embedded, PostgreSQL shared) implement.
+
+Every write happens inside a `Transaction`; the runtime opens one per refresh so a refresh commits whole or
+not at all. The actor of a transaction is a metadata collection (a connector's
+`metadataSourceQualifiedName`): it owns what it creates, and only it may update, archive or delete that.
+Methods are synchronous: connectors run on worker threads, never on the runtime's event loop.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from metaferry_runtime.repository.model import (
+    ChangeCounts,
+    ChangeEvent,
+    ChangeKind,
+    Element,
+    Page,
+    Relationship,
+)
+
+EventListener = Callable[[ChangeEvent], None]
+
+
+class Transaction(abc.ABC):
+    """Reads see this transaction's own writes. Leaving the `with` block normally commits; an exception rolls back."""
+
+    actor: str
+    refresh_id: str | None
+    counts: ChangeCounts
+
+    # --- elements -------------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_element(
+        self,
+        type_name: str,
+        qualified_name: str,
+        properties: Mapping[str, Any],
+        *,
+        classifications: Mapping[str, Mapping[str, Any]] | None = None,
+        zones: Sequence[str] | None = None,
+    ) -> Element:
+        """Create an element owned by the actor; DuplicateQualifiedName if the name exists (active or archived)."""
+
+    @abc.abstractmethod
+    def upsert_element(
+        self, type_name: str, qualified_name: str, properties: Mapping[str, Any]
+    ) -> tuple[Element, ChangeKind]:
+        """Create, update (replace harvested properties) or leave unchanged, by qualified name; marks it observed.
+
+        Returns ELEMENT_CREATED, ELEMENT_UPDATED, ELEMENT_RESTORED (it was archived) or UNCHANGED. An element of
+        another collection with that name raises NotOwner. Human-curated properties are never overwritten.
+        """
+
+    @abc.abstractmethod
+    def update_element(
+        self,
+        guid: str,
+        properties: Mapping[str, Any],
+        *,
+        merge: bool = True,
+        expected_version: int | None = None,
+    ) -> Element:
+        """Merge into or replace the harvested properties; StaleVersion if `expected_version` is not current."""
+
+    @abc.abstractmethod
+    def curate_element(self, guid: str, properties: Mapping[str, Any]) -> Element:
+        """Record human edits (any actor may curate); they win over harvested properties from then on."""
+
+    @abc.abstractmethod
+    def archive_element(self, guid: str) -> Element:
+        """Soft-delete (restorable); its relationships stay but are hidden from retrieval of active instances."""
+
+    @abc.abstractmethod
+    def restore_element(self, guid: str) -> Element: ...
+
+    @abc.abstractmethod
+    def delete_element(self, guid: str) -> None:
+        """Purge the element and its relationships."""
+
+    @abc.abstractmethod
+    def classify_element(self, guid: str, classification: str, properties: Mapping[str, Any] | None = None) -> Element:
+        """Add or replace (reclassify) a classification."""
+
+    @abc.abstractmethod
+    def declassify_element(self, guid: str, classification: str) -> Element: ...
+
+    @abc.abstractmethod
+    def publish_element(self, guid: str, zones: Sequence[str]) -> Element:
+        """Add the zones to the element's zone membership."""
+
+    @abc.abstractmethod
+    def withdraw_element(self, guid: str, zones: Sequence[str] | None = None) -> Element:
+        """Remove the zones (all when None) from the element's zone membership."""
+
+    @abc.abstractmethod
+    def archive_unobserved(
+        self,
+        *,
+        type_names: Sequence[str],
+        scope_prefix: str | None = None,
+        max_archive_percent: int = 50,
+        dry_run: bool = False,
+    ) -> list[Element]:
+        """Deletion detection: archive the actor's active elements of these types (and, when given, whose
+        qualified name starts with `scope_prefix`) that this transaction did not observe (create/upsert/
+        update/mark_observed). Refuses with DeletionFailSafe above `max_archive_percent` of those elements;
+        `dry_run` returns what would go and archives nothing. Counts `archived` or `would_archive`."""
+
+    @abc.abstractmethod
+    def mark_observed(self, guid: str) -> None:
+        """Record that the refresh saw this element without changing it."""
+
+    # --- relationships --------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_relationship(
+        self, type_name: str, end1_guid: str, end2_guid: str, properties: Mapping[str, Any] | None = None
+    ) -> Relationship: ...
+
+    @abc.abstractmethod
+    def upsert_relationship(
+        self, type_name: str, end1_guid: str, end2_guid: str, properties: Mapping[str, Any] | None = None
+    ) -> tuple[Relationship, ChangeKind]:
+        """One relationship of a type between two ends: create it, update its properties, or leave it."""
+
+    @abc.abstractmethod
+    def update_relationship(self, guid: str, properties: Mapping[str, Any], *, merge: bool = True) -> Relationship: ...
+
+    @abc.abstractmethod
+    def delete_relationship(self, guid: str) -> None: ...
+
+    # --- retrieval (active instances unless include_archived) -----------------------------------------------
+    @abc.abstractmethod
+    def get_element(self, guid: str, *, include_archived: bool = False) -> Element:
+        """ElementNotFound if absent."""
+
+    @abc.abstractmethod
+    def find_element_by_name(self, qualified_name: str, *, include_archived: bool = False) -> Element | None: ...
+
+    @abc.abstractmethod
+    def find_elements(
+        self,
+        *,
+        search_string: str | None = None,
+        type_name: str | None = None,
+        metadata_collection: str | None = None,
+        zone: str | None = None,
+        include_subtypes: bool = True,
+        include_archived: bool = False,
+        page: Page | None = None,
+    ) -> list[Element]:
+        """Case-insensitive substring search on qualified name, name, displayName and description; all filters AND."""
+
+    @abc.abstractmethod
+    def get_relationships(
+        self, guid: str, *, type_name: str | None = None, page: Page | None = None
+    ) -> list[Relationship]: ...
+
+    @abc.abstractmethod
+    def get_related_elements(
+        self,
+        guid: str,
+        *,
+        relationship_type: str | None = None,
+        at_end: int | None = None,
+        page: Page | None = None,
+    ) -> list[Element]:
+        """Elements at the other end of guid's relationships; `at_end` (1 or 2) picks the end guid must be at."""
+
+
+class MetadataRepository(abc.ABC):
+    """A repository opened from a URL (`sqlite:///path.db`, `postgresql://...`); thread-safe."""
+
+    url: str
+
+    @abc.abstractmethod
+    def transaction(self, *, actor: str, refresh_id: str | None = None) -> AbstractContextManager[Transaction]:
+        """One atomic unit of work by `actor`. Events are published only after commit."""
+
+    @abc.abstractmethod
+    def register_listener(self, listener: EventListener, *, from_sequence: int | None = None) -> Callable[[], None]:
+        """Deliver every committed event, in order, to `listener` (on a repository thread); returns an
+        unregister function. With `from_sequence`, replay from there first (resume after a disconnect)."""
+
+    @abc.abstractmethod
+    def events_since(self, sequence: int, *, limit: int = 1000) -> Iterator[ChangeEvent]:
+        """Committed events with a sequence greater than `sequence`, in order."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...

@@ -1,0 +1,57 @@
+"""The IntegrationConnector custom resource, as pydantic models.
+
+One source of truth: these models validate the manifest the runtime loads, generate the CRD schema the
+operator installs, and shape the status the operator writes.
+"""
+
+from metaferry_runtime.resource.duration import Duration, format_duration, parse_duration
+from metaferry_runtime.resource.manifest import (
+    API_GROUP,
+    API_VERSION,
+    KIND,
+    IntegrationConnector,
+    ManifestError,
+    ObjectMeta,
+    load_manifest,
+)
+from metaferry_runtime.resource.spec import (
+    AutoRestart,
+    ConnectionSpec,
+    DeletionDetection,
+    IntegrationConnectorSpec,
+    IntegrationService,
+    PermittedSynchronization,
+    PodOverrides,
+    SecretReference,
+)
+from metaferry_runtime.resource.status import (
+    Condition,
+    IntegrationConnectorStatus,
+    Phase,
+    RefreshStatistics,
+)
+
+__all__ = [
+    "API_GROUP",
+    "API_VERSION",
+    "KIND",
+    "AutoRestart",
+    "Condition",
+    "ConnectionSpec",
+    "DeletionDetection",
+    "Duration",
+    "IntegrationConnector",
+    "IntegrationConnectorSpec",
+    "IntegrationConnectorStatus",
+    "IntegrationService",
+    "ManifestError",
+    "ObjectMeta",
+    "PermittedSynchronization",
+    "Phase",
+    "PodOverrides",
+    "RefreshStatistics",
+    "SecretReference",
+    "format_duration",
+    "load_manifest",
+    "parse_duration",
+]

@@ -1,0 +1,28 @@
+"""What connector authors import: the connector base class, the Connection, the contexts and the errors."""
+
+from metaferry_runtime.sdk.broker import ENTRY_POINT_GROUP, available_connectors, create_connector
+from metaferry_runtime.sdk.connection import Connection
+from metaferry_runtime.sdk.connector import IntegrationConnector
+from metaferry_runtime.sdk.context import IntegrationContext, RefreshAbandoned
+from metaferry_runtime.sdk.errors import (
+    ConnectorConfigurationError,
+    ConnectorError,
+    ContextDisconnected,
+    EngageNotImplemented,
+    SynchronizationNotPermitted,
+)
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Connection",
+    "ConnectorConfigurationError",
+    "ConnectorError",
+    "ContextDisconnected",
+    "EngageNotImplemented",
+    "IntegrationConnector",
+    "IntegrationContext",
+    "RefreshAbandoned",
+    "SynchronizationNotPermitted",
+    "available_connectors",
+    "create_connector",
+]

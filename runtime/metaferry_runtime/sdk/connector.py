@@ -1,0 +1,92 @@
+"""The base class of every integration connector, with Egeria's lifecycle.
+
+The runtime calls, in order: `initialize(connection, connector_instance_id)`, `set_audit_log`,
+`set_connector_name`, `set_context`, `start`; then `refresh` at start, on the interval and on request
+(never two at once), `engage` in a loop on its own thread when `usesBlockingCalls` is true, and
+`disconnect` at shutdown or restart. All calls are made on worker threads, so connector code is ordinary
+blocking Python; it should still put a timeout on every external call so shutdown cannot hang.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from metaferry_runtime.sdk.errors import ConnectorError, EngageNotImplemented
+
+if TYPE_CHECKING:
+    from metaferry_runtime.audit import AuditLog
+    from metaferry_runtime.sdk.connection import Connection
+    from metaferry_runtime.sdk.context import IntegrationContext
+
+ContextT = TypeVar("ContextT", bound="IntegrationContext")
+
+
+class IntegrationConnector(Generic[ContextT]):
+    """Subclass, set `integration_service`, and implement `refresh()` (and `engage()` for blocking connectors)."""
+
+    #: The integration service whose context this connector expects (e.g. "files"); None accepts any.
+    integration_service: str | None = None
+
+    def __init__(self) -> None:
+        self._connection: Connection | None = None
+        self._instance_id: str | None = None
+        self._audit_log: AuditLog | None = None
+        self._connector_name: str | None = None
+        self._context: ContextT | None = None
+
+    # --- lifecycle, in the order the runtime calls it ---------------------------------------------------
+    def initialize(self, connection: Connection, connector_instance_id: str) -> None:
+        self._connection = connection
+        self._instance_id = connector_instance_id
+
+    def set_audit_log(self, audit_log: AuditLog) -> None:
+        self._audit_log = audit_log
+
+    def set_connector_name(self, connector_name: str) -> None:
+        self._connector_name = connector_name
+
+    def set_context(self, context: ContextT) -> None:
+        self._context = context
+
+    def start(self) -> None:
+        """Configuration is complete; validate it and register listeners here. Raise to fail."""
+
+    def engage(self) -> None:
+        """Blocking connectors: wait for third-party events, process them, and return; called again after 1 s."""
+        raise EngageNotImplemented(f"{type(self).__name__} does not implement engage(); set usesBlockingCalls to false")
+
+    def refresh(self) -> None:
+        """Bring open metadata in step with the third-party technology. Runs inside one repository transaction."""
+        raise NotImplementedError(f"{type(self).__name__} must implement refresh()")
+
+    def disconnect(self) -> None:
+        """Free resources. Called once; the context refuses use afterwards."""
+
+    # --- for connector code ---------------------------------------------------------------------------------
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            raise ConnectorError("the connector has not been initialized")
+        return self._connection
+
+    @property
+    def connector_instance_id(self) -> str:
+        if self._instance_id is None:
+            raise ConnectorError("the connector has not been initialized")
+        return self._instance_id
+
+    @property
+    def audit_log(self) -> AuditLog:
+        if self._audit_log is None:
+            raise ConnectorError("the connector has no audit log yet")
+        return self._audit_log
+
+    @property
+    def connector_name(self) -> str:
+        return self._connector_name or type(self).__name__
+
+    @property
+    def context(self) -> ContextT:
+        if self._context is None:
+            raise ConnectorError("the connector has no context yet (set_context has not been called)")
+        return self._context

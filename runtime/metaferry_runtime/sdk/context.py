@@ -1,0 +1,177 @@
+"""The shared base of the twelve integration-service contexts: the connector's only door to open metadata.
+
+The context enforces what Egeria's context managers enforce: permitted synchronization (a TO_THIRD_PARTY
+connector may not write open metadata), ownership (writes are made as the connector's metadata source, and
+the repository refuses changes to elements another source owns), and it stops working at disconnect.
+It also makes a refresh one transaction: while the runtime runs `refresh()` inside `refresh_batch()`, every
+write the connector makes from that thread joins the refresh's transaction, committed or rolled back whole.
+Calls from any other thread (engage, listeners) each run in a short transaction of their own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from metaferry_runtime.audit import AuditLog
+from metaferry_runtime.repository import ChangeCounts, ChangeEvent, MetadataRepository, Transaction
+from metaferry_runtime.resource.spec import DeletionDetection, PermittedSynchronization
+from metaferry_runtime.sdk.errors import ContextDisconnected, SynchronizationNotPermitted
+
+ContextListener = Callable[[ChangeEvent], None]
+
+
+class RefreshAbandoned(ContextDisconnected):
+    """The runtime gave up on this refresh (timeout or shutdown); the connector's calls are refused."""
+
+
+@dataclass
+class RefreshBatch:
+    """The transaction of one refresh, bound to the thread running it."""
+
+    refresh_id: str
+    transaction: Transaction
+    abandoned: threading.Event = field(default_factory=threading.Event)
+
+
+class IntegrationContext:
+    """Base for every service context; subclasses add Egeria-named methods for their element types."""
+
+    integration_service: str = "generic"
+
+    def __init__(
+        self,
+        *,
+        repository: MetadataRepository,
+        connector_name: str,
+        metadata_source_qualified_name: str,
+        permitted_synchronization: PermittedSynchronization = PermittedSynchronization.FROM_THIRD_PARTY,
+        catalog_targets: list[str] | None = None,
+        deletion_detection: DeletionDetection | None = None,
+        audit_log: AuditLog | None = None,
+    ) -> None:
+        self._repository = repository
+        self._connector_name = connector_name
+        self._metadata_source = metadata_source_qualified_name
+        self._permitted_synchronization = permitted_synchronization
+        self._catalog_targets = list(catalog_targets or [])
+        self._deletion_detection = deletion_detection or DeletionDetection()
+        self._audit_log = audit_log or AuditLog(f"context/{self.integration_service}", connector_name=connector_name)
+        self._local = threading.local()
+        self._batch_lock = threading.Lock()
+        self._current_batch: RefreshBatch | None = None
+        self._disconnected = threading.Event()
+        self._unregister: list[Callable[[], None]] = []
+
+    # --- what Egeria's IntegrationContext offers every connector --------------------------------------------
+    @property
+    def connector_name(self) -> str:
+        return self._connector_name
+
+    def get_metadata_source_qualified_name(self) -> str:
+        self._check_usable()
+        return self._metadata_source
+
+    def get_permitted_synchronization(self) -> PermittedSynchronization:
+        self._check_usable()
+        return self._permitted_synchronization
+
+    def get_catalog_targets(self, start_from: int = 0, page_size: int = 0) -> list[str]:
+        """The resource's catalogTargets (all of them when page_size is 0)."""
+        self._check_usable()
+        end = None if page_size <= 0 else start_from + page_size
+        return self._catalog_targets[start_from:end]
+
+    @property
+    def deletion_detection(self) -> DeletionDetection:
+        return self._deletion_detection
+
+    @property
+    def audit_log(self) -> AuditLog:
+        return self._audit_log
+
+    def is_refresh_in_progress(self) -> bool:
+        """True while refresh() runs, so a listener can ignore the echoes of the connector's own writes."""
+        return self._current_batch is not None
+
+    def register_listener(self, listener: ContextListener, *, from_sequence: int | None = None) -> None:
+        """Receive every committed out-topic event (on a repository thread) until disconnect."""
+        self._check_usable()
+
+        def deliver(event: ChangeEvent) -> None:
+            if not self._disconnected.is_set():
+                listener(event)
+
+        self._unregister.append(self._repository.register_listener(deliver, from_sequence=from_sequence))
+
+    # --- used by the runtime --------------------------------------------------------------------------------
+    @contextmanager
+    def refresh_batch(self, refresh_id: str) -> Iterator[RefreshBatch]:
+        """Run a refresh in one transaction on the calling thread; an exception or abandonment rolls it back."""
+        self._check_usable()
+        with self._repository.transaction(actor=self._metadata_source, refresh_id=refresh_id) as transaction:
+            batch = RefreshBatch(refresh_id=refresh_id, transaction=transaction)
+            self._local.batch = batch
+            with self._batch_lock:
+                self._current_batch = batch
+            try:
+                yield batch
+                if batch.abandoned.is_set():
+                    raise RefreshAbandoned(f"refresh {refresh_id} was abandoned; its changes are rolled back")
+            finally:
+                self._local.batch = None
+                with self._batch_lock:
+                    if self._current_batch is batch:
+                        self._current_batch = None
+
+    def abandon_refresh(self) -> None:
+        """Called by the runtime from another thread on timeout or shutdown: refuse the refresh's further calls."""
+        with self._batch_lock:
+            if self._current_batch is not None:
+                self._current_batch.abandoned.set()
+                self._current_batch = None
+
+    def disconnect(self) -> None:
+        """After this every call raises ContextDisconnected, and listeners stop receiving events."""
+        self._disconnected.set()
+        self.abandon_refresh()
+        for unregister in self._unregister:
+            unregister()
+        self._unregister.clear()
+
+    @property
+    def is_disconnected(self) -> bool:
+        return self._disconnected.is_set()
+
+    # --- for subclasses -------------------------------------------------------------------------------------
+    def _check_usable(self) -> None:
+        if self._disconnected.is_set():
+            raise ContextDisconnected(f"the context of connector {self._connector_name} is disconnected")
+        batch: RefreshBatch | None = getattr(self._local, "batch", None)
+        if batch is not None and batch.abandoned.is_set():
+            raise RefreshAbandoned(f"refresh {batch.refresh_id} of {self._connector_name} was abandoned")
+
+    def _check_writable(self, action: str) -> None:
+        self._check_usable()
+        if self._permitted_synchronization is PermittedSynchronization.TO_THIRD_PARTY:
+            raise SynchronizationNotPermitted(
+                f"{self._connector_name} may not {action}: its permittedSynchronization is TO_THIRD_PARTY,"
+                " so open metadata is the source and the connector only reads it"
+            )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Transaction]:
+        """The refresh's transaction on the refresh thread; otherwise a short transaction of its own."""
+        self._check_usable()
+        batch: RefreshBatch | None = getattr(self._local, "batch", None)
+        if batch is not None:
+            yield batch.transaction
+            return
+        with self._repository.transaction(actor=self._metadata_source) as transaction:
+            yield transaction
+
+    def _counts(self) -> ChangeCounts:
+        batch: RefreshBatch | None = getattr(self._local, "batch", None)
+        return batch.transaction.counts if batch is not None else ChangeCounts()

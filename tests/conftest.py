@@ -1,0 +1,3 @@
+"""Shared pytest configuration: the real services (Kubernetes control plane, PostgreSQL) come from plugins."""
+
+pytest_plugins = ["tests.cluster.fixtures"]

@@ -1,0 +1,44 @@
+"""Fixtures for runtime tests: a real SQLite repository and resources built like user manifests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from metaferry_runtime.repository import MetadataRepository, open_repository
+from metaferry_runtime.resource import IntegrationConnector
+
+
+@pytest.fixture
+def repository(tmp_path: Path) -> Iterator[MetadataRepository]:
+    repo = open_repository(f"sqlite:///{tmp_path / 'repository.db'}")
+    yield repo
+    repo.close()
+
+
+def make_resource(connector: str, *, name: str = "sample", **spec: Any) -> IntegrationConnector:
+    """An IntegrationConnector as a user would write it (camelCase spec keys)."""
+    if ":" not in connector:
+        connector = f"tests.runtime.sample_connectors:{connector}"
+    return IntegrationConnector.model_validate(
+        {
+            "apiVersion": "metaferry.io/v1alpha1",
+            "kind": "IntegrationConnector",
+            "metadata": {"name": name, "namespace": "test"},
+            "spec": {"integrationService": "files", "connector": connector, **spec},
+        }
+    )
+
+
+async def eventually(predicate: Callable[[], bool], *, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    """Wait for a condition with a deadline (real time), yielding to the loop between checks."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(0.01)

@@ -1,0 +1,186 @@
+"""Connectors written for the runtime's tests: each one exercises one behaviour of the lifecycle.
+
+They are loaded the way users load theirs, as `tests.runtime.sample_connectors:ClassName`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, ClassVar
+
+from metaferry_runtime.sdk import Connection, ConnectorConfigurationError, IntegrationConnector
+
+
+class RecordingConnector(IntegrationConnector[Any]):
+    """Records every lifecycle call (class-level, so a test can read it after the runtime built the instance)."""
+
+    calls: ClassVar[list[str]] = []
+    instances: ClassVar[list[RecordingConnector]] = []
+    refresh_started: ClassVar[threading.Event] = threading.Event()
+
+    def __init__(self) -> None:
+        super().__init__()
+        type(self).instances.append(self)
+
+    def initialize(self, connection: Connection, connector_instance_id: str) -> None:
+        super().initialize(connection, connector_instance_id)
+        self.calls.append("initialize")
+
+    def set_audit_log(self, audit_log: Any) -> None:
+        super().set_audit_log(audit_log)
+        self.calls.append("set_audit_log")
+
+    def set_connector_name(self, connector_name: str) -> None:
+        super().set_connector_name(connector_name)
+        self.calls.append("set_connector_name")
+
+    def set_context(self, context: Any) -> None:
+        super().set_context(context)
+        self.calls.append("set_context")
+
+    def start(self) -> None:
+        self.calls.append("start")
+
+    def refresh(self) -> None:
+        self.calls.append("refresh")
+        type(self).refresh_started.set()
+
+    def disconnect(self) -> None:
+        self.calls.append("disconnect")
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.calls = []
+        cls.instances = []
+        cls.refresh_started = threading.Event()
+
+
+class GatedConnector(IntegrationConnector[Any]):
+    """refresh() blocks until the test opens the gate, so a test can act while a refresh is in progress."""
+
+    gate: ClassVar[threading.Event] = threading.Event()
+    entered: ClassVar[threading.Semaphore] = threading.Semaphore(0)
+    refreshes: ClassVar[int] = 0
+    running: ClassVar[int] = 0
+    max_running: ClassVar[int] = 0
+    lock = threading.Lock()
+
+    def refresh(self) -> None:
+        cls = type(self)
+        with cls.lock:
+            cls.running += 1
+            cls.max_running = max(cls.max_running, cls.running)
+        cls.entered.release()
+        try:
+            cls.gate.wait(30)
+        finally:
+            with cls.lock:
+                cls.running -= 1
+                cls.refreshes += 1
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.gate = threading.Event()
+        cls.entered = threading.Semaphore(0)
+        cls.refreshes = cls.running = cls.max_running = 0
+
+
+class WritingConnector(IntegrationConnector[Any]):
+    """Writes elements through the context; fails after writing when configured to, to prove rollback."""
+
+    def refresh(self) -> None:
+        properties = self.connection.configuration_properties
+        count = int(properties.get("elements", 3))
+        with self.context._transaction() as transaction:
+            for index in range(count):
+                transaction.upsert_element(
+                    "DataFile", f"test://{self.connector_name}/{index}", {"name": f"file-{index}"}
+                )
+        if properties.get("failAfterWriting"):
+            raise RuntimeError(f"failing on purpose with secret {self.connection.secret('password')}")
+
+
+class FailingStartConnector(IntegrationConnector[Any]):
+    """start() fails the first `failures` times (counted across instances), then succeeds."""
+
+    attempts: ClassVar[int] = 0
+    failures: ClassVar[int] = 2
+
+    def start(self) -> None:
+        cls = type(self)
+        cls.attempts += 1
+        if cls.attempts <= cls.failures:
+            raise RuntimeError(f"start attempt {cls.attempts} fails")
+
+    def refresh(self) -> None:
+        pass
+
+    @classmethod
+    def reset(cls, failures: int = 2) -> None:
+        cls.attempts = 0
+        cls.failures = failures
+
+
+class BadConfigConnector(IntegrationConnector[Any]):
+    def start(self) -> None:
+        raise ConnectorConfigurationError("the endpoint is missing")
+
+
+class HangingConnector(IntegrationConnector[Any]):
+    """refresh() and engage() block (beyond any timeout) until released; disconnect() records it was called."""
+
+    release: ClassVar[threading.Event] = threading.Event()
+    disconnected: ClassVar[threading.Event] = threading.Event()
+    in_call: ClassVar[threading.Event] = threading.Event()
+
+    def refresh(self) -> None:
+        type(self).in_call.set()
+        type(self).release.wait(60)
+
+    def engage(self) -> None:
+        type(self).in_call.set()
+        type(self).release.wait(60)
+
+    def disconnect(self) -> None:
+        type(self).disconnected.set()
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.release = threading.Event()
+        cls.disconnected = threading.Event()
+        cls.in_call = threading.Event()
+
+
+class EngagingConnector(IntegrationConnector[Any]):
+    """engage() returns at once; the thread calls it again after the pause."""
+
+    engagements: ClassVar[int] = 0
+    fail_at: ClassVar[int | None] = None
+
+    def engage(self) -> None:
+        cls = type(self)
+        cls.engagements += 1
+        if cls.fail_at is not None and cls.engagements == cls.fail_at:
+            raise RuntimeError("engage failed")
+
+    def refresh(self) -> None:
+        pass
+
+    @classmethod
+    def reset(cls, fail_at: int | None = None) -> None:
+        cls.engagements = 0
+        cls.fail_at = fail_at
+
+
+class NotAConnector:
+    """Not a subclass of IntegrationConnector: the broker must refuse it."""
+
+
+def wait_until(predicate: Any, *, timeout: float = 10.0, interval: float = 0.01) -> None:
+    """Poll a condition with a deadline (tests never sleep for a fixed time)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)

@@ -1,0 +1,130 @@
+"""`metaferry-runtime` as a user runs it: real files, a real SQLite repository, exit codes and messages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from metaferry_runtime.cli import EXIT_BAD_INPUT, EXIT_CONNECTOR_FAILED, EXIT_OK, main
+
+VALID = """\
+apiVersion: metaferry.io/v1alpha1
+kind: IntegrationConnector
+metadata:
+  name: writer
+spec:
+  integrationService: files
+  connector: tests.runtime.sample_connectors:WritingConnector
+  connection:
+    configurationProperties:
+      elements: 3
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "connector.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return str(path)
+
+
+def test_run_once_refreshes_and_prints_a_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = write(tmp_path, VALID)
+    database = f"sqlite:///{tmp_path / 'r.db'}"
+    assert main(["run", manifest, "--once", "--repository", database]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "result           succeeded" in out
+    assert "created          3" in out
+    assert main(["run", manifest, "--once", "--repository", database]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "created          0" in out and "unchanged        3" in out
+    assert main(["elements", "--repository", database, "--search", "writer"]) == EXIT_OK
+    listing = capsys.readouterr().out
+    assert "test://writer/0" in listing and "(3 elements)" in listing
+
+
+def test_run_once_exits_1_when_the_refresh_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = write(tmp_path, VALID.replace("elements: 3", "elements: 3\n      failAfterWriting: true"))
+    assert main(["run", manifest, "--once", "--repository", f"sqlite:///{tmp_path / 'r.db'}"]) == EXIT_CONNECTOR_FAILED
+    assert "failing on purpose" in capsys.readouterr().out
+
+
+def test_check_reports_each_step_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = write(tmp_path, VALID)
+    database = f"sqlite:///{tmp_path / 'r.db'}"
+    assert main(["check", manifest, "--repository", database]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "ok   dry-run refresh  would create 3" in out
+    main(["elements", "--repository", database])
+    assert "(0 elements)" in capsys.readouterr().out
+
+
+BAD_MANIFESTS = {
+    "wrong apiVersion": (VALID.replace("metaferry.io/v1alpha1", "metaferry.io/v1"), "apiVersion: expected"),
+    "wrong kind": (VALID.replace("kind: IntegrationConnector", "kind: Connector"), "kind: expected"),
+    "no spec": (
+        "apiVersion: metaferry.io/v1alpha1\nkind: IntegrationConnector\nmetadata: {name: a}\n",
+        "spec: Field required",
+    ),
+    "unknown service": (
+        VALID.replace("integrationService: files", "integrationService: mail"),
+        "spec.integrationService: Input should be",
+    ),
+    "bad interval": (
+        VALID.replace("  connection:", "  refreshInterval: 10 minutes\n  connection:"),
+        "spec.refreshInterval: '10 minutes' is not a duration",
+    ),
+    "interval too short": (
+        VALID.replace("  connection:", "  refreshInterval: 1s\n  connection:"),
+        "refreshInterval must be 0 or between 10s and 168h",
+    ),
+    "unknown field": (
+        VALID.replace("  connection:", "  refreshIntervall: 1m\n  connection:"),
+        "spec.refreshIntervall: unknown field",
+    ),
+    "reserved key": (
+        VALID.replace("elements: 3", "metaferry.token: x"),
+        "keys starting with 'metaferry.' are reserved",
+    ),
+    "bad name": (VALID.replace("name: writer", "name: Writer_1"), "metadata.name: String should match pattern"),
+    "not yaml": ("spec: [unclosed\n", "not valid YAML"),
+    "two documents": (VALID + "---\n" + VALID, "expected exactly one YAML document, found 2"),
+    "list document": ("- a\n- b\n", "the document must be a mapping"),
+    "bad connector": (
+        VALID.replace("tests.runtime.sample_connectors:WritingConnector", "not a name!"),
+        "spec.connector: String should match pattern",
+    ),
+    "env value and valueFrom": (
+        VALID
+        + "  pod:\n    env:\n    - name: A\n      value: x\n      valueFrom: {fieldRef: {fieldPath: metadata.name}}\n",
+        "set value or valueFrom, not both",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_MANIFESTS))
+def test_bad_manifests_exit_2_naming_file_field_and_expectation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    text, expected = BAD_MANIFESTS[case]
+    manifest = write(tmp_path, text)
+    assert main(["run", manifest, "--once", "--repository", f"sqlite:///{tmp_path / 'r.db'}"]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert manifest in err
+    assert expected in err
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(tmp_path / "nope.yaml"), "--once"]) == EXIT_BAD_INPUT
+    assert "cannot read the file" in capsys.readouterr().err
+
+
+def test_help_documents_exit_codes() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "metaferry_runtime.cli", "run", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "exit codes:" in result.stdout
+    assert "3  the open metadata repository cannot be opened" in result.stdout
