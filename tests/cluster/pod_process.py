@@ -1,0 +1,133 @@
+"""One container of a pod as a local process, in a private mount namespace.
+
+``unshare --mount --propagation private`` gives each container process its own mount table, and a
+small shell prologue bind-mounts the pod's volume directories at the container's ``mountPath``s
+(read-only where asked) before it ``exec``s the container's command, so the process id is the
+container's. Mount points that do not exist on the host are created there as empty directories or
+files (``mkdir -p``): mounts are private, directory entries are not. The process leads its own
+session, so signals go to its whole process group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import shlex
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+
+@dataclasses.dataclass(frozen=True)
+class Mount:
+    source: Path
+    target: str
+    read_only: bool
+
+
+def mount_namespaces_work() -> bool:
+    """Whether this process may create mount namespaces and bind-mount (it needs root or CAP_SYS_ADMIN)."""
+    probe = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "mount", "--bind", "/", "/mnt"],
+        capture_output=True,
+        check=False,
+    )
+    return probe.returncode == 0
+
+
+def missing_paths(target: str) -> list[Path]:
+    """``target`` and its ancestors that do not exist yet: what the prologue will create on the host."""
+    missing = []
+    for path in (Path(target), *Path(target).parents):
+        if path.exists() or path.is_symlink():
+            break
+        missing.append(path)
+    return missing
+
+
+def remove_if_empty(paths: Sequence[Path]) -> None:
+    """Remove mount points created on the host (deepest first), once no container can be using them."""
+    for path in sorted(set(paths), key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            if path.is_dir():
+                path.rmdir()
+            elif path.is_file() and path.stat().st_size == 0:
+                path.unlink()
+
+
+def _prologue(mounts: Sequence[Mount], working_dir: str | None, scratch: Path) -> str:
+    lines = ["set -e"]
+    for mount in mounts:
+        target = shlex.quote(mount.target)
+        if mount.source.is_dir():
+            lines.append(f"mkdir -p {target}")
+        else:
+            lines.append(f"mkdir -p {shlex.quote(os.path.dirname(mount.target))}; [ -e {target} ] || : > {target}")
+        lines.append(f"mount --bind {shlex.quote(str(mount.source))} {target}")
+        if mount.read_only:
+            lines.append(f"mount -o remount,bind,ro {target}")
+    if working_dir:  # images carry their working directory; here it exists only if something mounted it
+        lines.append(f"cd {shlex.quote(working_dir)} 2>/dev/null || cd {shlex.quote(str(scratch))}")
+    lines.append('exec "$@"')
+    return "\n".join(lines)
+
+
+def launch(
+    *,
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    mounts: Sequence[Mount],
+    working_dir: str | None,
+    scratch: Path,
+    log_path: Path,
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` with ``env`` in a new mount namespace holding ``mounts``; output to ``log_path``."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    wrapper = [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "/bin/sh",
+        "-c",
+        _prologue(mounts, working_dir, scratch),
+        "container",
+    ]
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [*wrapper, *argv],
+            env=dict(env),
+            cwd=scratch,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def signal_group(process: subprocess.Popen[bytes], signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)
+
+
+def stop_all(processes: Sequence[subprocess.Popen[bytes]], grace: float) -> None:
+    """SIGTERM every process group, wait up to ``grace`` seconds, SIGKILL what is left, reap all."""
+    running = [p for p in processes if p.poll() is None]
+    for process in running:
+        signal_group(process, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while any(p.poll() is None for p in running) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for process in running:
+        if process.poll() is None:
+            signal_group(process, signal.SIGKILL)
+        process.wait()
+
+
+def exit_code(returncode: int) -> int:
+    """Popen reports death by signal N as -N; Kubernetes reports 128+N."""
+    return 128 - returncode if returncode < 0 else returncode
