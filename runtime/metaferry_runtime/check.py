@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from pydantic import SecretStr
+
 from metaferry_runtime.repository import ChangeCounts, MetadataRepository
 from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
 from metaferry_runtime.sdk import Connection
@@ -58,7 +60,7 @@ def check_connector(
     connection = Connection(
         endpoint=spec.connection.endpoint,
         configuration_properties=dict(spec.connection.configuration_properties),
-        secured_properties=secured_properties,  # type: ignore[arg-type]
+        secured_properties={k: SecretStr(v) for k, v in secured_properties.items()},
     )
     try:
         connector.initialize(connection, str(uuid.uuid4()))

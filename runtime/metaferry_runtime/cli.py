@@ -7,8 +7,13 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from metaferry_runtime import __version__
+
+if TYPE_CHECKING:
+    from metaferry_runtime.repository import MetadataRepository
+    from metaferry_runtime.resource import IntegrationConnector
 
 EXIT_OK = 0
 EXIT_CONNECTOR_FAILED = 1
@@ -105,7 +110,7 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def _load(args: argparse.Namespace) -> tuple[object, dict[str, str]] | int:
+def _load(args: argparse.Namespace) -> tuple[IntegrationConnector, dict[str, str]] | int:
     from metaferry_runtime.resource import ManifestError, load_manifest
     from metaferry_runtime.secured import SECRETS_DIR_ENV, read_secured_properties
 
@@ -120,7 +125,7 @@ def _load(args: argparse.Namespace) -> tuple[object, dict[str, str]] | int:
     return resource, secrets
 
 
-def _open_repository(url: str) -> object | int:
+def _open_repository(url: str) -> MetadataRepository | int:
     from metaferry_runtime.repository import open_repository
 
     try:
@@ -153,8 +158,8 @@ def _run(args: argparse.Namespace) -> int:
     if isinstance(repository, int):
         return repository
     runtime = ConnectorRuntime(
-        resource=resource,  # type: ignore[arg-type]
-        repository=repository,  # type: ignore[arg-type]
+        resource=resource,
+        repository=repository,
         secured_properties=secrets,
         settings=RuntimeSettings(shutdown_grace=grace),
     )
@@ -167,7 +172,7 @@ def _run(args: argparse.Namespace) -> int:
         asyncio.run(serve(runtime, listen=listen, token=token))
         return EXIT_OK
     finally:
-        repository.close()  # type: ignore[attr-defined]
+        repository.close()
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -181,9 +186,9 @@ def _check(args: argparse.Namespace) -> int:
     if isinstance(repository, int):
         return repository
     try:
-        steps = check_connector(resource, repository, secrets)  # type: ignore[arg-type]
+        steps = check_connector(resource, repository, secrets)
     finally:
-        repository.close()  # type: ignore[attr-defined]
+        repository.close()
     for step in steps:
         print(f"{'ok ' if step.ok else 'FAIL'}  {step.name:<16} {step.detail}")
     return EXIT_OK if all(step.ok for step in steps) and len(steps) == 6 else EXIT_CONNECTOR_FAILED
@@ -196,7 +201,7 @@ def _elements(args: argparse.Namespace) -> int:
     if isinstance(repository, int):
         return repository
     try:
-        with repository.transaction(actor="metaferry-cli") as transaction:  # type: ignore[attr-defined]
+        with repository.transaction(actor="metaferry-cli") as transaction:
             found = transaction.find_elements(
                 search_string=args.search,
                 type_name=args.type_name,
@@ -207,7 +212,7 @@ def _elements(args: argparse.Namespace) -> int:
     except Exception as error:
         return _fail(str(error), EXIT_BAD_INPUT)
     finally:
-        repository.close()  # type: ignore[attr-defined]
+        repository.close()
     rows = [("TYPE", "QUALIFIED NAME", "OWNER", "VERSION", "STATUS")]
     rows += [(e.type_name, e.qualified_name, e.metadata_collection, str(e.version), e.status.value) for e in found]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

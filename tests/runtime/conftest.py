@@ -23,7 +23,7 @@ def repository(tmp_path: Path) -> Iterator[MetadataRepository]:
 
 def make_resource(connector: str, *, name: str = "sample", **spec: Any) -> IntegrationConnector:
     """An IntegrationConnector as a user would write it (camelCase spec keys)."""
-    if ":" not in connector:
+    if connector[:1].isupper():
         connector = f"tests.runtime.sample_connectors:{connector}"
     return IntegrationConnector.model_validate(
         {

@@ -15,5 +15,5 @@ class Backoff:
         """Delay before restart number `attempt` (1-based): initial, 2x, 4x... never above the maximum."""
         if attempt < 1:
             return timedelta(0)
-        factor = 2 ** min(attempt - 1, 30)
-        return min(self.initial * factor, self.maximum)
+        delay: timedelta = self.initial * 2 ** min(attempt - 1, 30)
+        return min(delay, self.maximum)

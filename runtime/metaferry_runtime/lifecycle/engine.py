@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from pydantic import SecretStr
+
 from metaferry_runtime.audit import AuditLog, RuntimeMessages, SecretMasker
 from metaferry_runtime.lifecycle.backoff import Backoff
 from metaferry_runtime.lifecycle.engage import EngageThread
@@ -322,7 +324,7 @@ class ConnectorRuntime:
         connection = Connection(
             endpoint=self.spec.connection.endpoint,
             configuration_properties=dict(self.spec.connection.configuration_properties),
-            secured_properties=self._secrets,  # type: ignore[arg-type]
+            secured_properties={key: SecretStr(value) for key, value in self._secrets.items()},
         )
         connector_log = self.audit_log.child(f"connector/{self.spec.connector}")
 
@@ -602,7 +604,7 @@ class ConnectorRuntime:
         self.audit_log.log_message("disconnect", RuntimeMessages.DISCONNECTED, connector_name=self.connector_name)
 
     # --- helpers --------------------------------------------------------------------------------------------
-    async def _await_call(self, call: Any, *, timeout: float, interruptible: bool = False)  # noqa: ASYNC109 -> Any:
+    async def _await_call(self, call: Any, *, timeout: float, interruptible: bool = False) -> Any:  # noqa: ASYNC109
         """Await connector code on its thread, bounded by `timeout`; with `interruptible`, a restart request or
         shutdown stops the wait (the thread is left to finish; its context calls are refused)."""
         future = self._call(call)

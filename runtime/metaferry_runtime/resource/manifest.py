@@ -13,8 +13,8 @@ from metaferry_runtime.resource.spec import IntegrationConnectorSpec
 from metaferry_runtime.resource.status import IntegrationConnectorStatus
 
 API_GROUP = "metaferry.io"
-API_VERSION = f"{API_GROUP}/v1alpha1"
-KIND = "IntegrationConnector"
+API_VERSION: Literal["metaferry.io/v1alpha1"] = "metaferry.io/v1alpha1"
+KIND: Literal["IntegrationConnector"] = "IntegrationConnector"
 PLURAL = "integrationconnectors"
 
 
