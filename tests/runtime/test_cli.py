@@ -85,9 +85,9 @@ BAD_MANIFESTS = {
         VALID.replace("  connection:", "  refreshIntervall: 1m\n  connection:"),
         "spec.refreshIntervall: unknown field",
     ),
-    "reserved key": (
-        VALID.replace("elements: 3", "metaferry.token: x"),
-        "keys starting with 'metaferry.' are reserved",
+    "reserved label": (
+        VALID + "  pod:\n    labels: {app.kubernetes.io/name: mine}\n",
+        "pod labels starting with app.kubernetes.io/ or metaferry.io/ are reserved: app.kubernetes.io/name",
     ),
     "bad name": (VALID.replace("name: writer", "name: Writer_1"), "metadata.name: String should match pattern"),
     "not yaml": ("spec: [unclosed\n", "not valid YAML"),

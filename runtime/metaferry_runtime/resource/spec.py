@@ -17,7 +17,9 @@ from metaferry_runtime.resource.duration import Duration
 
 MIN_REFRESH_INTERVAL = timedelta(seconds=10)
 MAX_REFRESH_INTERVAL = timedelta(days=7)
-RESERVED_CONFIGURATION_PREFIX = "metaferry."
+#: Pod label and annotation prefixes the operator sets itself (selectors, config hash); users may not override them.
+RESERVED_LABEL_PREFIXES = ("app.kubernetes.io/", "metaferry.io/")
+_RESERVED_KEYS_RULE = "self.all(k, !k.startsWith('app.kubernetes.io/') && !k.startsWith('metaferry.io/'))"
 _DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 _CONNECTOR_NAME = r"^([a-z0-9][-a-z0-9]*|[A-Za-z_][\w.]*:[A-Za-z_]\w*)$"
 
@@ -65,28 +67,12 @@ class ConnectionSpec(KubeModel):
     )
     configuration_properties: dict[str, Any] = Field(
         default_factory=dict,
-        description="Free-form settings for the connector. Keys starting with 'metaferry.' are reserved.",
-        json_schema_extra={
-            "x-kubernetes-preserve-unknown-fields": True,
-            "x-kubernetes-validations": [
-                {
-                    "rule": "self.all(k, !k.startsWith('metaferry.'))",
-                    "message": "configurationProperties keys starting with 'metaferry.' are reserved",
-                }
-            ],
-        },
+        description="Free-form settings for the connector (strings, numbers, booleans, lists, objects).",
+        json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
     )
     secret_ref: SecretReference | None = Field(
         default=None, description="Secret whose keys are handed to the connector as secured properties."
     )
-
-    @field_validator("configuration_properties")
-    @classmethod
-    def _no_reserved_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
-        reserved = sorted(key for key in value if key.startswith(RESERVED_CONFIGURATION_PREFIX))
-        if reserved:
-            raise ValueError(f"keys starting with 'metaferry.' are reserved: {', '.join(reserved)}")
-        return value
 
 
 class AutoRestart(KubeModel):
@@ -226,14 +212,49 @@ class PodOverrides(KubeModel):
     image: str | None = Field(default=None, description="Runtime image; defaults to the operator's setting.")
     image_pull_policy: str | None = Field(default=None, pattern=r"^(Always|IfNotPresent|Never)$")
     resources: ResourceRequirements | None = None
-    env: list[EnvVar] | None = None
-    volumes: list[Volume] | None = None
-    volume_mounts: list[VolumeMount] | None = None
+    env: list[EnvVar] | None = Field(default=None, max_length=128)
+    volumes: list[Volume] | None = Field(default=None, max_length=64)
+    volume_mounts: list[VolumeMount] | None = Field(default=None, max_length=64)
     service_account_name: str | None = None
     node_selector: dict[str, str] | None = None
-    tolerations: list[Toleration] | None = None
-    labels: dict[str, str] | None = Field(default=None, description="Extra labels for the pod.")
-    annotations: dict[str, str] | None = Field(default=None, description="Extra annotations for the pod.")
+    tolerations: list[Toleration] | None = Field(default=None, max_length=64)
+    labels: dict[str, str] | None = Field(
+        default=None,
+        max_length=64,
+        description="Extra labels for the pod; app.kubernetes.io/ and metaferry.io/ keys are reserved.",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": _RESERVED_KEYS_RULE,
+                    "message": "pod labels starting with app.kubernetes.io/ or metaferry.io/ are reserved",
+                }
+            ]
+        },
+    )
+    annotations: dict[str, str] | None = Field(
+        default=None,
+        max_length=64,
+        description="Extra annotations for the pod; app.kubernetes.io/ and metaferry.io/ keys are reserved.",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": _RESERVED_KEYS_RULE,
+                    "message": "pod annotations starting with app.kubernetes.io/ or metaferry.io/ are reserved",
+                }
+            ]
+        },
+    )
+
+    @field_validator("labels", "annotations")
+    @classmethod
+    def _no_reserved_keys(cls, value: dict[str, str] | None, info: Any) -> dict[str, str] | None:
+        reserved = sorted(k for k in value or {} if k.startswith(RESERVED_LABEL_PREFIXES))
+        if reserved:
+            raise ValueError(
+                f"pod {info.field_name} starting with app.kubernetes.io/ or metaferry.io/ are reserved:"
+                f" {', '.join(reserved)}"
+            )
+        return value
 
 
 class IntegrationConnectorSpec(KubeModel):
