@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import time
@@ -49,7 +50,9 @@ def missing_paths(target: str) -> list[Path]:
 
 
 def remove_if_empty(paths: Sequence[Path]) -> None:
-    """Remove mount points created on the host (deepest first), once no container can be using them."""
+    """Remove mount points created on the host (deepest first) and the staging directories, once no container
+    can be using them (their mounts lived in the containers' private namespaces)."""
+    shutil.rmtree(STAGE_ROOT, ignore_errors=True)
     for path in sorted(set(paths), key=lambda p: len(p.parts), reverse=True):
         with contextlib.suppress(OSError):
             if path.is_dir():
@@ -58,15 +61,31 @@ def remove_if_empty(paths: Sequence[Path]) -> None:
                 path.unlink()
 
 
+#: Where each container's volume sources are bound before any of them is mounted at its target. It must lie
+#: outside every mountPath: a pod mounting an emptyDir at /tmp would otherwise hide sources kept under /tmp.
+STAGE_ROOT = Path("/run/metaferry-pod-runner")
+
+
 def _prologue(mounts: Sequence[Mount], working_dir: str | None, scratch: Path) -> str:
-    lines = ["set -e"]
-    for mount in mounts:
+    """Mount in two phases, as a kubelet's independent mounts behave: first bind every source to a staging
+    directory (so no later mount can hide it), then mount the staged sources at their targets, parents first."""
+    lines = [
+        "set -e",
+        f"mkdir -p {shlex.quote(str(STAGE_ROOT))}",
+        f"stage=$(mktemp -d {shlex.quote(str(STAGE_ROOT))}/c.XXXXXX)",
+    ]
+    for index, mount in enumerate(mounts):
+        staged = f'"$stage/{index}"'
+        lines.append(f"mkdir {staged}" if mount.source.is_dir() else f": > {staged}")
+        lines.append(f"mount --bind {shlex.quote(str(mount.source))} {staged}")
+    ordered = sorted(enumerate(mounts), key=lambda item: len(Path(item[1].target).parts))
+    for index, mount in ordered:
         target = shlex.quote(mount.target)
         if mount.source.is_dir():
             lines.append(f"mkdir -p {target}")
         else:
             lines.append(f"mkdir -p {shlex.quote(os.path.dirname(mount.target))}; [ -e {target} ] || : > {target}")
-        lines.append(f"mount --bind {shlex.quote(str(mount.source))} {target}")
+        lines.append(f'mount --bind "$stage/{index}" {target}')
         if mount.read_only:
             lines.append(f"mount -o remount,bind,ro {target}")
     if working_dir:  # images carry their working directory; here it exists only if something mounted it

@@ -295,6 +295,31 @@ def test_config_map_and_secret_reach_the_process_as_files_and_env(
     assert not Path(f"{mount}/config/greeting").exists(), "volume mounts must stay in the pod's mount namespace"
 
 
+def test_an_empty_dir_over_tmp_does_not_hide_other_volumes_sources(
+    k8s_client: client.ApiClient, pod_runner: PodRunner, namespace: str
+) -> None:
+    """The runner keeps volume sources under its work directory (in /tmp here); a pod that mounts an emptyDir
+    at /tmp, as every read-only-root pod does, must still get its Secret and service-account token."""
+    core = client.CoreV1Api(k8s_client)
+    core.create_namespaced_secret(namespace, {"metadata": {"name": "tmp-creds"}, "stringData": {"key": "k3y"}})
+    token = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    script = f"cat /etc/metaferry-smoke-tmp/key; echo; test -s {token} && echo token; ls -A /tmp | wc -l"
+    pod = _pod(
+        "tmp-shadow",
+        ["sh", "-c", script],
+        volumes=[{"name": "tmp", "emptyDir": {}}, {"name": "creds", "secret": {"secretName": "tmp-creds"}}],
+        container={
+            "volumeMounts": [
+                {"name": "tmp", "mountPath": "/tmp"},
+                {"name": "creds", "mountPath": "/etc/metaferry-smoke-tmp", "readOnly": True},
+            ]
+        },
+    )
+    core.create_namespaced_pod(namespace, pod)
+    wait_for(lambda: _phase(core, namespace, "tmp-shadow", ("Succeeded", "Failed")), timeout=60, what="the pod")
+    assert pod_runner.logs(namespace, "tmp-shadow").splitlines()[:3] == ["k3y", "token", "0"]
+
+
 SIGTERM_WATCHER = textwrap.dedent("""
     import signal, sys, time
     def stop(signum, frame):
