@@ -41,7 +41,7 @@ unit: $(STAMP)
 
 crds: $(STAMP)
 	$(BIN)/metaferry-operator crd > crds/integrationconnectors.metaferry.io.yaml
-	cp crds/integrationconnectors.metaferry.io.yaml charts/metaferry/crds/integrationconnectors.metaferry.io.yaml
+	cp crds/integrationconnectors.metaferry.io.yaml charts/metaferry/files/crds/integrationconnectors.metaferry.io.yaml
 
 tools: $(STAMP)
 	@mkdir -p $(WORK)

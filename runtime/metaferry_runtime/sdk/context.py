@@ -162,12 +162,39 @@ class IntegrationContext:
             )
 
     @contextmanager
-    def _transaction(self) -> Iterator[Transaction]:
-        """The refresh's transaction on the refresh thread; otherwise a short transaction of its own."""
+    def change_batch(self) -> Iterator[None]:
+        """Make the calls this thread makes inside the block one transaction, committed or rolled back whole.
+
+        For work outside refresh() (engage, listeners), where each call is otherwise a transaction of its
+        own: applying a burst of third-party changes then costs one commit, and a failure half-way leaves
+        nothing half-applied. Inside a refresh, or an outer batch, it simply joins that transaction.
+        """
         self._check_usable()
+        if self._joined_transaction() is not None:
+            yield
+            return
+        with self._repository.transaction(actor=self._metadata_source) as transaction:
+            self._local.change_batch = transaction
+            try:
+                yield
+            finally:
+                self._local.change_batch = None
+
+    def _joined_transaction(self) -> Transaction | None:
+        """The transaction this thread's calls join (the refresh's or a change batch's), if any."""
         batch: RefreshBatch | None = getattr(self._local, "batch", None)
         if batch is not None:
-            yield batch.transaction
+            return batch.transaction
+        joined: Transaction | None = getattr(self._local, "change_batch", None)
+        return joined
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Transaction]:
+        """The refresh's (or change batch's) transaction on this thread; otherwise a short one of its own."""
+        self._check_usable()
+        joined = self._joined_transaction()
+        if joined is not None:
+            yield joined
             return
         with self._repository.transaction(actor=self._metadata_source) as transaction:
             yield transaction

@@ -1,0 +1,1 @@
+"""Built-in connectors, one module each, registered as entry points of group `metaferry.connectors`."""

@@ -1,0 +1,111 @@
+"""API integration service (Egeria's API Integrator): deployed APIs, their operations and parameters.
+
+As in Egeria, an operation hangs off the API's APISchemaType (inserted by the context on first use), and
+parameter lists hang off an operation by the relationship that says their role: APIHeader, APIRequest or
+APIResponse (`create_api_parameter_list(..., parameter_list_type="request")`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from metaferry_runtime.repository import Element
+from metaferry_runtime.sdk.contexts._elements import ElementContext, ElementKind, ParentLink, RelationshipKind
+
+ParameterListType = Literal["header", "request", "response"]
+
+DEPLOYED_API = ElementKind("DeployedAPI", is_asset=True)
+API_OPERATION = ElementKind("APIOperation", parent=ParentLink("APIOperations", via_schema_type="APISchemaType"))
+API_PARAMETER_LIST = ElementKind("APIParameterList")
+API_PARAMETER = ElementKind("APIParameter", parent=ParentLink("AttributeForSchema"))
+API_ENDPOINT = RelationshipKind("APIEndpoint", end1="deployed API", end2="endpoint")
+PARAMETER_LIST_RELATIONSHIPS: Mapping[str, RelationshipKind] = {
+    "header": RelationshipKind("APIHeader", end1="API operation", end2="header parameter list"),
+    "request": RelationshipKind("APIRequest", end1="API operation", end2="request parameter list"),
+    "response": RelationshipKind("APIResponse", end1="API operation", end2="response parameter list"),
+}
+
+
+class APIIntegratorContext(ElementContext):
+    """What an API connector may do: catalog APIs, their operations, parameter lists and parameters."""
+
+    integration_service = "api"
+
+    create_api = DEPLOYED_API.create()
+    upsert_api = DEPLOYED_API.upsert()
+    update_api = DEPLOYED_API.update()
+    publish_api = DEPLOYED_API.publish()
+    withdraw_api = DEPLOYED_API.withdraw()
+    remove_api = DEPLOYED_API.remove()
+    find_apis = DEPLOYED_API.find()
+    get_apis_by_name = DEPLOYED_API.get_by_name()
+    get_my_apis = DEPLOYED_API.get_mine()
+    get_api_by_guid = DEPLOYED_API.get_by_guid()
+    add_api_endpoint = API_ENDPOINT.link()
+    remove_api_endpoint = API_ENDPOINT.unlink()
+
+    create_api_operation = API_OPERATION.create()
+    upsert_api_operation = API_OPERATION.upsert()
+    update_api_operation = API_OPERATION.update()
+    remove_api_operation = API_OPERATION.remove()
+    find_api_operations = API_OPERATION.find()
+    get_api_operations_by_name = API_OPERATION.get_by_name()
+    get_my_api_operations = API_OPERATION.get_mine()
+    get_api_operation_by_guid = API_OPERATION.get_by_guid()
+    get_api_operations_for_api = API_OPERATION.children()
+
+    update_api_parameter_list = API_PARAMETER_LIST.update()
+    remove_api_parameter_list = API_PARAMETER_LIST.remove()
+    find_api_parameter_lists = API_PARAMETER_LIST.find()
+    get_api_parameter_lists_by_name = API_PARAMETER_LIST.get_by_name()
+    get_my_api_parameter_lists = API_PARAMETER_LIST.get_mine()
+    get_api_parameter_list_by_guid = API_PARAMETER_LIST.get_by_guid()
+
+    create_api_parameter = API_PARAMETER.create()
+    upsert_api_parameter = API_PARAMETER.upsert()
+    update_api_parameter = API_PARAMETER.update()
+    remove_api_parameter = API_PARAMETER.remove()
+    find_api_parameters = API_PARAMETER.find()
+    get_api_parameters_by_name = API_PARAMETER.get_by_name()
+    get_my_api_parameters = API_PARAMETER.get_mine()
+    get_api_parameter_by_guid = API_PARAMETER.get_by_guid()
+    get_api_parameters_for_list = API_PARAMETER.children()
+
+    def create_api_parameter_list(
+        self,
+        qualified_name: str,
+        properties: Mapping[str, Any] | None = None,
+        *,
+        api_operation_guid: str,
+        parameter_list_type: ParameterListType = "request",
+    ) -> str:
+        """Create a header, request or response parameter list of an operation; returns its GUID."""
+        with self._writing("create_api_parameter_list") as transaction:
+            relationship = _parameter_list_relationship(parameter_list_type)
+            element = transaction.create_element(
+                API_PARAMETER_LIST.type_name,
+                qualified_name,
+                {**(properties or {}), "parameterListType": parameter_list_type},
+            )
+            transaction.upsert_relationship(relationship.type_name, api_operation_guid, element.guid)
+            return element.guid
+
+    def get_api_parameter_lists_for_operation(
+        self, api_operation_guid: str, parameter_list_type: ParameterListType
+    ) -> list[Element]:
+        """The operation's parameter lists of that role."""
+        with self._reading() as transaction:
+            relationship = _parameter_list_relationship(parameter_list_type)
+            return transaction.get_related_elements(
+                api_operation_guid, relationship_type=relationship.type_name, at_end=1
+            )
+
+
+def _parameter_list_relationship(parameter_list_type: str) -> RelationshipKind:
+    try:
+        return PARAMETER_LIST_RELATIONSHIPS[parameter_list_type]
+    except KeyError:
+        raise ValueError(
+            f"parameter_list_type must be header, request or response, not {parameter_list_type!r}"
+        ) from None

@@ -1,0 +1,108 @@
+"""Fixtures of the connector tests: a real directory tree, a real SQLite repository, and connectors driven
+the way the runtime drives them (initialize, set_audit_log, set_connector_name, set_context, start)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from metaferry_runtime.audit import AuditLog
+from metaferry_runtime.connectors.directory_monitor import DirectoryMonitorConnector
+from metaferry_runtime.repository import ChangeCounts, MetadataRepository, open_repository
+from metaferry_runtime.resource.spec import DeletionDetection
+from metaferry_runtime.sdk import Connection
+from metaferry_runtime.sdk.contexts import FilesIntegratorContext, create_context
+
+SOURCE = "test/directory-monitor"
+
+
+@dataclass
+class Monitor:
+    connector: DirectoryMonitorConnector
+    context: FilesIntegratorContext
+    audit_log: AuditLog
+    refreshes: int = 0
+
+    def refresh(self) -> ChangeCounts:
+        """One refresh as the runtime runs it: in the refresh's transaction; returns its counts."""
+        self.refreshes += 1
+        with self.context.refresh_batch(f"refresh-{self.refreshes}") as batch:
+            self.connector.refresh()
+        return batch.transaction.counts
+
+
+@pytest.fixture
+def repository(tmp_path: Path) -> Iterator[MetadataRepository]:
+    repository = open_repository(f"sqlite:///{tmp_path / 'repository.db'}", poll_interval=0.2)
+    yield repository
+    repository.close()
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """root/{orders.csv, events.json, readme, .hidden, sales/{q1.parquet, 2024/{jan.avro}}}"""
+    root = tmp_path / "tree"
+    (root / "sales" / "2024").mkdir(parents=True)
+    (root / "orders.csv").write_text("id,total\n1,10\n")
+    (root / "events.json").write_text("{}")
+    (root / "readme").write_text("hello")
+    (root / ".hidden").write_text("secret-ish")
+    (root / "sales" / "q1.parquet").write_bytes(b"PAR1")
+    (root / "sales" / "2024" / "jan.avro").write_bytes(b"Obj")
+    return root
+
+
+@pytest.fixture
+def make_monitor(repository: MetadataRepository) -> Iterator[Callable[..., Monitor]]:
+    made: list[Monitor] = []
+
+    def make(
+        endpoint: Path | str | None,
+        *,
+        config: dict[str, Any] | None = None,
+        deletion: DeletionDetection | None = None,
+        catalog_targets: list[str] | None = None,
+        start: bool = True,
+    ) -> Monitor:
+        audit_log = AuditLog("test", connector_name="monitor")
+        context = create_context(
+            "files",
+            repository=repository,
+            connector_name="monitor",
+            metadata_source_qualified_name=SOURCE,
+            catalog_targets=catalog_targets,
+            deletion_detection=deletion,
+        )
+        assert isinstance(context, FilesIntegratorContext)
+        connector = DirectoryMonitorConnector()
+        connector.initialize(
+            Connection(endpoint=None if endpoint is None else str(endpoint), configuration_properties=config or {}),
+            "instance-1",
+        )
+        connector.set_audit_log(audit_log)
+        connector.set_connector_name("monitor")
+        connector.set_context(context)
+        if start:
+            connector.start()
+        monitor = Monitor(connector=connector, context=context, audit_log=audit_log)
+        made.append(monitor)
+        return monitor
+
+    yield make
+    for monitor in made:
+        monitor.context.disconnect()
+        monitor.connector.disconnect()
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float = 15.0, what: str = "condition") -> None:
+    """Poll `condition` until it holds, failing after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)

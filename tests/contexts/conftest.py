@@ -1,0 +1,83 @@
+"""Fixtures of the context tests: a real repository on each backend, and a context factory over it.
+
+The PostgreSQL side reuses the repository tests' helpers (a database of its own per test, skipped on a
+developer machine without PostgreSQL, failing in CI), so both suites run against the same servers.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from metaferry_runtime.repository import MetadataRepository, open_repository
+from metaferry_runtime.resource.spec import DeletionDetection, PermittedSynchronization
+from metaferry_runtime.sdk.context import IntegrationContext
+from metaferry_runtime.sdk.contexts import create_context
+
+SOURCE = "team-a/connector"
+OTHER_SOURCE = "team-b/connector"
+ContextFactory = Callable[..., Any]
+
+
+def _repository_conftest() -> ModuleType:
+    """tests/repository/conftest.py, whose PostgreSQL fixtures this suite shares."""
+    directory = Path(__file__).parent.parent / "repository"
+    if str(directory) not in sys.path:
+        sys.path.insert(0, str(directory))  # it imports its helpers as a top-level module
+    spec = importlib.util.spec_from_file_location("metaferry_repository_test_fixtures", directory / "conftest.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_shared = _repository_conftest()
+postgres_url = _shared.postgres_url
+postgres_database = _shared.postgres_database
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def repository(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MetadataRepository]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'repository.db'}"
+    else:
+        url = str(request.getfixturevalue("postgres_database"))
+    repository = open_repository(url, poll_interval=0.2)
+    yield repository
+    repository.close()
+
+
+@pytest.fixture
+def make_context(repository: MetadataRepository) -> Iterator[ContextFactory]:
+    """`make_context("files", source=..., sync=..., deletion=...)`: a context as the runtime builds it."""
+    made: list[IntegrationContext] = []
+
+    def make(
+        service: str,
+        *,
+        source: str = SOURCE,
+        sync: PermittedSynchronization = PermittedSynchronization.FROM_THIRD_PARTY,
+        deletion: DeletionDetection | None = None,
+        catalog_targets: list[str] | None = None,
+    ) -> Any:
+        context = create_context(
+            service,
+            repository=repository,
+            connector_name=f"{service}-connector",
+            metadata_source_qualified_name=source,
+            permitted_synchronization=sync,
+            catalog_targets=catalog_targets,
+            deletion_detection=deletion,
+        )
+        made.append(context)
+        return context
+
+    yield make
+    for context in made:
+        context.disconnect()
