@@ -101,8 +101,17 @@ def main() -> None:
             port = free_port()
             database = Path(workdir) / f"r{run}.db"
             command = [
-                sys.executable, "-m", "metaferry_runtime.cli", "run", str(manifest),
-                "--repository", f"sqlite:///{database}", "--listen", f"127.0.0.1:{port}", "--log-format", "json",
+                sys.executable,
+                "-m",
+                "metaferry_runtime.cli",
+                "run",
+                str(manifest),
+                "--repository",
+                f"sqlite:///{database}",
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--log-format",
+                "json",
             ]
             results["runtime"].append(measure(command, port))
     floor_ready = statistics.median(r for r, _ in results["floor"])
@@ -111,7 +120,9 @@ def main() -> None:
     rss = statistics.median(m for _, m in results["runtime"])
     print(f"runtime footprint, median of {args.runs} runs (python {sys.version.split()[0]}, {os.cpu_count()} cpus)")
     print(f"{'measure':<28}{'floor':>10}{'metaferry':>12}{'ratio':>8}{'target':>12}")
-    print(f"{'start to /readyz 200 (s)':<28}{floor_ready:>10.3f}{ready:>12.3f}{ready / floor_ready:>8.2f}{'< 1.5 s':>12}")
+    print(
+        f"{'start to /readyz 200 (s)':<28}{floor_ready:>10.3f}{ready:>12.3f}{ready / floor_ready:>8.2f}{'< 1.5 s':>12}"
+    )
     print(f"{'idle RSS (MiB)':<28}{floor_rss:>10.1f}{rss:>12.1f}{rss / floor_rss:>8.2f}{'< 60 MiB':>12}")
 
 
