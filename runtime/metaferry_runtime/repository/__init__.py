@@ -10,6 +10,7 @@ from metaferry_runtime.repository.errors import (
     StaleVersion,
     TypeErrorInRepository,
 )
+from metaferry_runtime.repository.factory import open_repository
 from metaferry_runtime.repository.interface import EventListener, MetadataRepository, Transaction
 from metaferry_runtime.repository.model import (
     ChangeCounts,
@@ -44,4 +45,5 @@ __all__ = [
     "StaleVersion",
     "Transaction",
     "TypeErrorInRepository",
+    "open_repository",
 ]

@@ -1,0 +1,137 @@
+"""The SQL repository: one implementation of MetadataRepository for SQLite and PostgreSQL.
+
+A transaction is one database transaction on a pooled connection (BEGIN IMMEDIATE on SQLite, READ
+COMMITTED on PostgreSQL) driving a SqlTransaction; leaving the `with` block normally flushes, writes the
+events and commits, an exception rolls everything back (events included, since they are rows of the same
+transaction). After a commit this process's subscriptions are woken at once; other processes learn of it
+by NOTIFY (PostgreSQL) or by polling (SQLite).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import func, select
+
+from metaferry_runtime.repository.errors import RepositoryError
+from metaferry_runtime.repository.interface import EventListener, MetadataRepository, Transaction
+from metaferry_runtime.repository.model import ChangeEvent
+from metaferry_runtime.repository.sql.engines import Engines, libpq_dsn, make_engines
+from metaferry_runtime.repository.sql.outtopic import OutTopic
+from metaferry_runtime.repository.sql.pg_notifications import NotificationListener
+from metaferry_runtime.repository.sql.records import aware
+from metaferry_runtime.repository.sql.schema import ensure_schema, events
+from metaferry_runtime.repository.sql.transaction import NOTIFY_CHANNEL, SqlTransaction, database_errors
+from metaferry_runtime.repository.types import TypeRegistry, default_registry
+
+log = logging.getLogger(__name__)
+
+
+def _event(row: Any) -> ChangeEvent:
+    payload = json.loads(row.payload)
+    return ChangeEvent.model_validate(
+        {
+            "sequence": row.sequence,
+            "kind": row.kind,
+            "event_time": aware(row.event_time),
+            "metadata_collection": row.metadata_collection,
+            "refresh_id": row.refresh_id,
+            **payload,
+        }
+    )
+
+
+class SqlRepository(MetadataRepository):
+    """Open with `open_repository(url)`. `url` is kept with any password masked."""
+
+    def __init__(self, url: str, *, types: TypeRegistry | None = None, poll_interval: float = 1.0) -> None:
+        self._engines: Engines = make_engines(url)
+        self.url = self._engines.url.render_as_string(hide_password=True)
+        self.types = types or default_registry()
+        self._closed = False
+        self._lock = threading.Lock()
+        with database_errors():
+            ensure_schema(self._engines.write)
+        self._topic = OutTopic(read=self._read_events, poll_interval=poll_interval)
+        self._notifications: NotificationListener | None = None
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self._engines.is_postgresql
+
+    # --- transactions -------------------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self, *, actor: str, refresh_id: str | None = None) -> Iterator[Transaction]:
+        if self._closed:
+            raise RepositoryError("the repository is closed")
+        if not actor:
+            raise ValueError("a transaction needs an actor (the metadata collection that writes)")
+        with database_errors():
+            connection = self._engines.write.connect()
+        tx: SqlTransaction | None = None
+        wrote = 0
+        try:
+            with database_errors(), connection.begin():
+                tx = SqlTransaction(connection=connection, types=self.types, actor=actor, refresh_id=refresh_id)
+                yield tx
+                wrote = tx.commit_writes()
+        finally:
+            if tx is not None:
+                tx.close()
+            connection.close()
+        if wrote:
+            self._topic.wake_all()
+
+    # --- out topic ----------------------------------------------------------------------------------------
+    def head_sequence(self) -> int:
+        """The sequence of the last committed event (0 when there is none)."""
+        with database_errors(), self._engines.read.connect() as conn:
+            return int(conn.scalar(select(func.coalesce(func.max(events.c.sequence), 0))) or 0)
+
+    def _read_events(self, after: int, limit: int) -> list[ChangeEvent]:
+        with database_errors(), self._engines.read.connect() as conn:
+            rows = conn.execute(
+                select(events).where(events.c.sequence > after).order_by(events.c.sequence).limit(limit)
+            ).all()
+        return [_event(row) for row in rows]
+
+    def events_since(self, sequence: int, *, limit: int = 1000) -> Iterator[ChangeEvent]:
+        return iter(self._read_events(sequence, limit))
+
+    def register_listener(self, listener: EventListener, *, from_sequence: int | None = None) -> Callable[[], None]:
+        """Deliver events with a sequence greater than `from_sequence` (0: all); without it, those committed
+        from now on. Pass the last sequence you processed to resume after a disconnect."""
+        if self._closed:
+            raise RepositoryError("the repository is closed")
+        position = self.head_sequence() if from_sequence is None else from_sequence
+        if self._engines.is_postgresql:
+            self._ensure_notifications()
+        return self._topic.subscribe(listener, position=position)
+
+    def _ensure_notifications(self) -> None:
+        with self._lock:
+            if self._notifications is None:
+                self._notifications = NotificationListener(
+                    dsn=libpq_dsn(self._engines.url), channel=NOTIFY_CHANNEL, on_notify=self._topic.wake_all
+                )
+        self._notifications.connected.wait(5.0)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._topic.close()
+        if self._notifications is not None:
+            self._notifications.close()
+        self._engines.dispose()
+
+    def __enter__(self) -> SqlRepository:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,935 @@
+"""The SQL transaction: the repository's semantics over a write-behind buffer.
+
+Why a buffer: a refresh upserts thousands of elements in one transaction, and one statement per element
+would make it round-trip bound. So the transaction keeps a record per element it has touched; writes
+mutate records and queue them, and `flush()` writes the queue in chunks (executemany inserts, version-
+checked updates, one IN-list update for "observed, unchanged"). The queue is flushed before every query
+that could see it and at commit; events are inserted only at commit, after everything else.
+
+The first upserts of a transaction look their names up one by one; past PRELOAD_AFTER_LOOKUPS the
+transaction loads every element the actor owns, so later upserts are a dictionary look-up and an equality
+test: a refresh that changes nothing writes only the observation times. A qualified name that is
+not the actor's is assumed new; whether another collection owns it is checked in bulk at the next flush
+(before any read, at commit), which then raises NotOwner and poisons the transaction: nothing is written.
+
+Records never have their containers mutated in place (a change assigns a new dict or list), so the
+payload captured for an event stays as it was when the event happened.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, or_, select, text, tuple_, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, CursorResult
+
+from metaferry_runtime.repository.errors import (
+    DeletionFailSafe,
+    DuplicateQualifiedName,
+    ElementNotFound,
+    NotOwner,
+    RepositoryError,
+    RepositoryUnavailable,
+    StaleVersion,
+    TypeErrorInRepository,
+)
+from metaferry_runtime.repository.interface import Transaction
+from metaferry_runtime.repository.model import ChangeCounts, ChangeKind, Element, Page, Relationship
+from metaferry_runtime.repository.sql import bulk, queries
+from metaferry_runtime.repository.sql.records import (
+    ACTIVE,
+    ARCHIVED,
+    ELEMENT_INSERT_COLUMNS,
+    RELATIONSHIP_INSERT_COLUMNS,
+    ElementRecord,
+    RelationshipRecord,
+    dumps,
+)
+from metaferry_runtime.repository.sql.schema import (
+    EVENTS_LOCK_KEY,
+    element_columns,
+    elements,
+    events,
+    relationship_columns,
+    relationships,
+)
+from metaferry_runtime.repository.types import TypeRegistry
+
+NOTIFY_CHANNEL = "metaferry_events"
+EVENT_INSERT_COLUMNS = (
+    "kind", "event_time", "metadata_collection", "refresh_id", "element_guid", "relationship_guid", "payload",
+)  # fmt: skip
+INSERT_CHUNK = 2_000
+IN_CHUNK = 500
+# A transaction's first upserts look their names up one by one; past this many it loads everything the actor
+# owns at once (a refresh), so small event-driven transactions never pay for a whole collection.
+PRELOAD_AFTER_LOOKUPS = 64
+
+_ELEMENT_UPDATE = (
+    update(elements).where(elements.c.guid == bindparam("b_guid")).where(elements.c.version == bindparam("b_version"))
+)
+_RELATIONSHIP_UPDATE = (
+    update(relationships)
+    .where(relationships.c.guid == bindparam("b_guid"))
+    .where(relationships.c.version == bindparam("b_version"))
+)
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _without_none(properties: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in properties.items() if v is not None}
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Translate driver failures into the repository's errors."""
+    try:
+        yield
+    except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError) as error:
+        reason = getattr(error, "orig", None) or error
+        raise RepositoryUnavailable(f"the repository database cannot be reached: {reason}") from error
+    except sa_exc.IntegrityError as error:
+        if "qualified_name" in str(error.orig):
+            raise DuplicateQualifiedName(f"an element with this qualified name already exists: {error.orig}") from error
+        raise RepositoryError(f"the database refused a write: {error.orig}") from error
+
+
+class SqlTransaction(Transaction):
+    """One open database transaction. Not thread-safe: use it from the thread that opened it."""
+
+    def __init__(self, *, connection: Connection, types: TypeRegistry, actor: str, refresh_id: str | None) -> None:
+        self.actor = actor
+        self.refresh_id = refresh_id
+        self.counts = ChangeCounts()
+        self._conn = connection
+        self._types = types
+        self._postgresql = connection.dialect.name == "postgresql"
+        self._element_columns = element_columns(self._postgresql)
+        self._relationship_columns = relationship_columns(self._postgresql)
+        self._observed_at = datetime.now(UTC)  # the time of every change and observation it makes
+        self._closed = False
+        self._poisoned: BaseException | None = None
+        # element records
+        self._by_guid: dict[str, ElementRecord] = {}
+        self._by_name: dict[str, ElementRecord] = {}
+        self._actor_loaded = False
+        self._lookups = 0
+        self._new: dict[str, ElementRecord] = {}
+        self._dirty: dict[str, ElementRecord] = {}
+        self._observed: set[str] = set()
+        self._observed_pending: set[str] = set()
+        self._unchecked_names: set[str] = set()
+        # relationship records
+        self._rel_by_guid: dict[str, RelationshipRecord] = {}
+        self._rel_by_key: dict[tuple[str, str, str], RelationshipRecord] = {}
+        self._rels_loaded = False
+        self._rel_lookups = 0
+        self._new_rels: dict[str, RelationshipRecord] = {}
+        self._dirty_rels: dict[str, RelationshipRecord] = {}
+        self._unchecked_rel_keys: set[tuple[str, str, str]] = set()
+        # out-topic events, inserted at commit
+        self._events: list[dict[str, Any]] = []
+
+    # === plumbing ===========================================================================================
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RepositoryError("this transaction has ended; open a new one")
+        if self._poisoned is not None:
+            raise RepositoryError(f"this transaction failed earlier and will roll back: {self._poisoned}")
+
+    def _execute(self, statement: Any, parameters: Any = None) -> CursorResult[Any]:
+        with database_errors():
+            return self._conn.execute(statement, parameters)
+
+    def _emit(
+        self,
+        kind: ChangeKind,
+        *,
+        element: dict[str, Any] | None = None,
+        previous_element: dict[str, Any] | None = None,
+        relationship: dict[str, Any] | None = None,
+        previous_relationship: dict[str, Any] | None = None,
+    ) -> None:
+        self._events.append(
+            {
+                "kind": kind.value,
+                "element_guid": (element or previous_element or {}).get("guid"),
+                "relationship_guid": (relationship or previous_relationship or {}).get("guid"),
+                "payload": {
+                    "element": element,
+                    "previous_element": previous_element,
+                    "relationship": relationship,
+                    "previous_relationship": previous_relationship,
+                },
+            }
+        )
+
+    def _remember(self, record: ElementRecord) -> ElementRecord:
+        """Cache a record read from the database unless this transaction already has (a newer) one."""
+        known = self._by_guid.get(record.guid)
+        if known is not None:
+            return known
+        self._by_guid[record.guid] = record
+        self._by_name[record.qualified_name] = record
+        return record
+
+    def _fetch(self, guid: str) -> ElementRecord | None:
+        record = self._by_guid.get(guid)
+        if record is None:
+            row = self._execute(select(*self._element_columns).where(elements.c.guid == guid)).first()
+            if row is None:
+                return None
+            record = self._remember(ElementRecord.from_row(row))
+        return record
+
+    def _require(self, guid: str, *, include_archived: bool = False) -> ElementRecord:
+        record = self._fetch(guid)
+        if record is None or (record.status == ARCHIVED and not include_archived):
+            raise ElementNotFound(f"no {'' if include_archived else 'active '}element with guid {guid}")
+        return record
+
+    def _require_owner(self, record: ElementRecord, action: str) -> None:
+        if record.collection != self.actor:
+            raise NotOwner(
+                f"{self.actor} may not {action} {record.type_name} {record.qualified_name!r}: "
+                f"it is owned by metadata collection {record.collection}"
+            )
+
+    def _harvested(self, type_name: str, qualified_name: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+        validated = self._types.validate_element(type_name, properties)
+        named = validated.pop("qualifiedName", None)
+        if named is not None and named != qualified_name:
+            raise TypeErrorInRepository(
+                f"property qualifiedName {named!r} differs from the element's qualified name {qualified_name!r}"
+            )
+        return _without_none(validated) if None in validated.values() else validated
+
+    def _observe(self, record: ElementRecord) -> None:
+        record.last_observed_time = self._observed_at
+        if self.refresh_id is not None:
+            record.last_refresh_id = self.refresh_id
+        self._observed.add(record.guid)
+        if record.db_version is not None and record.guid not in self._dirty:
+            self._observed_pending.add(record.guid)
+
+    def _changed(self, record: ElementRecord) -> None:
+        record.version += 1
+        record.update_time = self._observed_at
+        if self.refresh_id is not None:
+            record.last_refresh_id = self.refresh_id
+        if record.db_version is not None:
+            self._dirty[record.guid] = record
+            self._observed_pending.discard(record.guid)
+
+    def _new_record(self, type_name: str, qualified_name: str, properties: dict[str, Any]) -> ElementRecord:
+        now = self._observed_at
+        record = ElementRecord(
+            guid=str(uuid.uuid4()),
+            type_name=type_name,
+            qualified_name=qualified_name,
+            properties=properties,
+            curated={},
+            classifications={},
+            zones=[],
+            collection=self.actor,
+            status=ACTIVE,
+            version=1,
+            create_time=now,
+            update_time=now,
+            created_by_refresh=self.refresh_id,
+            last_refresh_id=self.refresh_id,
+            last_observed_time=self._observed_at,
+            db_version=None,
+        )
+        self._by_guid[record.guid] = record
+        self._by_name[qualified_name] = record
+        self._new[record.guid] = record
+        self._observed.add(record.guid)
+        self.counts.created += 1
+        self._emit(ChangeKind.ELEMENT_CREATED, element=record.payload())
+        return record
+
+    def _load_actor_elements(self) -> None:
+        """Load every element the actor owns (active and archived): upserts then need no queries."""
+        self.flush()
+        result = self._execute(select(*self._element_columns).where(elements.c.metadata_collection == self.actor))
+        for row in result:
+            self._remember(ElementRecord.from_row(row))
+        self._actor_loaded = True
+
+    def _load_actor_relationships(self) -> None:
+        self.flush()
+        result = self._execute(
+            select(*self._relationship_columns).where(relationships.c.metadata_collection == self.actor)
+        )
+        for row in result:
+            self._remember_relationship(RelationshipRecord.from_row(row))
+        self._rels_loaded = True
+
+    # === elements ===========================================================================================
+    def create_element(
+        self,
+        type_name: str,
+        qualified_name: str,
+        properties: Mapping[str, Any],
+        *,
+        classifications: Mapping[str, Mapping[str, Any]] | None = None,
+        zones: Sequence[str] | None = None,
+    ) -> Element:
+        self._check_open()
+        harvested = self._harvested(type_name, qualified_name, properties)
+        validated_classifications = {
+            name: _without_none(self._types.validate_classification(name, type_name, props))
+            for name, props in (classifications or {}).items()
+        }
+        existing = self._by_name.get(qualified_name)
+        if existing is None and qualified_name not in self._unchecked_names:
+            row = self._execute(
+                select(elements.c.guid, elements.c.metadata_collection).where(
+                    elements.c.qualified_name == qualified_name
+                )
+            ).first()
+            if row is not None:
+                existing = self._fetch(row.guid)
+        if existing is not None:
+            raise DuplicateQualifiedName(
+                f"an element named {qualified_name!r} already exists ({existing.type_name}, {existing.status.lower()},"
+                f" owned by {existing.collection})"
+            )
+        record = self._new_record(type_name, qualified_name, harvested)
+        if validated_classifications or zones:
+            # Part of the creation: the CREATED event shows the element with them.
+            record.classifications = validated_classifications
+            record.zones = list(dict.fromkeys(zones or ()))
+            self._events[-1]["payload"]["element"] = record.payload()
+        return record.model()
+
+    def upsert_element(
+        self, type_name: str, qualified_name: str, properties: Mapping[str, Any]
+    ) -> tuple[Element, ChangeKind]:
+        self._check_open()
+        harvested = self._harvested(type_name, qualified_name, properties)
+        record = self._by_name.get(qualified_name)
+        if record is None and not self._actor_loaded:
+            self._lookups += 1
+            if self._lookups > PRELOAD_AFTER_LOOKUPS:
+                self._load_actor_elements()
+                record = self._by_name.get(qualified_name)
+            else:
+                row = self._execute(
+                    select(*self._element_columns).where(elements.c.qualified_name == qualified_name)
+                ).first()
+                if row is not None:
+                    record = self._remember(ElementRecord.from_row(row))
+                else:
+                    record = self._new_record(type_name, qualified_name, harvested)
+                    return record.model(), ChangeKind.ELEMENT_CREATED
+        if record is None:
+            self._unchecked_names.add(qualified_name)
+            return self._new_record(type_name, qualified_name, harvested).model(), ChangeKind.ELEMENT_CREATED
+        self._require_owner(record, "update")
+        if record.status == ARCHIVED:
+            previous = record.payload()
+            record.status = ACTIVE
+            record.type_name = type_name
+            record.properties = harvested
+            self._observe(record)
+            self._changed(record)
+            self.counts.restored += 1
+            self._emit(ChangeKind.ELEMENT_RESTORED, element=record.payload(), previous_element=previous)
+            return record.model(), ChangeKind.ELEMENT_RESTORED
+        if record.properties == harvested and record.type_name == type_name:
+            self._observe(record)
+            self.counts.unchanged += 1
+            return record.model(), ChangeKind.UNCHANGED
+        previous = record.payload()
+        record.type_name = type_name
+        record.properties = harvested
+        self._observe(record)
+        self._changed(record)
+        self.counts.updated += 1
+        self._emit(ChangeKind.ELEMENT_UPDATED, element=record.payload(), previous_element=previous)
+        return record.model(), ChangeKind.ELEMENT_UPDATED
+
+    def update_element(
+        self,
+        guid: str,
+        properties: Mapping[str, Any],
+        *,
+        merge: bool = True,
+        expected_version: int | None = None,
+    ) -> Element:
+        self._check_open()
+        record = self._require(guid)
+        self._require_owner(record, "update")
+        if expected_version is not None and expected_version != record.version:
+            raise StaleVersion(
+                f"{record.qualified_name!r} is at version {record.version}, not {expected_version}: "
+                "it changed since it was read; read it again and retry"
+            )
+        validated = self._types.validate_element(record.type_name, properties)
+        named = validated.pop("qualifiedName", None)
+        if named is not None and named != record.qualified_name:
+            raise TypeErrorInRepository("the qualifiedName property cannot rename an element")
+        harvested = _without_none({**record.properties, **validated} if merge else validated)
+        self._observe(record)
+        if harvested == record.properties:
+            self.counts.unchanged += 1
+            return record.model()
+        previous = record.payload()
+        record.properties = harvested
+        self._changed(record)
+        self.counts.updated += 1
+        self._emit(ChangeKind.ELEMENT_UPDATED, element=record.payload(), previous_element=previous)
+        return record.model()
+
+    def curate_element(self, guid: str, properties: Mapping[str, Any]) -> Element:
+        """Merge human edits; a None value removes that curation (the harvested value shows again)."""
+        self._check_open()
+        record = self._require(guid)
+        validated = self._types.validate_element(record.type_name, properties)
+        if validated.get("qualifiedName") not in (None, record.qualified_name):
+            raise TypeErrorInRepository("the qualifiedName property cannot rename an element")
+        validated.pop("qualifiedName", None)
+        curated = _without_none({**record.curated, **validated})
+        if curated == record.curated:
+            return record.model()
+        previous = record.payload()
+        record.curated = curated
+        self._changed(record)
+        self.counts.updated += 1
+        self._emit(ChangeKind.ELEMENT_UPDATED, element=record.payload(), previous_element=previous)
+        return record.model()
+
+    def _set_status(self, record: ElementRecord, status: str, kind: ChangeKind) -> None:
+        previous = record.payload()
+        record.status = status
+        self._changed(record)
+        self._emit(kind, element=record.payload(), previous_element=previous)
+
+    def archive_element(self, guid: str) -> Element:
+        self._check_open()
+        record = self._require(guid, include_archived=True)
+        self._require_owner(record, "archive")
+        if record.status != ARCHIVED:
+            self._set_status(record, ARCHIVED, ChangeKind.ELEMENT_ARCHIVED)
+            self.counts.archived += 1
+        return record.model()
+
+    def restore_element(self, guid: str) -> Element:
+        self._check_open()
+        record = self._require(guid, include_archived=True)
+        self._require_owner(record, "restore")
+        if record.status != ACTIVE:
+            self._set_status(record, ACTIVE, ChangeKind.ELEMENT_RESTORED)
+            self.counts.restored += 1
+        return record.model()
+
+    def delete_element(self, guid: str) -> None:
+        """Purge it and its relationships; the events carry the last state in `previous_element`/`_relationship`."""
+        self._check_open()
+        record = self._require(guid, include_archived=True)
+        self._require_owner(record, "delete")
+        self.flush()
+        attached = self._execute(
+            select(*self._relationship_columns).where(
+                or_(relationships.c.end1_guid == guid, relationships.c.end2_guid == guid)
+            )
+        ).all()
+        for row in attached:
+            rel = self._rel_by_guid.get(row.guid) or RelationshipRecord.from_row(row)
+            self._forget_relationship(rel)
+            self._emit(ChangeKind.RELATIONSHIP_DELETED, previous_relationship=rel.payload())
+        self._execute(
+            delete(relationships).where(or_(relationships.c.end1_guid == guid, relationships.c.end2_guid == guid))
+        )
+        deleted = self._execute(
+            delete(elements).where(elements.c.guid == guid).where(elements.c.version == record.db_version)
+        )
+        if deleted.rowcount != 1:
+            raise StaleVersion(f"{record.qualified_name!r} changed in another transaction; it was not deleted")
+        del self._by_guid[guid]
+        self._by_name.pop(record.qualified_name, None)
+        self._observed.discard(guid)
+        self._observed_pending.discard(guid)
+        self.counts.deleted += 1
+        self._emit(ChangeKind.ELEMENT_DELETED, previous_element=record.payload())
+
+    def classify_element(self, guid: str, classification: str, properties: Mapping[str, Any] | None = None) -> Element:
+        """Any actor may classify (governance classifications often come from another source than the asset)."""
+        self._check_open()
+        record = self._require(guid)
+        validated = _without_none(self._types.validate_classification(classification, record.type_name, properties))
+        existing = record.classifications.get(classification)
+        if existing == validated:
+            return record.model()
+        previous = record.payload()
+        record.classifications = {**record.classifications, classification: validated}
+        self._changed(record)
+        self.counts.updated += 1
+        kind = ChangeKind.ELEMENT_CLASSIFIED if existing is None else ChangeKind.ELEMENT_RECLASSIFIED
+        self._emit(kind, element=record.payload(), previous_element=previous)
+        return record.model()
+
+    def declassify_element(self, guid: str, classification: str) -> Element:
+        self._check_open()
+        self._types.classification(classification)
+        record = self._require(guid)
+        if classification not in record.classifications:
+            return record.model()
+        previous = record.payload()
+        record.classifications = {k: v for k, v in record.classifications.items() if k != classification}
+        self._changed(record)
+        self.counts.updated += 1
+        self._emit(ChangeKind.ELEMENT_DECLASSIFIED, element=record.payload(), previous_element=previous)
+        return record.model()
+
+    def _set_zones(self, record: ElementRecord, zones: list[str]) -> None:
+        if zones == record.zones:
+            return
+        previous = record.payload()
+        record.zones = zones
+        self._changed(record)
+        self.counts.updated += 1
+        self._emit(ChangeKind.ELEMENT_UPDATED, element=record.payload(), previous_element=previous)
+
+    def publish_element(self, guid: str, zones: Sequence[str]) -> Element:
+        self._check_open()
+        record = self._require(guid)
+        self._require_owner(record, "publish")
+        self._set_zones(record, list(dict.fromkeys([*record.zones, *zones])))
+        return record.model()
+
+    def withdraw_element(self, guid: str, zones: Sequence[str] | None = None) -> Element:
+        self._check_open()
+        record = self._require(guid)
+        self._require_owner(record, "withdraw")
+        self._set_zones(record, [] if zones is None else [z for z in record.zones if z not in set(zones)])
+        return record.model()
+
+    def mark_observed(self, guid: str) -> None:
+        self._check_open()
+        record = self._require(guid)
+        self._require_owner(record, "mark as observed")
+        self._observe(record)
+
+    def archive_unobserved(
+        self,
+        *,
+        type_names: Sequence[str],
+        scope_prefix: str | None = None,
+        max_archive_percent: int = 50,
+        dry_run: bool = False,
+    ) -> list[Element]:
+        self._check_open()
+        if not 0 <= max_archive_percent <= 100:
+            raise ValueError("max_archive_percent must be between 0 and 100")
+        in_scope: set[str] = set()
+        for name in type_names:
+            in_scope |= self._types.subtypes(name)
+        self.flush()
+        query = select(elements.c.guid).where(
+            elements.c.metadata_collection == self.actor,
+            elements.c.status == ACTIVE,
+            elements.c.type_name.in_(sorted(in_scope)),
+        )
+        if scope_prefix:
+            query = query.where(func.substr(elements.c.qualified_name, 1, len(scope_prefix)) == scope_prefix)
+        candidates = self._execute(query).scalars().all()
+        unobserved = [guid for guid in candidates if guid not in self._observed]
+        if not unobserved:
+            return []
+        if len(unobserved) * 100 > max_archive_percent * len(candidates):
+            scope = f" under {scope_prefix!r}" if scope_prefix else ""
+            raise DeletionFailSafe(
+                f"deletion detection would archive {len(unobserved)} of the {len(candidates)} "
+                f"{'/'.join(type_names)} elements{scope} owned by {self.actor} "
+                f"({len(unobserved) * 100 / len(candidates):.0f}%), more than the fail-safe allows "
+                f"({max_archive_percent}%); nothing was archived"
+            )
+        records = self._fetch_many(unobserved)
+        if dry_run:
+            self.counts.would_archive += len(records)
+            return [record.model() for record in records]
+        for record in records:
+            self._set_status(record, ARCHIVED, ChangeKind.ELEMENT_ARCHIVED)
+            self.counts.archived += 1
+        return [record.model() for record in records]
+
+    def _fetch_many(self, guids: Sequence[str]) -> list[ElementRecord]:
+        missing = [guid for guid in guids if guid not in self._by_guid]
+        for chunk in _chunks(missing, IN_CHUNK):
+            for row in self._execute(select(*self._element_columns).where(elements.c.guid.in_(chunk))):
+                self._remember(ElementRecord.from_row(row))
+        return [self._by_guid[guid] for guid in guids if guid in self._by_guid]
+
+    # === relationships ======================================================================================
+    def _remember_relationship(self, record: RelationshipRecord) -> RelationshipRecord:
+        known = self._rel_by_guid.get(record.guid)
+        if known is not None:
+            return known
+        self._rel_by_guid[record.guid] = record
+        self._rel_by_key.setdefault(record.key, record)
+        return record
+
+    def _forget_relationship(self, record: RelationshipRecord) -> None:
+        self._rel_by_guid.pop(record.guid, None)
+        if self._rel_by_key.get(record.key) is record:
+            del self._rel_by_key[record.key]
+        self._new_rels.pop(record.guid, None)
+        self._dirty_rels.pop(record.guid, None)
+
+    def _relationship_properties(
+        self, type_name: str, end1: ElementRecord, end2: ElementRecord, properties: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        return _without_none(self._types.validate_relationship(type_name, end1.type_name, end2.type_name, properties))
+
+    def _new_relationship(self, type_name: str, end1: str, end2: str, properties: dict[str, Any]) -> RelationshipRecord:
+        now = self._observed_at
+        record = RelationshipRecord(
+            guid=str(uuid.uuid4()),
+            type_name=type_name,
+            end1_guid=end1,
+            end2_guid=end2,
+            properties=properties,
+            collection=self.actor,
+            status=ACTIVE,
+            version=1,
+            create_time=now,
+            update_time=now,
+            created_by_refresh=self.refresh_id,
+            last_refresh_id=self.refresh_id,
+            db_version=None,
+        )
+        self._remember_relationship(record)
+        self._new_rels[record.guid] = record
+        self._emit(ChangeKind.RELATIONSHIP_CREATED, relationship=record.payload())
+        return record
+
+    def create_relationship(
+        self, type_name: str, end1_guid: str, end2_guid: str, properties: Mapping[str, Any] | None = None
+    ) -> Relationship:
+        self._check_open()
+        end1, end2 = self._require(end1_guid), self._require(end2_guid)
+        validated = self._relationship_properties(type_name, end1, end2, properties)
+        return self._new_relationship(type_name, end1_guid, end2_guid, validated).model()
+
+    def upsert_relationship(
+        self, type_name: str, end1_guid: str, end2_guid: str, properties: Mapping[str, Any] | None = None
+    ) -> tuple[Relationship, ChangeKind]:
+        self._check_open()
+        end1, end2 = self._require(end1_guid), self._require(end2_guid)
+        validated = self._relationship_properties(type_name, end1, end2, properties)
+        key = (type_name, end1_guid, end2_guid)
+        record = self._rel_by_key.get(key)
+        checked = False
+        if record is None and not self._rels_loaded:
+            self._rel_lookups += 1
+            if self._rel_lookups > PRELOAD_AFTER_LOOKUPS:
+                self._load_actor_relationships()
+                record = self._rel_by_key.get(key)
+            elif end1.db_version is not None and end2.db_version is not None:
+                row = self._execute(
+                    select(*self._relationship_columns).where(
+                        relationships.c.type_name == type_name,
+                        relationships.c.end1_guid == end1_guid,
+                        relationships.c.end2_guid == end2_guid,
+                    )
+                ).first()
+                checked = True
+                if row is not None:
+                    record = self._remember_relationship(RelationshipRecord.from_row(row))
+        if record is None:
+            if not checked and end1.db_version is not None and end2.db_version is not None:
+                self._unchecked_rel_keys.add(key)  # an end is new: nobody else can have linked it yet
+            return self._new_relationship(type_name, end1_guid, end2_guid, validated).model(), (
+                ChangeKind.RELATIONSHIP_CREATED
+            )
+        if record.collection != self.actor:
+            raise NotOwner(
+                f"{self.actor} may not update the {type_name} relationship {record.guid}: "
+                f"it is owned by metadata collection {record.collection}"
+            )
+        if record.properties == validated:
+            return record.model(), ChangeKind.UNCHANGED
+        self._change_relationship(record, validated)
+        return record.model(), ChangeKind.RELATIONSHIP_UPDATED
+
+    def _change_relationship(self, record: RelationshipRecord, properties: dict[str, Any]) -> None:
+        previous = record.payload()
+        record.properties = properties
+        record.version += 1
+        record.update_time = self._observed_at
+        if self.refresh_id is not None:
+            record.last_refresh_id = self.refresh_id
+        if record.db_version is not None:
+            self._dirty_rels[record.guid] = record
+        self._emit(ChangeKind.RELATIONSHIP_UPDATED, relationship=record.payload(), previous_relationship=previous)
+
+    def _require_relationship(self, guid: str) -> RelationshipRecord:
+        record = self._rel_by_guid.get(guid)
+        if record is None:
+            row = self._execute(select(*self._relationship_columns).where(relationships.c.guid == guid)).first()
+            if row is None:
+                raise ElementNotFound(f"no relationship with guid {guid}")
+            record = self._remember_relationship(RelationshipRecord.from_row(row))
+        return record
+
+    def update_relationship(self, guid: str, properties: Mapping[str, Any], *, merge: bool = True) -> Relationship:
+        self._check_open()
+        record = self._require_relationship(guid)
+        if record.collection != self.actor:
+            raise NotOwner(
+                f"{self.actor} may not update the {record.type_name} relationship {guid}: "
+                f"it is owned by metadata collection {record.collection}"
+            )
+        end1 = self._require(record.end1_guid, include_archived=True)
+        end2 = self._require(record.end2_guid, include_archived=True)
+        validated = self._types.validate_relationship(record.type_name, end1.type_name, end2.type_name, properties)
+        new = _without_none({**record.properties, **validated} if merge else validated)
+        if new != record.properties:
+            self._change_relationship(record, new)
+        return record.model()
+
+    def delete_relationship(self, guid: str) -> None:
+        self._check_open()
+        record = self._require_relationship(guid)
+        if record.collection != self.actor:
+            raise NotOwner(
+                f"{self.actor} may not delete the {record.type_name} relationship {guid}: "
+                f"it is owned by metadata collection {record.collection}"
+            )
+        self.flush()
+        deleted = self._execute(
+            delete(relationships)
+            .where(relationships.c.guid == guid)
+            .where(relationships.c.version == record.db_version)
+        )
+        if deleted.rowcount != 1:
+            raise StaleVersion(f"relationship {guid} changed in another transaction; it was not deleted")
+        self._forget_relationship(record)
+        self._emit(ChangeKind.RELATIONSHIP_DELETED, previous_relationship=record.payload())
+
+    # === retrieval ==========================================================================================
+    def get_element(self, guid: str, *, include_archived: bool = False) -> Element:
+        self._check_open()
+        return self._require(guid, include_archived=include_archived).model()
+
+    def find_element_by_name(self, qualified_name: str, *, include_archived: bool = False) -> Element | None:
+        self._check_open()
+        record = self._by_name.get(qualified_name)
+        if record is None and qualified_name not in self._unchecked_names:
+            row = self._execute(
+                select(*self._element_columns).where(elements.c.qualified_name == qualified_name)
+            ).first()
+            record = self._remember(ElementRecord.from_row(row)) if row is not None else None
+        if record is None or (record.status == ARCHIVED and not include_archived):
+            return None
+        return record.model()
+
+    def find_elements(
+        self,
+        *,
+        search_string: str | None = None,
+        type_name: str | None = None,
+        metadata_collection: str | None = None,
+        zone: str | None = None,
+        include_subtypes: bool = True,
+        include_archived: bool = False,
+        page: Page | None = None,
+    ) -> list[Element]:
+        self._check_open()
+        type_names: Iterable[str] | None = None
+        if type_name is not None:
+            type_names = (
+                self._types.subtypes(type_name) if include_subtypes else {self._types.element_type(type_name).name}
+            )
+        self.flush()
+        query = queries.find_elements(
+            search_string=search_string,
+            type_names=None if type_names is None else set(type_names),
+            metadata_collection=metadata_collection,
+            zone=zone,
+            include_archived=include_archived,
+            page=page,
+            postgresql=self._postgresql,
+            columns=self._element_columns,
+        )
+        return [self._remember(ElementRecord.from_row(row)).model() for row in self._execute(query)]
+
+    def get_relationships(
+        self, guid: str, *, type_name: str | None = None, page: Page | None = None
+    ) -> list[Relationship]:
+        self._check_open()
+        self._require(guid)
+        self.flush()
+        rows = self._execute(
+            queries.relationships_of(guid, type_name=type_name, page=page, columns=self._relationship_columns)
+        )
+        return [self._remember_relationship(RelationshipRecord.from_row(row)).model() for row in rows]
+
+    def get_related_elements(
+        self,
+        guid: str,
+        *,
+        relationship_type: str | None = None,
+        at_end: int | None = None,
+        page: Page | None = None,
+    ) -> list[Element]:
+        self._check_open()
+        if at_end not in (None, 1, 2):
+            raise ValueError("at_end must be 1, 2 or None")
+        self._require(guid)
+        self.flush()
+        query = queries.related_elements(
+            guid, relationship_type=relationship_type, at_end=at_end, page=page, columns=self._element_columns
+        )
+        return [self._remember(ElementRecord.from_row(row)).model() for row in self._execute(query)]
+
+    # === flush and commit ===================================================================================
+    def flush(self) -> None:
+        """Write what is queued (events excepted: they go at commit). Raises NotOwner for a deferred conflict."""
+        if self._poisoned is not None:
+            raise RepositoryError(f"this transaction failed earlier and will roll back: {self._poisoned}")
+        try:
+            self._flush_elements()
+            self._flush_relationships()
+        except BaseException as error:
+            self._poisoned = error
+            raise
+
+    def _flush_elements(self) -> None:
+        if self._unchecked_names:
+            names = sorted(self._unchecked_names)
+            for chunk in _chunks(names, IN_CHUNK):
+                row = self._execute(
+                    select(elements.c.qualified_name, elements.c.type_name, elements.c.metadata_collection).where(
+                        elements.c.qualified_name.in_(chunk)
+                    )
+                ).first()
+                if row is not None:
+                    raise NotOwner(
+                        f"{self.actor} may not update {row.type_name} {row.qualified_name!r}: "
+                        f"it is owned by metadata collection {row.metadata_collection}"
+                    )
+            self._unchecked_names.clear()
+        if self._new:
+            new = list(self._new.values())
+            with database_errors():
+                bulk.insert_rows(self._conn, elements, ELEMENT_INSERT_COLUMNS, [r.insert_tuple() for r in new])
+            for record in new:
+                record.db_version = record.version
+            self._new.clear()
+        if self._dirty:
+            dirty = list(self._dirty.values())
+            for chunk in _chunks(dirty, INSERT_CHUNK):
+                rows = []
+                for record in chunk:
+                    row = record.row()
+                    row["b_guid"] = row.pop("guid")
+                    row["b_version"] = record.db_version
+                    rows.append(row)
+                result = self._execute(_ELEMENT_UPDATE, rows)
+                self._check_rowcount(result, len(rows), "elements")
+            for record in dirty:
+                record.db_version = record.version
+            self._dirty.clear()
+        if self._observed_pending:
+            values: dict[str, Any] = {"last_observed_time": self._observed_at}
+            if self.refresh_id is not None:
+                values["last_refresh_id"] = self.refresh_id
+            pending = sorted(self._observed_pending)
+            for chunk in _chunks(pending, 5_000):
+                self._execute(update(elements).where(elements.c.guid.in_(chunk)).values(**values))
+            self._observed_pending.clear()
+
+    def _check_rowcount(self, result: CursorResult[Any], expected: int, what: str) -> None:
+        if self._conn.dialect.supports_sane_multi_rowcount and result.rowcount not in (-1, expected):
+            raise StaleVersion(
+                f"{expected - result.rowcount} of the {what} written changed in another transaction meanwhile;"
+                " nothing was written"
+            )
+
+    def _flush_relationships(self) -> None:
+        if self._unchecked_rel_keys:
+            keys = sorted(self._unchecked_rel_keys)
+            for chunk in _chunks(keys, IN_CHUNK):
+                row = self._execute(
+                    select(relationships.c.type_name, relationships.c.guid, relationships.c.metadata_collection).where(
+                        tuple_(relationships.c.type_name, relationships.c.end1_guid, relationships.c.end2_guid).in_(
+                            chunk
+                        )
+                    )
+                ).first()
+                if row is not None:
+                    raise NotOwner(
+                        f"{self.actor} may not update the {row.type_name} relationship {row.guid}: "
+                        f"it is owned by metadata collection {row.metadata_collection}"
+                    )
+            self._unchecked_rel_keys.clear()
+        if self._new_rels:
+            new = list(self._new_rels.values())
+            with database_errors():
+                bulk.insert_rows(
+                    self._conn, relationships, RELATIONSHIP_INSERT_COLUMNS, [r.insert_tuple() for r in new]
+                )
+            for record in new:
+                record.db_version = record.version
+            self._new_rels.clear()
+        if self._dirty_rels:
+            dirty = list(self._dirty_rels.values())
+            updates = []
+            for record in dirty:
+                values = record.row()
+                values["b_guid"] = values.pop("guid")
+                values["b_version"] = record.db_version
+                updates.append(values)
+            result = self._execute(_RELATIONSHIP_UPDATE, updates)
+            self._check_rowcount(result, len(updates), "relationships")
+            for record in dirty:
+                record.db_version = record.version
+            self._dirty_rels.clear()
+
+    def commit_writes(self) -> int:
+        """Flush, then insert the events (in order, under the events lock on PostgreSQL) and notify.
+
+        Returns the number of events written. Called by the repository just before COMMIT.
+        """
+        self._check_open()
+        self.flush()
+        if not self._events:
+            return 0
+        if self._postgresql:
+            # Sequences are taken under this lock and it is held to commit, so events commit in sequence
+            # order and a reader that has seen sequence N will never later find a committed N-1.
+            self._execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENTS_LOCK_KEY})
+        now = datetime.now(UTC)
+        rows = [
+            (
+                ev["kind"],
+                now,
+                self.actor,
+                self.refresh_id,
+                ev["element_guid"],
+                ev["relationship_guid"],
+                dumps(ev["payload"]),
+            )
+            for ev in self._events
+        ]
+        with database_errors():
+            bulk.insert_rows(self._conn, events, EVENT_INSERT_COLUMNS, rows)
+        if self._postgresql:
+            self._execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+        return len(rows)
+
+    def close(self) -> None:
+        self._closed = True
