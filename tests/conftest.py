@@ -1,3 +1,3 @@
 """Shared pytest configuration: the real services (Kubernetes control plane, PostgreSQL) come from plugins."""
 
-pytest_plugins = ["tests.cluster.fixtures"]
+pytest_plugins = ["tests.cluster.fixtures", "tests.postgres"]

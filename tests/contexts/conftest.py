@@ -1,16 +1,13 @@
 """Fixtures of the context tests: a real repository on each backend, and a context factory over it.
 
-The PostgreSQL side reuses the repository tests' helpers (a database of its own per test, skipped on a
+The PostgreSQL side uses the shared `tests.postgres` plugin (a database of its own per test, skipped on a
 developer machine without PostgreSQL, failing in CI), so both suites run against the same servers.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -23,23 +20,6 @@ from metaferry_runtime.sdk.contexts import create_context
 SOURCE = "team-a/connector"
 OTHER_SOURCE = "team-b/connector"
 ContextFactory = Callable[..., Any]
-
-
-def _repository_conftest() -> ModuleType:
-    """tests/repository/conftest.py, whose PostgreSQL fixtures this suite shares."""
-    directory = Path(__file__).parent.parent / "repository"
-    if str(directory) not in sys.path:
-        sys.path.insert(0, str(directory))  # it imports its helpers as a top-level module
-    spec = importlib.util.spec_from_file_location("metaferry_repository_test_fixtures", directory / "conftest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_shared = _repository_conftest()
-postgres_url = _shared.postgres_url
-postgres_database = _shared.postgres_database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ACTOR, OTHER
 
 from metaferry_runtime.repository import DeletionFailSafe, InstanceStatus, MetadataRepository
+from tests.repository.conftest import ACTOR, OTHER
 
 
 def _catalogue(repository: MetadataRepository, count: int, prefix: str = "file:///lake/") -> None:

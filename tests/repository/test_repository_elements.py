@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ACTOR, OTHER
 
 from metaferry_runtime.repository import (
     ChangeKind,
@@ -15,6 +14,7 @@ from metaferry_runtime.repository import (
     StaleVersion,
     TypeErrorInRepository,
 )
+from tests.repository.conftest import ACTOR, OTHER
 
 
 def test_create_then_read_back_by_guid_and_name(repository: MetadataRepository) -> None:

@@ -11,8 +11,6 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import ACTOR
-from repository_helpers import LISTENER_PROCESS, PostgresServer, create_database, wait_for
 
 from metaferry_runtime.repository import (
     ChangeEvent,
@@ -21,6 +19,8 @@ from metaferry_runtime.repository import (
     RepositoryUnavailable,
     open_repository,
 )
+from tests.postgres_server import LISTENER_PROCESS, PostgresServer, create_database, wait_for
+from tests.repository.conftest import ACTOR
 
 
 def _write(repository: MetadataRepository, names: list[str]) -> None:

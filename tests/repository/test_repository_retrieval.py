@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import ACTOR, OTHER
-
 from metaferry_runtime.repository import ChangeKind, MetadataRepository, Page
+from tests.repository.conftest import ACTOR, OTHER
 
 
 def _tree(repository: MetadataRepository) -> dict[str, str]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ACTOR
 
 from metaferry_runtime.repository import ChangeKind, MetadataRepository, RepositoryError
+from tests.repository.conftest import ACTOR
 
 
 class Boom(Exception):

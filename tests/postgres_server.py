@@ -1,4 +1,4 @@
-"""Helpers of the repository tests: a throw-away PostgreSQL server, waiting with a deadline, a listener process."""
+"""A throw-away PostgreSQL server for tests (started by scripts/start-postgres.sh), and waiting with a deadline."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 START_SCRIPT = REPO_ROOT / "scripts" / "start-postgres.sh"
 STOP_SCRIPT = REPO_ROOT / "scripts" / "stop-postgres.sh"
-LISTENER_PROCESS = Path(__file__).with_name("listener_process.py")
+LISTENER_PROCESS = REPO_ROOT / "tests" / "repository" / "listener_process.py"
 
 
 def wait_for(condition: Callable[[], bool], *, timeout: float = 10.0, interval: float = 0.02, what: str = "") -> None:
