@@ -128,3 +128,14 @@ def test_help_documents_exit_codes() -> None:
     )
     assert "exit codes:" in result.stdout
     assert "3  the open metadata repository cannot be opened" in result.stdout
+
+
+@pytest.mark.postgres
+def test_run_once_on_postgresql_commits_to_the_shared_repository(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], postgres_database: str
+) -> None:
+    manifest = write(tmp_path, VALID)
+    assert main(["run", manifest, "--once", "--repository", postgres_database]) == EXIT_OK
+    assert "created          3" in capsys.readouterr().out
+    assert main(["elements", "--repository", postgres_database, "--collection", "default/writer"]) == EXIT_OK
+    assert "(3 elements)" in capsys.readouterr().out
