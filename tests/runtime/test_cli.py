@@ -46,6 +46,14 @@ def test_run_once_refreshes_and_prints_a_summary(tmp_path: Path, capsys: pytest.
     assert "test://writer/0" in listing and "(3 elements)" in listing
 
 
+def test_run_once_with_a_refresh_interval_reports_no_next_refresh(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = write(tmp_path, VALID.replace("  connection:", "  refreshInterval: 1m\n  connection:"))
+    assert main(["run", manifest, "--once", "--repository", f"sqlite:///{tmp_path / 'r.db'}"]) == EXIT_OK
+    assert "result           succeeded" in capsys.readouterr().out
+
+
 def test_run_once_exits_1_when_the_refresh_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     manifest = write(tmp_path, VALID.replace("elements: 3", "elements: 3\n      failAfterWriting: true"))
     assert main(["run", manifest, "--once", "--repository", f"sqlite:///{tmp_path / 'r.db'}"]) == EXIT_CONNECTOR_FAILED

@@ -123,7 +123,8 @@ class ConnectorRuntime:
         self._request_ids: OrderedDict[str, str] = OrderedDict()
         self._restart_requested: str | None = None
         self._restart_at: float | None = None
-        self._next_refresh_at: float | None = None
+        self._next_refresh_at: float | None = None  # loop time, for scheduling
+        self._next_refresh_wall: datetime | None = None  # wall-clock time, for the report
 
         self.refresh_count = 0
         self.failed_refresh_count = 0
@@ -235,7 +236,7 @@ class ConnectorRuntime:
             last_status_change=self._status.last_change,
             last_refresh_time=self._last_refresh.started if self._last_refresh else None,
             last_refresh_duration_seconds=self._last_refresh.duration_seconds if self._last_refresh else None,
-            next_refresh_time=self._wall_time(self._next_refresh_at),
+            next_refresh_time=None if self._stopping else self._next_refresh_wall,
             refresh_count=self.refresh_count,
             failed_refresh_count=self.failed_refresh_count,
             restart_count=self.restart_count,
@@ -262,7 +263,7 @@ class ConnectorRuntime:
                 await self._refresh(self._take_pending())
                 continue
             if self.is_ready and self._next_refresh_at is not None and loop.time() >= self._next_refresh_at:
-                self._next_refresh_at = None
+                self._next_refresh_at = self._next_refresh_wall = None
                 self.request_refresh(trigger="interval")
                 continue
             deadlines = [t for t in (self._restart_at, self._next_refresh_at if self.is_ready else None) if t]
@@ -432,6 +433,7 @@ class ConnectorRuntime:
             self._fail("refresh", error, refresh_id=pending.refresh_id)
         period = self.spec.refresh_period
         self._next_refresh_at = loop.time() + period.total_seconds() if period else None
+        self._next_refresh_wall = datetime.now(UTC) + period if period else None
         return record
 
     def _finish_refresh(
@@ -553,7 +555,7 @@ class ConnectorRuntime:
         )
         await self._disconnect(reason=reason)
         self._status.set(ConnectorStatus.STOPPED)
-        self._next_refresh_at = None
+        self._next_refresh_at = self._next_refresh_wall = None
         self._pending = None
         await self._bring_up(trigger="restart")
 
@@ -628,12 +630,6 @@ class ConnectorRuntime:
     def _describe(self, error: BaseException) -> str:
         text = str(error) or type(error).__name__
         return self.masker.mask(f"{type(error).__name__}: {text}")
-
-    def _wall_time(self, loop_time: float | None) -> datetime | None:
-        if loop_time is None:
-            return None
-        remaining = loop_time - asyncio.get_event_loop().time()
-        return datetime.now(UTC) + timedelta(seconds=max(0.0, remaining))
 
 
 class _Interrupted(Exception):
