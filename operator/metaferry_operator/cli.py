@@ -1,0 +1,71 @@
+"""``metaferry-operator``: ``run`` the operator, or print the ``crd``.
+
+``run`` embeds kopf (``kopf.operator``) rather than shelling out to ``kopf run``, so the settings are
+validated once, up front, and the handlers come from this package, not from a file path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+import kopf
+
+from metaferry_operator import __version__, config, crd, logs, metrics
+
+logger = logging.getLogger(__name__)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="metaferry-operator", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=__version__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the operator (settings: METAFERRY_* variables or these flags)")
+    config.add_flags(run)
+    run.add_argument("--verbose", action="store_true", help="debug logging")
+    commands.add_parser("crd", help="print the IntegrationConnector CustomResourceDefinition (YAML)")
+    return parser
+
+
+async def _operate(settings: config.OperatorConfig) -> None:
+    from metaferry_operator import handlers  # noqa: F401 - registers the kopf handlers
+
+    liveness = f"http://{settings.listen_host}:{settings.health_port}/healthz" if settings.health_port else None
+    await kopf.operator(
+        clusterwide=not settings.watch_namespaces,
+        namespaces=list(settings.watch_namespaces),
+        standalone=not settings.peering,
+        peering_name=settings.peering or None,
+        liveness_endpoint=liveness,
+        memo=kopf.Memo(config=settings),
+    )
+
+
+def run(flags: argparse.Namespace) -> int:
+    try:
+        settings = config.load_config(environ=os.environ, flags=flags)
+    except config.ConfigError as error:
+        print(f"metaferry-operator: {error}", file=sys.stderr)
+        return 2
+    logs.configure(log_format=settings.log_format, verbose=flags.verbose)
+    scope = ", ".join(settings.watch_namespaces) or "all namespaces"
+    logger.info("metaferry-operator %s watching %s", __version__, scope)
+    metrics.serve(host=settings.listen_host, port=settings.metrics_port)
+    asyncio.run(_operate(settings))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    flags = _parser().parse_args(argv)
+    if flags.command == "crd":
+        crd.main()
+        return 0
+    return run(flags)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""kopf registrations, kept thin: each handler records what a watch saw and wakes the connector's task.
+
+There are deliberately no create/update/resume/daemon/timer handlers on IntegrationConnectors: the
+per-connector tasks in ``supervisor`` reconcile level-triggered from the latest body, so kopf keeps no
+progress or diff-base annotations on users' objects and adds no finalizer (``kubectl delete`` never
+hangs when the operator is down). kopf's own storage is still moved under our domain, in case a
+handler needing it is added later.
+
+Children are watched by the ``app.kubernetes.io/managed-by`` label: a deleted or edited child wakes its
+connector, which re-applies it. Secrets are watched in full (digests only, never values are kept), so
+editing a referenced Secret rolls the connector's pod.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, cast
+
+import kopf
+
+from metaferry_operator import kube, naming, rendering
+from metaferry_operator.cache import ChildVersion, WorldCache
+from metaferry_operator.config import OperatorConfig
+from metaferry_operator.observation import observe_deployment, observe_pod
+from metaferry_operator.reconciler import Dependencies
+from metaferry_operator.runtime_client import RuntimeClient, new_http_client
+from metaferry_operator.supervisor import Supervisor
+
+logger = logging.getLogger(__name__)
+MANAGED = {naming.LABEL_MANAGED_BY: naming.MANAGED_BY}
+_CHILD_KINDS = (("", "v1", "configmaps", "ConfigMap"), ("", "v1", "services", "Service"),
+                ("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy"))
+
+
+@kopf.on.startup()
+async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    config: OperatorConfig = memo.config
+    settings.persistence.finalizer = f"{naming.GROUP}/finalizer"
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=naming.GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=naming.GROUP, key="last-handled-configuration")
+    settings.posting.level = logging.ERROR  # our own Events (module `events`) tell the connector's story
+    settings.execution.max_workers = config.max_workers
+    settings.networking.request_timeout = 60
+    settings.watching.server_timeout = 600
+    memo.http = new_http_client(timeout=config.http_timeout)
+    memo.kube = kube.KubeClient.connect(max_connections=config.max_workers)
+    memo.cache = WorldCache()
+    memo.supervisor = Supervisor(Dependencies(config=config, kube=memo.kube, runtime=RuntimeClient(memo.http),
+                                              cache=memo.cache))
+    if not config.repository_url:
+        logger.warning("METAFERRY_REPOSITORY_URL is empty: every connector pod keeps its own SQLite repository "
+                       "in an emptyDir (lost when the pod goes); set it to share one PostgreSQL repository")
+
+
+@kopf.on.cleanup()
+async def stop(memo: kopf.Memo, **_: Any) -> None:
+    await memo.supervisor.close()
+    await memo.kube.aclose()
+    await memo.http.aclose()
+
+
+@kopf.on.probe(id="connectors")
+async def connectors(memo: kopf.Memo, **_: Any) -> int:
+    return len(memo.supervisor)
+
+
+@kopf.on.event(naming.GROUP, naming.VERSION, naming.RESOURCE_PLURAL)
+async def connector_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    memo.supervisor.observe_connector(_raw(event), deleted=event["type"] == "DELETED")
+
+
+def _raw(event: kopf.RawEvent) -> dict[str, Any]:
+    return cast(dict[str, Any], event["object"])
+
+
+def _owner(meta: dict[str, Any]) -> tuple[str, str] | None:
+    instance = (meta.get("labels") or {}).get(naming.LABEL_INSTANCE)
+    return (meta["namespace"], instance) if instance and meta.get("namespace") else None
+
+
+@kopf.on.event("", "v1", "pods", labels=MANAGED)
+async def pod_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    meta = _raw(event)["metadata"]
+    key = _owner(meta)
+    if key is None:
+        return
+    if event["type"] == "DELETED":
+        memo.cache.drop_pod(key, meta["name"])
+    else:
+        memo.cache.set_pod(key, observe_pod(_raw(event)))
+    memo.supervisor.wake(key)
+
+
+def _record_child(event: kopf.RawEvent, memo: kopf.Memo, kind: str) -> None:
+    meta = _raw(event)["metadata"]
+    key = _owner(meta)
+    if key is None or meta["name"] != naming.child_name(key[1]):
+        return
+    if event["type"] == "DELETED":
+        memo.cache.drop_child(key, kind)
+    else:
+        memo.cache.set_child(key, kind, ChildVersion(resource_version=meta.get("resourceVersion", ""),
+                                                     generation=int(meta.get("generation") or 0)
+                                                     if kind == "Deployment" else 0))
+        if kind == "Deployment":
+            memo.cache.set_deployment(key, observe_deployment(_raw(event)))
+    memo.supervisor.wake(key)
+
+
+@kopf.on.event("apps", "v1", "deployments", labels=MANAGED)
+async def deployment_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    _record_child(event, memo, "Deployment")
+
+
+def _register_child_watch(group: str, version: str, plural: str, kind: str) -> None:
+    async def child_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+        _record_child(event, memo, kind)
+
+    kopf.on.event(group, version, plural, labels=MANAGED, id=f"{plural}_event")(child_event)
+
+
+for _group, _version, _plural, _kind in _CHILD_KINDS:
+    _register_child_watch(_group, _version, _plural, _kind)
+
+
+@kopf.on.event("", "v1", "secrets")
+async def secret_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    """Any Secret: keep its digest (for connectors referencing it), and track our own runtime Secrets."""
+    meta = _raw(event)["metadata"]
+    namespace, name = meta.get("namespace"), meta.get("name")
+    if not namespace or not name:
+        return
+    deleted = event["type"] == "DELETED"
+    memo.cache.set_secret_digest((namespace, name), None if deleted else
+                                 rendering.secret_digest(_raw(event).get("data") or {}))
+    memo.supervisor.wake_secret_users(namespace, name)
+    if (meta.get("labels") or {}).get(naming.LABEL_MANAGED_BY) == naming.MANAGED_BY:
+        _record_child(event, memo, "Secret")

@@ -1,0 +1,271 @@
+"""One connector's reconcile pass: a list of small steps, then one status summary (Flux style).
+
+Steps, in order: parse the spec; read the referenced Secret's digest; make sure the API token exists;
+render and server-side apply the children when they differ from what was last applied (or drifted, or
+a resync is due); carry out pending refresh/restart requests on a ready runtime; read the runtime's
+report; compute the status; write it and post events only if it changed.
+
+Each connector has its own :class:`ConnectorReconciler`, driven by its own task in ``supervisor``; that
+task is the only writer of the connector's children and status, so passes never race each other. All
+state needed to resume lives in the cluster (children, the token Secret, annotations, status); what is
+kept here (the token, the versions last applied, the status last written) is a cache rebuilt on restart.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import json
+import logging
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from metaferry_operator import actions, events, kube, metrics, naming, rendering
+from metaferry_operator import status as status_
+from metaferry_operator.cache import ChildVersion, Key, WorldCache
+from metaferry_operator.config import OperatorConfig
+from metaferry_operator.observation import PodObservation, current_pod
+from metaferry_operator.runtime_client import RuntimeAddress, RuntimeClient, RuntimeRefused, RuntimeUnavailable
+from metaferry_runtime.report import ConnectorReport
+from metaferry_runtime.resource import IntegrationConnector
+from metaferry_runtime.resource.manifest import ManifestError, parse_manifest
+
+Json = dict[str, Any]
+logger = logging.getLogger(__name__)
+
+RESYNC_SECONDS = 300.0  # re-apply every child this often even without a sign of drift (Strimzi: 120 s)
+
+
+class ConnectorGone(Exception):
+    """The connector was deleted while a pass ran; its task ends."""
+
+
+class ReconcileFailed(Exception):
+    """The pass wrote what status it could and must be retried with backoff."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Dependencies:
+    config: OperatorConfig
+    kube: kube.KubeClient
+    runtime: RuntimeClient
+    cache: WorldCache
+
+
+def _resource_version(body: Json) -> int:
+    try:
+        return int(body.get("metadata", {}).get("resourceVersion", "0"))
+    except ValueError:
+        return 0
+
+
+class ConnectorReconciler:
+    def __init__(self, *, key: Key, deps: Dependencies) -> None:
+        self.key = key
+        self.deps = deps
+        self.body: Json | None = None
+        self.phase: str | None = None
+        self._token: str | None = None
+        self._applied: dict[str, ChildVersion] = {}
+        self._applied_digest: str | None = None
+        self._applied_at = 0.0
+        self._written: Json | None = None  # the object our last status patch returned
+
+    # -- inputs --------------------------------------------------------------------------------------------
+
+    def observe(self, body: Json) -> None:
+        """A newer body from the watch; once it includes our last status write, it is the truth again."""
+        self.body = body
+        if self._written is not None and _resource_version(body) >= _resource_version(self._written):
+            self._written = None
+
+    @property
+    def secret_name(self) -> str | None:
+        ref = ((self.body or {}).get("spec", {}).get("connection") or {}).get("secretRef") or {}
+        name = ref.get("name")
+        return name if isinstance(name, str) else None
+
+    def _previous_status(self) -> Json:
+        source = self._written if self._written is not None else self.body or {}
+        return dict(source.get("status") or {})
+
+    # -- the pass ------------------------------------------------------------------------------------------
+
+    async def reconcile(self) -> None:
+        body = self.body
+        if body is None or body["metadata"].get("deletionTimestamp"):
+            raise ConnectorGone()
+        meta = body["metadata"]
+        generation = int(meta.get("generation") or 0)
+        suspended = bool((body.get("spec") or {}).get("suspend"))
+        previous = self._previous_status()
+        try:
+            connector = parse_manifest({k: body[k] for k in ("apiVersion", "kind", "metadata", "spec")},
+                                       source=f"{meta['namespace']}/{meta['name']}")
+        except ManifestError as error:
+            seen = status_.Observed(generation=generation, suspended=suspended,
+                                    spec_error="; ".join(error.problems))
+            await self._publish(body, seen=seen, previous=previous)
+            return
+
+        secret_digest = await self._referenced_secret_digest(connector)
+        failure: str | None = None
+        try:
+            token = await self._ensure_token(connector)
+            desired = rendering.children(connector, config=self.deps.config, token=token,
+                                         secret_digest=secret_digest)
+            await self._apply(desired)
+        except (kube.ApiError, httpx.HTTPError) as error:
+            failure = str(error) or type(error).__name__
+            desired = []
+        desired_hash = (desired[2]["spec"]["template"]["metadata"]["annotations"][naming.CONFIG_HASH_ANNOTATION]
+                        if desired else None)
+
+        pod = current_pod(self.deps.cache.pods(self.key))
+        handled = await self._carry_out_requests(body, previous=previous, suspended=suspended,
+                                                 pod=pod, desired_hash=desired_hash)
+        report, runtime_error = await self._read_report(pod) if not suspended else (None, None)
+        seen = status_.Observed(
+            generation=generation, suspended=suspended, desired_hash=desired_hash,
+            secret_missing=self.secret_name if secret_digest is None else None,
+            apply_error=failure, deployment=self.deps.cache.deployment(self.key), pod=pod, report=report,
+            runtime_error=runtime_error, handled=handled,
+        )
+        await self._publish(body, seen=seen, previous=previous)
+        if failure:
+            raise ReconcileFailed(failure)
+
+    # -- steps ---------------------------------------------------------------------------------------------
+
+    async def _referenced_secret_digest(self, connector: IntegrationConnector) -> str | None:
+        """The digest of spec.connection.secretRef's data (None: no reference, or no such Secret); read
+        directly when the watch has not delivered the Secret yet, so a restart never rolls a pod."""
+        ref = connector.spec.connection.secret_ref
+        if ref is None:
+            return None
+        key = (connector.metadata.namespace, ref.name)
+        known, digest = self.deps.cache.secret_digest(key)
+        if not known:
+            path = kube.object_path(api_version="v1", kind="Secret", namespace=key[0], name=ref.name)
+            secret = await self.deps.kube.get(path)
+            digest = rendering.secret_digest(secret.get("data") or {}) if secret is not None else None
+            self.deps.cache.set_secret_digest(key, digest)
+        return digest
+
+    async def _ensure_token(self, connector: IntegrationConnector) -> str:
+        """The runtime's API token: generated once, then always read back from its Secret."""
+        if self._token is None:
+            path = kube.object_path(api_version="v1", kind="Secret", namespace=connector.metadata.namespace,
+                                    name=naming.child_name(connector.metadata.name))
+            secret = await self.deps.kube.get(path)
+            encoded = ((secret or {}).get("data") or {}).get(naming.TOKEN_KEY)
+            self._token = base64.b64decode(encoded).decode() if encoded else secrets.token_urlsafe(32)
+        return self._token
+
+    def _drifted(self) -> bool:
+        """A child differs from what we applied: deleted, or edited (generation, or version when none)."""
+        for kind, applied in self._applied.items():
+            seen = self.deps.cache.child(self.key, kind)
+            if seen is None:
+                return True
+            if applied.generation:
+                if seen.generation != applied.generation:
+                    return True
+            elif seen.resource_version != applied.resource_version:
+                return True
+        return False
+
+    async def _apply(self, desired: list[Json]) -> None:
+        digest = hashlib.sha256(json.dumps(desired, sort_keys=True).encode()).hexdigest()
+        due = time.monotonic() - self._applied_at > RESYNC_SECONDS
+        if digest == self._applied_digest and not due and not self._drifted():
+            return
+        for manifest in desired:
+            applied = await self.deps.kube.apply(manifest, field_manager=naming.FIELD_MANAGER)
+            meta = applied.get("metadata", {})
+            self._applied[manifest["kind"]] = ChildVersion(resource_version=meta.get("resourceVersion", ""),
+                                                           generation=int(meta.get("generation") or 0)
+                                                           if manifest["kind"] == "Deployment" else 0)
+            metrics.APPLIES.labels(manifest["kind"]).inc()
+        self._applied_digest, self._applied_at = digest, time.monotonic()
+        logger.debug("applied the children of %s/%s", *self.key)
+
+    async def _carry_out_requests(self, body: Json, *, previous: Json, suspended: bool,
+                                  pod: PodObservation | None, desired_hash: str | None) -> dict[str, str]:
+        """Pending annotation requests: done when the runtime accepted (or refused) them, else left pending."""
+        handled: dict[str, str] = {}
+        annotations = body["metadata"].get("annotations") or {}
+        pending = actions.pending_requests(annotations=annotations, status=previous)
+        ready = (pod is not None and pod.ready and pod.ip is not None and not pod.deleting
+                 and pod.config_hash == desired_hash)
+        for request in pending:
+            if suspended:
+                handled[request.action.status_field] = request.token
+                metrics.ACTION_REQUESTS.labels(request.action.value, "suspended").inc()
+                await self._event(body, status_.Event(
+                    "Warning", f"{request.action.value.capitalize()}Refused",
+                    f"the connector is suspended: {request.action.annotation}={request.token} was not carried out"))
+                continue
+            if not ready or pod is None or pod.ip is None or self._token is None:
+                continue  # stays pending: carried out by the first pass that finds the runtime ready
+            address = RuntimeAddress(pod.ip)
+            try:
+                if request.action is actions.Action.REFRESH:
+                    accepted = await self.deps.runtime.refresh(address, token=self._token, request_id=request.token)
+                    message = (f"refresh {accepted.refresh_id} requested ({request.action.annotation}="
+                               f"{request.token}){', queued behind the running one' if accepted.queued else ''}")
+                else:
+                    restarted = await self.deps.runtime.restart(address, token=self._token)
+                    message = (f"connector restart {restarted.restart_count} requested "
+                               f"({request.action.annotation}={request.token})")
+            except RuntimeRefused as error:
+                handled[request.action.status_field] = request.token
+                metrics.ACTION_REQUESTS.labels(request.action.value, "refused").inc()
+                await self._event(body, status_.Event("Warning", f"{request.action.value.capitalize()}Refused",
+                                                      f"the runtime refused {request.token}: {error}"))
+                continue
+            except RuntimeUnavailable as error:
+                metrics.ACTION_REQUESTS.labels(request.action.value, "failed").inc()
+                logger.info("%s of %s/%s stays pending: %s", request.action.value, *self.key, error)
+                continue
+            handled[request.action.status_field] = request.token
+            metrics.ACTION_REQUESTS.labels(request.action.value, "accepted").inc()
+            logger.info("%s/%s: %s", *self.key, message)
+            await self._event(body, status_.Event("Normal", f"{request.action.value.capitalize()}Requested",
+                                                  message))
+        return handled
+
+    async def _read_report(self, pod: PodObservation | None) -> tuple[ConnectorReport | None, str | None]:
+        if pod is None or pod.ip is None or not pod.running or pod.deleting:
+            return None, None
+        try:
+            return await self.deps.runtime.status(RuntimeAddress(pod.ip)), None
+        except RuntimeUnavailable as error:
+            return None, str(error)
+
+    async def _publish(self, body: Json, *, seen: status_.Observed, previous: Json) -> None:
+        new = status_.compute(seen=seen, previous=previous, now=datetime.now(UTC))
+        self.phase = new.get("phase")
+        patch = status_.merge_patch(previous, new)
+        if patch is None:
+            return
+        meta = body["metadata"]
+        path = kube.object_path(api_version=body["apiVersion"], kind=body["kind"], namespace=meta["namespace"],
+                                name=meta["name"], plural=naming.RESOURCE_PLURAL) + "/status"
+        try:
+            self._written = await self.deps.kube.merge_patch(path, {"status": patch})
+        except kube.ApiError as error:
+            if error.status == 404:
+                raise ConnectorGone() from None
+            raise
+        metrics.STATUS_WRITES.inc()
+        for event in status_.events(previous=previous, new=new):
+            await self._event(body, event)
+
+    async def _event(self, body: Json, event: status_.Event) -> None:
+        await events.post(self.deps.kube, connector=body, event=event)

@@ -1,0 +1,103 @@
+"""The operator's client for the connector runtime's HTTP API (httpx, async).
+
+One shared ``httpx.AsyncClient`` with explicit connect/read/write/pool timeouts: a runtime that hangs or
+answers 500 costs its own connector's task at most one timeout and never blocks another connector.
+Runtimes are addressed by pod IP (from the Pod's status), never by cluster DNS, which some clusters and
+the test pod runner do not have. Failures come back as :class:`RuntimeUnavailable` with a message fit
+for a condition; the bearer token is never part of one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TypeVar
+
+import httpx
+from pydantic import ValidationError
+
+from metaferry_operator import naming
+from metaferry_runtime.report import ConnectorReport, RefreshAccepted, RestartAccepted
+
+_Answer = TypeVar("_Answer", ConnectorReport, RefreshAccepted, RestartAccepted)
+
+
+class RuntimeUnavailable(Exception):
+    """The runtime could not be reached, timed out, or answered with an error or an unreadable body."""
+
+
+class RuntimeRefused(Exception):
+    """The runtime understood the request and refused it (409: shutting down, invalid configuration)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RuntimeAddress:
+    pod_ip: str
+    port: int = naming.RUNTIME_PORT
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.pod_ip}]" if ":" in self.pod_ip else self.pod_ip
+        return f"http://{host}:{self.port}"
+
+
+def new_http_client(*, timeout: float, max_connections: int = 200) -> httpx.AsyncClient:
+    """The shared client; ``trust_env=False`` so a proxy variable never routes pod-IP traffic elsewhere."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0), pool=timeout),
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections // 2),
+        trust_env=False,
+        follow_redirects=False,
+    )
+
+
+class RuntimeClient:
+    """Calls to one runtime API; stateless apart from the shared connection pool."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
+
+    async def status(self, address: RuntimeAddress) -> ConnectorReport:
+        response = await self._call("GET", address, "/status")
+        return _parse(ConnectorReport, response)
+
+    async def refresh(self, address: RuntimeAddress, *, token: str, request_id: str) -> RefreshAccepted:
+        """Ask for one refresh; the runtime answers the same ``request_id`` twice with the same refresh."""
+        response = await self._call("POST", address, "/refresh", token=token, body={"requestId": request_id})
+        return _parse(RefreshAccepted, response)
+
+    async def restart(self, address: RuntimeAddress, *, token: str) -> RestartAccepted:
+        response = await self._call("POST", address, "/restart", token=token)
+        return _parse(RestartAccepted, response)
+
+    async def _call(self, method: str, address: RuntimeAddress, path: str, *, token: str | None = None,
+                    body: dict[str, str] | None = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        try:
+            response = await self._http.request(method, address.base_url + path, headers=headers, json=body)
+        except httpx.TimeoutException as error:
+            raise RuntimeUnavailable(f"{method} {path} timed out ({type(error).__name__})") from None
+        except httpx.HTTPError as error:
+            raise RuntimeUnavailable(f"{method} {path} failed: {type(error).__name__}: {error}") from None
+        if response.status_code == 409:
+            raise RuntimeRefused(_detail(response))
+        if response.status_code >= 300:
+            raise RuntimeUnavailable(f"{method} {path} answered {response.status_code}: {_detail(response)}")
+        return response
+
+
+def _detail(response: httpx.Response) -> str:
+    """The problem document's ``detail``, else the start of the body."""
+    try:
+        payload = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(payload, dict) and isinstance(payload.get("detail"), str):
+        return str(payload["detail"])[:500]
+    return response.text[:200]
+
+
+def _parse(model: type[_Answer], response: httpx.Response) -> _Answer:
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as error:
+        raise RuntimeUnavailable(f"unreadable answer from the runtime: {error.errors()[0]['msg']}") from None

@@ -1,0 +1,223 @@
+"""The status stanza of one connector, computed in one place from what the reconciler observed.
+
+Flux style: the reconciler runs its steps and records what it saw in :class:`Observed`; :func:`compute`
+then summarises once. ``Ready`` is always present; ``Reconciling`` and ``Stalled`` only while true
+(kstatus reads Reconciling=True as InProgress, Stalled=True as Failed). A condition keeps its
+``lastTransitionTime`` while its status stays the same, and the result is compared with the previous
+status so an unchanged connector causes no write. Events worth a line in ``kubectl describe`` (refresh
+finished or failed, restarts, configuration errors, readiness changes) are derived from the same
+comparison, so they need no memory in the operator.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from metaferry_operator.observation import DeploymentObservation, PodObservation
+from metaferry_runtime.report import ConnectorReport, ConnectorStatus, RefreshResult
+from metaferry_runtime.resource import Phase, format_duration
+
+Json = dict[str, Any]
+
+READY, RECONCILING, STALLED = "Ready", "Reconciling", "Stalled"
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    type: str  # Normal or Warning
+    reason: str
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Observed:
+    """Everything one reconcile pass learnt; each field is set by one step."""
+
+    generation: int
+    suspended: bool
+    desired_hash: str | None = None
+    spec_error: str | None = None  # the spec is invalid: nothing to do until it is edited
+    secret_missing: str | None = None  # name of the referenced Secret that does not exist
+    apply_error: str | None = None  # the children could not be written (retried with backoff)
+    deployment: DeploymentObservation | None = None
+    pod: PodObservation | None = None
+    report: ConnectorReport | None = None
+    runtime_error: str | None = None  # the runtime did not answer GET /status
+    handled: Mapping[str, str] = dataclasses.field(default_factory=dict)  # status field -> token
+
+
+@dataclasses.dataclass(frozen=True)
+class _Verdict:
+    ready: bool
+    reason: str
+    message: str
+    phase: Phase
+    reconciling: bool = False
+    stalled: bool = False
+
+
+def _verdict(seen: Observed) -> _Verdict:
+    """The first matching rule wins; the rules are ordered from "the user must act" to "all is well"."""
+    pod, report = seen.pod, seen.report
+    if seen.spec_error:
+        return _Verdict(False, "InvalidSpec", seen.spec_error, Phase.FAILED, stalled=True)
+    if seen.suspended:
+        return _Verdict(False, "Suspended", "the connector is suspended (spec.suspend: true); its pod is stopped",
+                        Phase.SUSPENDED)
+    if seen.secret_missing:
+        return _Verdict(False, "SecretNotFound", f"Secret {seen.secret_missing!r} (spec.connection.secretRef) "
+                        "does not exist in this namespace", Phase.FAILED, stalled=True)
+    if seen.apply_error:
+        return _Verdict(False, "ApplyFailed", f"cannot write the connector's children: {seen.apply_error}",
+                        Phase.FAILED, reconciling=True)
+    if report is not None and report.status is ConnectorStatus.CONFIG_FAILED:
+        return _Verdict(False, "ConfigFailed", report.last_error or "the connector refused its configuration",
+                        Phase.FAILED, stalled=True)
+    if pod is None:
+        return _Verdict(False, "Progressing", "waiting for the runtime pod to be created", Phase.PENDING,
+                        reconciling=True)
+    if pod.failing:
+        detail = pod.waiting_message or pod.terminated_reason or pod.phase
+        return _Verdict(False, pod.waiting_reason or "PodFailed",
+                        f"runtime pod {pod.name} is failing ({pod.restart_count} restarts): {detail}",
+                        Phase.FAILED)
+    if not pod.running or pod.ip is None:
+        return _Verdict(False, "Progressing", f"waiting for runtime pod {pod.name} to start ({pod.phase})",
+                        Phase.PENDING, reconciling=True)
+    if seen.desired_hash is not None and pod.config_hash != seen.desired_hash:
+        return _Verdict(False, "Progressing", f"rolling the runtime pod to the new configuration ({pod.name} "
+                        "runs the previous one)", Phase.PENDING, reconciling=True)
+    if report is None:
+        return _Verdict(False, "RuntimeUnreachable", f"runtime pod {pod.name} does not answer: "
+                        f"{seen.runtime_error or 'no report yet'}", Phase.DEGRADED)
+    if report.status.is_failure:
+        return _Verdict(False, "ConnectorFailed", report.last_error or f"the connector is {report.status.value}",
+                        Phase.FAILED)
+    if not pod.ready:
+        return _Verdict(False, "Progressing", f"the runtime is starting the connector ({report.status.value})",
+                        Phase.PENDING, reconciling=True)
+    last = report.last_refresh
+    if last is not None and last.result is not RefreshResult.SUCCEEDED:
+        return _Verdict(False, "RefreshFailed", f"the last refresh {last.result.value}: {last.error or ''}".strip(),
+                        Phase.DEGRADED)
+    phase = Phase.REFRESHING if report.status is ConnectorStatus.REFRESHING else Phase.RUNNING
+    return _Verdict(True, "Succeeded", f"connector {report.status.value}; {report.refresh_count} refreshes",
+                    phase)
+
+
+def _condition(previous: Mapping[str, Json], *, kind: str, status: str, reason: str, message: str,
+               generation: int, now: datetime) -> Json:
+    """A metav1.Condition; the transition time moves only when the status flips."""
+    old = previous.get(kind)
+    since = old["lastTransitionTime"] if old and old.get("status") == status else _timestamp(now)
+    return {"type": kind, "status": status, "reason": reason, "message": message[:32768],
+            "lastTransitionTime": since, "observedGeneration": generation}
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _report_fields(report: ConnectorReport) -> Json:
+    fields: Json = {
+        "connectorStatus": report.status.value,
+        "refreshCount": report.refresh_count,
+        "failedRefreshCount": report.failed_refresh_count,
+        "restartCount": report.restart_count,
+        "statistics": report.statistics.to_wire(),
+    }
+    if report.last_refresh_time is not None:
+        fields["lastRefreshTime"] = _timestamp(report.last_refresh_time)
+    if report.last_refresh_duration_seconds is not None:
+        fields["lastRefreshDuration"] = format_duration(timedelta(seconds=report.last_refresh_duration_seconds))
+    if report.next_refresh_time is not None:
+        fields["nextRefreshTime"] = _timestamp(report.next_refresh_time)
+    if report.last_error:
+        fields["lastError"] = report.last_error[:4096]
+    return fields
+
+
+_HISTORY = ("refreshCount", "failedRefreshCount", "restartCount", "lastRefreshTime", "lastRefreshDuration",
+            "lastError", "statistics")
+
+
+def compute(*, seen: Observed, previous: Mapping[str, Any], now: datetime) -> Json:
+    """The new status (wire form). Without a fresh report the refresh history is kept as last seen:
+    it is history, not a claim about the present; the present is in the conditions and the phase."""
+    verdict = _verdict(seen)
+    conditions = {c["type"]: c for c in previous.get("conditions") or [] if "type" in c}
+    status: Json = {"observedGeneration": seen.generation}
+    new_conditions = [_condition(conditions, kind=READY, status="True" if verdict.ready else "False",
+                                 reason=verdict.reason, message=verdict.message,
+                                 generation=seen.generation, now=now)]
+    if verdict.reconciling:
+        new_conditions.append(_condition(conditions, kind=RECONCILING, status="True", reason=verdict.reason,
+                                         message=verdict.message, generation=seen.generation, now=now))
+    if verdict.stalled:
+        new_conditions.append(_condition(conditions, kind=STALLED, status="True", reason=verdict.reason,
+                                         message=verdict.message, generation=seen.generation, now=now))
+    status["conditions"] = new_conditions
+    status["phase"] = verdict.phase.value
+    if seen.pod is not None and not seen.suspended:
+        status["podName"] = seen.pod.name
+    if seen.report is not None and not seen.suspended:
+        status.update(_report_fields(seen.report))
+    else:
+        status.update({key: previous[key] for key in _HISTORY if key in previous})
+        if seen.suspended:
+            status["connectorStatus"] = ConnectorStatus.STOPPED.value
+        elif previous.get("connectorStatus"):
+            status["connectorStatus"] = ConnectorStatus.DISCONNECTED.value
+    for field in ("lastHandledRefreshAt", "lastHandledRestartAt"):
+        value = seen.handled.get(field, previous.get(field))
+        if value is not None:
+            status[field] = value
+    return status
+
+
+def merge_patch(previous: Mapping[str, Any], new: Mapping[str, Any]) -> Json | None:
+    """A JSON merge patch turning ``previous`` into ``new`` (top level; lists are replaced whole),
+    or None when nothing changed: an unchanged connector costs no write."""
+    patch: Json = {key: value for key, value in new.items() if previous.get(key) != value}
+    patch.update({key: None for key in previous if key not in new})
+    return patch or None
+
+
+def events(*, previous: Mapping[str, Any], new: Mapping[str, Any]) -> list[Event]:
+    """What changed between two statuses, as Kubernetes Events for ``kubectl describe``."""
+    found: list[Event] = []
+    refreshes = _grew(previous, new, "refreshCount")
+    failures = _grew(previous, new, "failedRefreshCount")
+    if failures:
+        found.append(Event("Warning", "RefreshFailed", f"refresh failed: {new.get('lastError') or 'no detail'}"))
+    if refreshes > failures:
+        stats = new.get("statistics") or {}
+        found.append(Event("Normal", "RefreshSucceeded", (
+            f"refresh {new.get('refreshCount')} finished in {new.get('lastRefreshDuration', '?')}: "
+            f"{stats.get('created', 0)} created, {stats.get('updated', 0)} updated, "
+            f"{stats.get('archived', 0)} archived")))
+    if _grew(previous, new, "restartCount"):
+        found.append(Event("Warning", "ConnectorRestarted",
+                           f"the runtime restarted the connector (restart {new.get('restartCount')})"))
+    old_ready, new_ready = _ready(previous), _ready(new)
+    if new_ready and (old_ready is None or old_ready.get("status") != new_ready["status"]
+                      or old_ready.get("reason") != new_ready["reason"]):
+        kind = "Normal" if new_ready["status"] == "True" or new_ready["reason"] in ("Progressing", "Suspended") \
+            else "Warning"
+        reason = "Ready" if new_ready["status"] == "True" else new_ready["reason"]
+        found.append(Event(kind, reason, new_ready["message"]))
+    return found
+
+
+def _grew(previous: Mapping[str, Any], new: Mapping[str, Any], field: str) -> int:
+    before, after = previous.get(field) or 0, new.get(field)
+    if not isinstance(after, int) or not isinstance(before, int):
+        return 0
+    return max(after - before, 0)
+
+
+def _ready(status: Mapping[str, Any]) -> Json | None:
+    return next((c for c in status.get("conditions") or [] if c.get("type") == READY), None)

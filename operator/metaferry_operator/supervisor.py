@@ -1,0 +1,121 @@
+"""One asyncio task per connector, woken by watch events and by its poll interval.
+
+Why not kopf daemons or timers: kopf puts a finalizer on every object that has one, and a finalizer
+makes ``kubectl delete ic NAME`` hang whenever the operator is down. These tasks need none: the
+children are garbage-collected through their owner references, and the task simply ends when the watch
+reports the deletion. Why per connector: a runtime that hangs or fails costs its own task one HTTP
+timeout and never delays another connector (Strimzi #12004). Concurrency towards the API server is
+bounded by the Kubernetes client's connection pool (``METAFERRY_MAX_WORKERS``).
+
+A wake-up during a pass makes the task run once more right after it, so bursts of events coalesce into
+at most one extra pass; errors back off exponentially (1 s doubling to 60 s), events still wake the task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from metaferry_operator import metrics
+from metaferry_operator.cache import Key
+from metaferry_operator.reconciler import ConnectorGone, ConnectorReconciler, Dependencies
+
+logger = logging.getLogger(__name__)
+MAX_BACKOFF = 60.0
+
+
+class _Worker:
+    def __init__(self, *, key: Key, deps: Dependencies, on_phase: Any) -> None:
+        self.reconciler = ConnectorReconciler(key=key, deps=deps)
+        self.wake = asyncio.Event()
+        self._interval = deps.config.status_poll_interval
+        self._on_phase = on_phase
+        self.task = asyncio.create_task(self._run(), name=f"connector {key[0]}/{key[1]}")
+
+    async def _run(self) -> None:
+        failures = 0
+        loop = asyncio.get_running_loop()
+        while True:
+            self.wake.clear()
+            started = loop.time()
+            before = self.reconciler.phase
+            try:
+                await self.reconciler.reconcile()
+            except ConnectorGone:
+                return
+            except Exception as error:
+                failures += 1
+                metrics.RECONCILES.labels("error").inc()
+                logger.warning("reconcile of %s/%s failed (attempt %d): %s", *self.reconciler.key, failures,
+                               error, exc_info=not isinstance(error, OSError | LookupError | ValueError))
+                delay = min(2.0 ** (failures - 1), MAX_BACKOFF)
+            else:
+                failures = 0
+                metrics.RECONCILES.labels("success").inc()
+                delay = self._interval
+            finally:
+                metrics.RECONCILE_SECONDS.observe(loop.time() - started)
+                if self.reconciler.phase != before:
+                    self._on_phase(before, self.reconciler.phase)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=delay)
+
+
+class Supervisor:
+    """The set of connector tasks, keyed by (namespace, name)."""
+
+    def __init__(self, deps: Dependencies) -> None:
+        self.deps = deps
+        self._workers: dict[Key, _Worker] = {}
+
+    def __len__(self) -> int:
+        return len(self._workers)
+
+    def observe_connector(self, body: dict[str, Any], *, deleted: bool) -> None:
+        meta = body["metadata"]
+        key = (meta["namespace"], meta["name"])
+        if deleted or meta.get("deletionTimestamp"):
+            self._stop(key)
+            return
+        worker = self._workers.get(key)
+        if worker is None or worker.task.done():
+            worker = self._workers[key] = _Worker(key=key, deps=self.deps, on_phase=self._phase_changed)
+            metrics.CONNECTORS.set(len(self._workers))
+        worker.reconciler.observe(body)
+        worker.wake.set()
+
+    def wake(self, key: Key) -> None:
+        worker = self._workers.get(key)
+        if worker is not None:
+            worker.wake.set()
+
+    def wake_secret_users(self, namespace: str, secret_name: str) -> None:
+        """Wake the connectors whose spec.connection.secretRef names this Secret (its change rolls them)."""
+        for (worker_namespace, _), worker in self._workers.items():
+            if worker_namespace == namespace and worker.reconciler.secret_name == secret_name:
+                worker.wake.set()
+
+    def _stop(self, key: Key) -> None:
+        worker = self._workers.pop(key, None)
+        if worker is None:
+            return
+        worker.task.cancel()
+        self._phase_changed(worker.reconciler.phase, None)
+        self.deps.cache.forget(key)
+        metrics.CONNECTORS.set(len(self._workers))
+
+    @staticmethod
+    def _phase_changed(old: str | None, new: str | None) -> None:
+        if old:
+            metrics.CONNECTORS_BY_PHASE.labels(old).dec()
+        if new:
+            metrics.CONNECTORS_BY_PHASE.labels(new).inc()
+
+    async def close(self) -> None:
+        workers = list(self._workers.values())
+        self._workers.clear()
+        for worker in workers:
+            worker.task.cancel()
+        await asyncio.gather(*(worker.task for worker in workers), return_exceptions=True)

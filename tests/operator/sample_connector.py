@@ -1,0 +1,32 @@
+"""A connector for the operator's cluster tests: each refresh appends one JSON line to ``<endpoint>/refreshes.jsonl``.
+
+The line records the runtime's pid, the ``marker`` configuration property and a digest of the secured
+property ``password``, so a test can see from outside which process refreshed, with which configuration
+and which Secret, without the runtime's built-in connectors. ``startDelay`` (seconds) slows ``start()``
+so a test can act while the pod is not ready yet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+from metaferry_runtime.sdk import IntegrationConnector
+
+
+class RecordingConnector(IntegrationConnector):  # type: ignore[type-arg]
+    integration_service = None
+
+    def start(self) -> None:
+        time.sleep(float(self.connection.configuration_properties.get("startDelay", 0)))
+
+    def refresh(self) -> None:
+        password = self.connection.secret("password") or ""
+        line = {"pid": os.getpid(), "time": time.time(),
+                "marker": self.connection.configuration_properties.get("marker"),
+                "secret": hashlib.sha256(password.encode()).hexdigest()[:12]}
+        with (Path(self.connection.endpoint or ".") / "refreshes.jsonl").open("a") as log:
+            log.write(json.dumps(line) + "\n")

@@ -1,0 +1,135 @@
+"""Status computation: one summary from what a pass observed (pure, no cluster)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from metaferry_operator import status
+from metaferry_operator.observation import current_pod, observe_pod
+from metaferry_runtime.report import ConnectorStatus, RefreshRecord, RefreshResult
+from metaferry_runtime.resource import RefreshStatistics
+from tests.operator.builders import NOW, pod, pod_json, report
+
+
+def _compute(previous: dict[str, Any] | None = None, **seen: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {"generation": 3, "suspended": False, "desired_hash": "h"}
+    values.update(seen)
+    return status.compute(seen=status.Observed(**values), previous=previous or {}, now=NOW)
+
+
+def _conditions(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["type"]: c for c in result["conditions"]}
+
+
+def test_a_ready_runtime_with_a_report_is_ready() -> None:
+    result = _compute(pod=pod(), report=report(refresh_count=4, last_refresh_duration_seconds=1.5))
+    ready = _conditions(result)["Ready"]
+    assert (ready["status"], ready["reason"], ready["observedGeneration"]) == ("True", "Succeeded", 3)
+    assert set(_conditions(result)) == {"Ready"}  # Reconciling and Stalled only while true
+    assert result["phase"] == "Running"
+    assert result["connectorStatus"] == "WAITING"
+    assert result["refreshCount"] == 4
+    assert result["lastRefreshDuration"] == "1.5s"
+    assert result["podName"] == "files-runtime-abc"
+    assert result["observedGeneration"] == 3
+
+
+def test_no_pod_yet_is_reconciling() -> None:
+    conditions = _conditions(_compute())
+    assert conditions["Ready"]["status"] == "False"
+    assert conditions["Reconciling"]["reason"] == "Progressing"
+
+
+def test_a_pod_running_the_previous_configuration_is_reconciling() -> None:
+    result = _compute(pod=pod(config_hash="old"), report=report())
+    assert _conditions(result)["Reconciling"]["status"] == "True"
+    assert result["phase"] == "Pending"
+
+
+def test_a_crash_looping_pod_is_not_ready_and_says_why() -> None:
+    observed = current_pod([observe_pod(pod_json(ready=False, waiting="CrashLoopBackOff"))])
+    result = _compute(pod=observed)
+    ready = _conditions(result)["Ready"]
+    assert (ready["status"], ready["reason"]) == ("False", "CrashLoopBackOff")
+    assert "2 restarts" in ready["message"]
+    assert result["phase"] == "Failed"
+
+
+def test_an_unreachable_runtime_is_not_ready_and_keeps_history_but_not_the_running_claim() -> None:
+    previous = _compute(pod=pod(), report=report(status=ConnectorStatus.RUNNING, refresh_count=7))
+    result = _compute(previous, pod=pod(), runtime_error="GET /status timed out")
+    ready = _conditions(result)["Ready"]
+    assert (ready["status"], ready["reason"]) == ("False", "RuntimeUnreachable")
+    assert "timed out" in ready["message"]
+    assert result["refreshCount"] == 7
+    assert result["connectorStatus"] == "DISCONNECTED"
+    assert result["phase"] == "Degraded"
+
+
+def test_configuration_failures_are_stalled() -> None:
+    result = _compute(pod=pod(ready=False), report=report(status=ConnectorStatus.CONFIG_FAILED,
+                                                           last_error="endpoint is not a directory"))
+    conditions = _conditions(result)
+    assert conditions["Stalled"]["reason"] == "ConfigFailed"
+    assert conditions["Ready"]["message"] == "endpoint is not a directory"
+    assert "Reconciling" not in conditions
+
+
+def test_a_failed_last_refresh_is_not_ready() -> None:
+    record = RefreshRecord(refresh_id="r", trigger="request", started=NOW, duration_seconds=1,
+                           result=RefreshResult.FAILED, statistics=RefreshStatistics(), error="disk gone")
+    ready = _conditions(_compute(pod=pod(), report=report(last_refresh=record)))["Ready"]
+    assert (ready["status"], ready["reason"]) == ("False", "RefreshFailed")
+
+
+def test_suspended_is_not_ready_with_reason_suspended() -> None:
+    result = _compute(suspended=True)
+    ready = _conditions(result)["Ready"]
+    assert (ready["status"], ready["reason"]) == ("False", "Suspended")
+    assert result["phase"] == "Suspended"
+    assert result["connectorStatus"] == "STOPPED"
+    assert "podName" not in result
+
+
+def test_a_missing_secret_and_an_invalid_spec_are_stalled() -> None:
+    assert _conditions(_compute(secret_missing="creds"))["Stalled"]["reason"] == "SecretNotFound"
+    assert _conditions(_compute(spec_error="spec.x: bad"))["Stalled"]["reason"] == "InvalidSpec"
+
+
+def test_the_transition_time_moves_only_when_the_status_flips() -> None:
+    first = _compute(pod=pod(), report=report(refresh_count=1))
+    later = status.compute(seen=status.Observed(generation=3, suspended=False, desired_hash="h", pod=pod(),
+                                                report=report(refresh_count=2)),
+                           previous=first, now=NOW + timedelta(minutes=5))
+    assert _conditions(later)["Ready"]["lastTransitionTime"] == _conditions(first)["Ready"]["lastTransitionTime"]
+    flipped = status.compute(seen=status.Observed(generation=3, suspended=True), previous=later,
+                             now=NOW + timedelta(minutes=6))
+    assert _conditions(flipped)["Ready"]["lastTransitionTime"] == "2030-01-02T03:10:05Z"
+
+
+def test_an_unchanged_connector_needs_no_write_and_removed_fields_are_nulled() -> None:
+    first = _compute(pod=pod(), report=report())
+    assert status.merge_patch(first, _compute(first, pod=pod(), report=report())) is None
+    suspended = _compute(first, suspended=True)
+    patch = status.merge_patch(first, suspended)
+    assert patch is not None
+    assert patch["podName"] is None
+
+
+def test_handled_tokens_are_echoed_and_kept() -> None:
+    result = _compute(handled={"lastHandledRefreshAt": "t1"})
+    assert result["lastHandledRefreshAt"] == "t1"
+    assert _compute(result)["lastHandledRefreshAt"] == "t1"
+
+
+def test_events_tell_refreshes_failures_restarts_and_readiness() -> None:
+    before = _compute(pod=pod(), report=report(refresh_count=1))
+    after = _compute(before, pod=pod(), report=report(refresh_count=3, failed_refresh_count=1, restart_count=1,
+                                                      last_error="boom"))
+    reasons = [event.reason for event in status.events(previous=before, new=after)]
+    assert reasons == ["RefreshFailed", "RefreshSucceeded", "ConnectorRestarted"]
+    assert status.events(previous=after, new=after) == []
+    down = _compute(after, pod=pod(), runtime_error="refused")
+    assert [(e.type, e.reason) for e in status.events(previous=after, new=down)] == [("Warning",
+                                                                                      "RuntimeUnreachable")]
