@@ -31,10 +31,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def liveness_endpoint(settings: config.OperatorConfig) -> str | None:
+    """kopf's liveness URL on METAFERRY_LISTEN_HOST (an IPv6 literal such as ``::`` in brackets); None = off."""
+    if not settings.health_port:
+        return None
+    host = f"[{settings.listen_host}]" if ":" in settings.listen_host else settings.listen_host
+    return f"http://{host}:{settings.health_port}/healthz"
+
+
 async def _operate(settings: config.OperatorConfig) -> None:
     from metaferry_operator import handlers  # noqa: F401 - registers the kopf handlers
 
-    liveness = f"http://{settings.listen_host}:{settings.health_port}/healthz" if settings.health_port else None
+    liveness = liveness_endpoint(settings)
     await kopf.operator(
         clusterwide=not settings.watch_namespaces,
         namespaces=list(settings.watch_namespaces),

@@ -29,7 +29,7 @@ import yaml
 
 from tests.cluster import certs
 
-SERVICE_CIDR = "10.0.0.0/24"
+SERVICE_CIDR = "10.0.0.0/20"  # room for the 1,000-connector benchmark: one Service each
 ISSUER = "https://kubernetes.default.svc.cluster.local"
 START_TIMEOUT = 120.0
 

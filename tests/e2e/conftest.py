@@ -12,6 +12,7 @@ import contextlib
 import json
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -141,15 +142,36 @@ def installed(cli: Cli, *extra: str, namespace: str = RELEASE_NAMESPACE,
     finally:
         # Connectors first, while the operator runs to remove its finalizers; then the release.
         cli.kubectl("delete", "ic", "--all", "-A", "--wait=true", "--timeout=120s", check=False)
+        cli.kubectl("delete", "pod", f"{RELEASE}-test", "-n", namespace, "--ignore-not-found", check=False)
         cli.helm("uninstall", RELEASE, "-n", namespace, "--wait", "--timeout", "180s", check=False)
         cli.kubectl("delete", "namespace", namespace, "--wait=true", "--timeout=180s", "--ignore-not-found",
                     check=False)
 
 
+# Where connector data goes. The connector pod runs on this machine, so an absolute path works, but not
+# under /tmp: the operator gives every connector pod an emptyDir at /tmp (its root filesystem is
+# read-only), which hides the host's /tmp, and so pytest's tmp_path, from the connector.
+POD_VISIBLE_TMP = Path("/var/tmp")
+
+
+@pytest.fixture(scope="session")
+def pod_visible_dirs() -> Iterator[Callable[[str], Path]]:
+    """A factory of fresh directories that connector pods can read (removed at the end of the session)."""
+    root = Path(tempfile.mkdtemp(prefix="metaferry-e2e-", dir=POD_VISIBLE_TMP))
+    root.chmod(0o755)
+
+    def make(name: str) -> Path:
+        return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=root))
+    try:
+        yield make
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def files_connector(directory: Path, *, name: str = "sample-files") -> Path:
     """examples/files-connector.yaml with its endpoint pointed at a copy of the sample data.
 
-    The connector pod runs on this machine, so an absolute path works; a copy keeps the repository clean.
+    ``directory`` comes from ``pod_visible_dirs``; a copy keeps the repository clean.
     """
     data = directory / "sample-data"
     if not data.exists():
@@ -160,6 +182,20 @@ def files_connector(directory: Path, *, name: str = "sample-files") -> Path:
     path = directory / f"{name}.yaml"
     path.write_text(yaml.safe_dump(manifest, sort_keys=False))
     return path
+
+
+def helm_test(cli: Cli, namespace: str = RELEASE_NAMESPACE) -> tuple[subprocess.CompletedProcess[str], str]:
+    """`helm test`, and what the selftest pod printed during this run.
+
+    The README adds ``--logs``, which makes helm read the test pod's log through the API server's
+    ``pods/log``, served by the node's kubelet. The pod runner has no kubelet API (tests/cluster/README.md:
+    no ``kubectl logs``), so the same output is read from the pod runner's log of the test pod instead:
+    only what this run appended to it, as the file survives a replaced pod of the same name.
+    """
+    pod, container = f"{RELEASE}-test", "selftest"
+    before = len(cli.runner.logs(namespace, pod, container))
+    result = cli.helm("test", RELEASE, "-n", namespace, "--timeout", "300s", check=False)
+    return result, cli.runner.logs(namespace, pod, container)[before:]
 
 
 def wait_connector_ready(cli: Cli, namespace: str, name: str, timeout: float = READY_TIMEOUT) -> None:

@@ -12,7 +12,8 @@ import ssl
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -54,9 +55,9 @@ def api_status(cli: Cli, token: str, path: str, method: str = "GET", body: dict[
 
 
 def test_namespaced_operator_ignores_and_cannot_touch_other_namespaces(
-        cli: Cli, namespace: str, unwatched: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+        cli: Cli, namespace: str, unwatched: str, pod_visible_dirs: Callable[[str], Path]) -> None:
     with installed(cli, "--set-json", f'watchNamespaces=["{namespace}"]'):
-        directory = tmp_path_factory.mktemp("namespaced")
+        directory = pod_visible_dirs("namespaced")
         cli.kubectl("apply", "-f", str(files_connector(directory, name="watched")), "-n", namespace)
         wait_connector_ready(cli, namespace, "watched")
 

@@ -6,13 +6,16 @@ the helm test pod and the connector pods the operator renders are all checked by
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
 from tests.e2e.conftest import (
-    RELEASE,
     RELEASE_NAMESPACE,
     Cli,
     files_connector,
+    helm_test,
     installed,
     wait_connector_ready,
     wait_operator_running,
@@ -29,7 +32,7 @@ def restrict(cli: Cli, namespace: str) -> None:
 
 
 def test_operator_helm_test_and_connectors_are_admitted_under_restricted(
-        cli: Cli, namespace: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+        cli: Cli, namespace: str, pod_visible_dirs: Callable[[str], Path]) -> None:
     cli.kubectl("create", "namespace", RELEASE_NAMESPACE)
     restrict(cli, RELEASE_NAMESPACE)
     restrict(cli, namespace)
@@ -41,12 +44,13 @@ def test_operator_helm_test_and_connectors_are_admitted_under_restricted(
                                "--field-selector", "reason=FailedCreate", "-o", "name").stdout
         assert failures == ""
 
-        manifest = files_connector(tmp_path_factory.mktemp("restricted"))
+        manifest = files_connector(pod_visible_dirs("restricted"))
         cli.kubectl("apply", "-f", str(manifest), "-n", namespace)
         wait_connector_ready(cli, namespace, "sample-files")
         connector_failures = cli.kubectl("get", "events", "-n", namespace, "--field-selector",
                                          "reason=FailedCreate", "-o", "jsonpath={.items[*].message}").stdout
         assert "violates PodSecurity" not in connector_failures
 
-        tested = cli.helm("test", RELEASE, "-n", RELEASE_NAMESPACE, "--logs", "--timeout", "300s", check=False)
-        assert tested.returncode == 0, tested.stdout + tested.stderr + cli.operator_logs()
+        tested, selftest_output = helm_test(cli)
+        assert tested.returncode == 0, tested.stdout + tested.stderr + selftest_output + cli.operator_logs()
+        assert "selftest: passed" in selftest_output

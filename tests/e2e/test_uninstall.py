@@ -7,6 +7,9 @@ and the garbage collector their children), `helm uninstall`, then, to drop the k
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
 from tests.e2e.conftest import (
@@ -26,10 +29,10 @@ CRD = "integrationconnectors.metaferry.io"
 
 
 def test_uninstall_leaves_no_orphans_and_keeps_the_crd(cli: Cli, namespace: str,
-                                                       tmp_path_factory: pytest.TempPathFactory) -> None:
+                                                       pod_visible_dirs: Callable[[str], Path]) -> None:
     cli.helm(*install_args())
     try:
-        manifest = files_connector(tmp_path_factory.mktemp("uninstall"))
+        manifest = files_connector(pod_visible_dirs("uninstall"))
         cli.kubectl("apply", "-f", str(manifest), "-n", namespace)
         wait_connector_ready(cli, namespace, "sample-files")
         assert cli.names("deployments,services,networkpolicies", "-n", namespace, "-l",

@@ -7,7 +7,8 @@ order: install, apply the example, wait for Ready, annotate for a refresh, upgra
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,7 @@ from tests.e2e.conftest import (
     Cli,
     Json,
     files_connector,
+    helm_test,
     installed,
     request_refresh,
     wait_connector_ready,
@@ -45,9 +47,9 @@ def release(cli: Cli) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def sample(cli: Cli, release: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+def sample(cli: Cli, release: str, pod_visible_dirs: Callable[[str], Path]) -> str:
     """The files example, applied with kubectl and Ready."""
-    manifest = files_connector(tmp_path_factory.mktemp("files-connector"))
+    manifest = files_connector(pod_visible_dirs("files-connector"))
     cli.kubectl("apply", "-f", str(manifest), "-n", CONNECTORS_NAMESPACE)
     wait_connector_ready(cli, CONNECTORS_NAMESPACE, "sample-files")
     return "sample-files"
@@ -114,10 +116,15 @@ def test_helm_upgrade_rolls_the_operator_with_the_new_settings(cli: Cli, release
 
 
 def test_helm_test_creates_a_connector_and_sees_it_refresh(cli: Cli, release: str) -> None:
-    result = cli.helm("test", RELEASE, "-n", RELEASE_NAMESPACE, "--logs", "--timeout", "300s", check=False)
-    assert result.returncode == 0, result.stdout + result.stderr + cli.operator_logs()
-    assert "selftest: passed" in result.stdout
-    hooks = cli.names("pods,serviceaccounts,roles,rolebindings", "-n", RELEASE_NAMESPACE, "-l",
-                      "app.kubernetes.io/instance=metaferry")
-    assert not [name for name in hooks if "-test" in name]  # hook-succeeded removed them
+    result, selftest_output = helm_test(cli)
+    assert result.returncode == 0, result.stdout + result.stderr + selftest_output + cli.operator_logs()
+    assert "Phase:          Succeeded" in result.stdout
+    assert "selftest: passed" in selftest_output
+    rights = cli.names("serviceaccounts,roles,rolebindings", "-n", RELEASE_NAMESPACE, "-l",
+                       "app.kubernetes.io/instance=metaferry")
+    assert not [name for name in rights if "-test" in name]  # hook-succeeded removed the test's rights
+    # The finished Pod stays: `helm test --logs` reads it after deleting hook-succeeded hooks
+    # (helm/helm#9098); the next `helm test` replaces it (before-hook-creation).
+    pod = cli.get("pod", f"{RELEASE}-test", "-n", RELEASE_NAMESPACE)
+    assert pod is not None and pod["status"]["phase"] == "Succeeded"
     assert cli.get(f"ic/{RELEASE}-selftest", "-n", RELEASE_NAMESPACE) is None

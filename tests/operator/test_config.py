@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from metaferry_operator.cli import liveness_endpoint
 from metaferry_operator.config import ConfigError, load_config, parse_args
 
 
@@ -38,3 +39,13 @@ def test_the_repository_url_is_never_shown_in_the_settings_repr() -> None:
 def test_bad_values_name_their_variable(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         load_config(environ={name: value})
+
+
+@pytest.mark.parametrize(("host", "url"), [
+    ("0.0.0.0", "http://0.0.0.0:8081/healthz"),
+    ("127.0.1.7", "http://127.0.1.7:8081/healthz"),  # the test pod runner's METAFERRY_LISTEN_HOST
+    ("::", "http://[::]:8081/healthz"),  # operator.listenHost for IPv6-only clusters
+])
+def test_liveness_endpoint_listens_on_the_listen_host(host: str, url: str) -> None:
+    assert liveness_endpoint(load_config(environ={"METAFERRY_LISTEN_HOST": host})) == url
+    assert liveness_endpoint(load_config(environ={"METAFERRY_HEALTH_PORT": "0"})) is None

@@ -5,77 +5,67 @@ namespaced mode through one Role per watched namespace. Every verb says why it i
 */}}
 
 {{- define "metaferry.operatorNamespacedRules" -}}
+# Only what the operator's code (operator/metaferry_operator/kube.py, handlers.py, reconciler.py)
+# and kopf actually call. kopf registers event handlers only: no finalizers, no progress or
+# last-handled-configuration annotations, so it never patches or reads a single connector.
 # IntegrationConnectors: the operator's input.
 - apiGroups: ["metaferry.io"]
   resources: ["integrationconnectors"]
   verbs:
-    - get     # re-read a connector before acting on it
     - list    # kopf's initial listing (and re-listing after a watch expires)
     - watch   # kopf's event stream: create/update/delete/annotate reach the handlers through it
-    - patch   # kopf's finalizer and its progress / last-handled-configuration annotations
 - apiGroups: ["metaferry.io"]
   resources: ["integrationconnectors/status"]
   verbs:
-    - patch   # write status: conditions, phase, refresh counts, lastHandledRefreshAt
-    - update  # replace status when a whole-status write is simpler than a merge patch
+    - patch   # write status (merge patch): conditions, phase, refresh counts, lastHandledRefreshAt
 - apiGroups: ["metaferry.io"]
   resources: ["integrationconnectors/finalizers"]
   verbs:
     - update  # children's ownerReferences set blockOwnerDeletion; clusters that enable the
               # OwnerReferencesPermissionEnforcement admission plugin demand this on the owner
-# Children of each connector: its runtime configuration, bearer-token Secret, Deployment,
-# Service and NetworkPolicy. The operator creates, converges (patch/update) and removes them.
+# Children of each connector: its runtime configuration, bearer-token Secret, Deployment, Service
+# and NetworkPolicy. The operator server-side applies them (a PATCH, which also needs create when
+# the child does not exist yet) and learns of them through kopf's watches; the garbage collector
+# removes them with their connector (ownerReferences), so the operator never updates or deletes one.
 - apiGroups: [""]
   resources: ["configmaps", "services"]
   verbs:
-    - create  # a new connector's runtime configuration / API Service
-    - get     # read back a child before converging it
-    - list    # find children by label at start-up and after a watch expires
-    - watch   # notice a child changed or deleted behind the operator's back
-    - patch   # converge a child to the rendered manifest
-    - update  # replace a child whose immutable parts changed
-    - delete  # remove children of a deleted or suspended connector
+    - create  # server-side apply of a connector's runtime configuration / API Service, first time
+    - patch   # server-side apply: converge the child to the rendered manifest
+    - list    # kopf's initial listing of children (label managed-by=metaferry-operator)
+    - watch   # notice a child changed or deleted behind the operator's back, and re-apply it
 - apiGroups: [""]
   resources: ["secrets"]
   verbs:
-    - create  # the per-connector bearer-token Secret of the runtime API
-    - get     # read the connector's spec.connection.secretRef Secret to hash it (rolls the pod on change)
-    - list    # find the token Secrets by label; list+watch also serve the secretRef Secrets
+    - create  # server-side apply of the per-connector bearer-token Secret of the runtime API, first time
+    - patch   # server-side apply: converge the token Secret's labels and ownerReferences
+    - get     # read back the token, and read a spec.connection.secretRef Secret the watch has not
+              # delivered yet (only its digest is kept: a change rolls the connector's pod)
+    - list    # kopf's initial listing; list+watch serve the token and secretRef Secrets
     - watch   # notice a changed secretRef Secret, so the connector restarts with the new secrets
-    - patch   # converge the token Secret's labels and ownerReferences
-    - update  # rotate the token
-    - delete  # remove the token Secret of a deleted connector
 - apiGroups: ["apps"]
   resources: ["deployments"]
   verbs:
-    - create  # one Deployment (replicas 1, Recreate) runs each connector's pod
-    - get     # read its rollout state
-    - list    # find connector Deployments by label
-    - watch   # notice rollouts and deletions
-    - patch   # converge image, resources, config hash; scale to 0 on suspend
-    - update  # replace a Deployment whose selector must change
-    - delete  # remove the Deployment of a deleted connector
+    - create  # server-side apply of the Deployment (replicas 1, Recreate) running a connector's pod
+    - patch   # server-side apply: converge image, resources, config hash; scale to 0 on suspend
+    - list    # kopf's initial listing of connector Deployments (by label)
+    - watch   # rollout state, edits and deletions
 - apiGroups: ["networking.k8s.io"]
   resources: ["networkpolicies"]
   verbs:
-    - create  # admit only operator pods to a connector runtime's API port
-    - get     # read back before converging
-    - list    # find the policies by label
+    - create  # server-side apply of the policy admitting only operator pods to the runtime API port
+    - patch   # server-side apply: converge the operator pod labels / namespace in the policy
+    - list    # kopf's initial listing of the policies (by label)
     - watch   # notice a policy changed or deleted
-    - patch   # converge the operator pod labels / namespace in the policy
-    - update  # replace a policy that cannot be patched
-    - delete  # remove the policy of a deleted connector
 - apiGroups: [""]
   resources: ["pods"]
   verbs:
-    - get     # a connector pod's IP, readiness and restart count
-    - list    # find a connector's pod by label
+    - list    # kopf's initial listing of connector pods (by label): IP, readiness, restarts
     - watch   # notice a pod dying, so status turns Failed instead of lying
 - apiGroups: [""]
   resources: ["events"]
   verbs:
-    - create  # refresh started / finished / failed, shown by kubectl describe ic
-    - patch   # kopf aggregates repeated events into one by patching its count
+    - create  # refresh started / finished / failed, shown by kubectl describe ic (kopf posts, too)
 {{- end }}
 
 {{/* Peering objects (only with highAvailability): the operator replicas elect who is active. */}}
@@ -83,7 +73,6 @@ namespaced mode through one Role per watched namespace. Every verb says why it i
 - apiGroups: ["kopf.dev"]
   resources: [{{ .resource | quote }}]
   verbs:
-    - get     # read the peering object
     - list    # kopf's initial listing of the peering object
     - watch   # see other replicas' keep-alives and priorities
     - patch   # write this replica's keep-alive into the peering object's status
