@@ -4,17 +4,17 @@ A refresh inserts tens of thousands of elements, relationships and events; SQLAl
 (JSON serialisation through the type system, datetime formatting) would cost more than the database's own
 work. So rows arrive here already serialised: SQLite gets `executemany` of tuples, PostgreSQL gets `COPY`
 (into the same transaction, on the same connection). Values: JSON columns as JSON text, times as
-datetimes (formatted here for SQLite exactly as SQLAlchemy stores them).
+`time_writer` gives them (for SQLite, formatted exactly as SQLAlchemy stores them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import DateTime, Table
+from sqlalchemy import Table
 from sqlalchemy.engine import Connection
 
 
@@ -23,7 +23,23 @@ def _sqlite_time(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+def _sqlite_time_or_none(value: datetime | None) -> str | None:
+    return None if value is None else _sqlite_time(value)
+
+
+def _as_is(value: datetime | None) -> datetime | None:
+    return value
+
+
+def time_writer(connection: Connection) -> Callable[[datetime | None], Any]:
+    """How the rows given to `insert_rows` carry a time: as a datetime for PostgreSQL's COPY, as the text
+    SQLAlchemy would store for SQLite. Why the caller converts: it builds each row once anyway, and a
+    second pass over every row here to convert cost as much as building them."""
+    return _as_is if connection.dialect.name == "postgresql" else _sqlite_time_or_none
+
+
 def insert_rows(connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert rows (in `columns` order; JSON as text, times as `time_writer` makes them) in one go."""
     if not rows:
         return
     if connection.dialect.name == "postgresql":
@@ -35,15 +51,5 @@ def insert_rows(connection: Connection, table: Table, columns: Sequence[str], ro
         finally:
             cursor.close()
         return
-    times = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, DateTime)]
-    if times:
-        converted = []
-        for row in rows:
-            values = list(row)
-            for i in times:
-                if values[i] is not None:
-                    values[i] = _sqlite_time(values[i])
-            converted.append(tuple(values))
-        rows = converted
     placeholders = ", ".join("?" * len(columns))
     connection.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})", list(rows))

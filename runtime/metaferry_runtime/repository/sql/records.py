@@ -8,8 +8,11 @@ was validated when it was written, so validating again would only cost time).
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -27,6 +30,33 @@ SEARCHED_PROPERTIES = ("name", "displayName", "description")
 
 ACTIVE = InstanceStatus.ACTIVE.value
 ARCHIVED = InstanceStatus.ARCHIVED.value
+# A dictionary look-up instead of the Enum call (which costs as much as the rest of building a model).
+_STATUS = {status.value: status for status in InstanceStatus}
+
+_GUID_BATCH = 1024
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+_guids: list[str] = []
+
+
+def new_guid() -> str:
+    """A random (version 4) UUID as text, like `str(uuid.uuid4())`.
+
+    Why not uuid.uuid4(): a first refresh makes a GUID per element and relationship, and building a UUID
+    object per GUID costs several times the formatting. Random bytes are drawn in batches and formatted
+    directly, with the version and variant bits set as RFC 9562 requires.
+    """
+    while True:
+        try:
+            return _guids.pop()  # atomic: threads may share the batch
+        except IndexError:
+            data = os.urandom(16 * _GUID_BATCH).hex()
+            _guids.extend(
+                f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+                for h in (data[i : i + 32] for i in range(0, len(data), 32))
+            )
+
+
+os.register_at_fork(after_in_child=_guids.clear)  # a forked child must not hand out its parent's GUIDs
 
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -45,6 +75,21 @@ def construct(cls: type[_M], values: dict[str, Any]) -> _M:
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 dumps = _ENCODER.encode
+_EMPTY_TEXT = {dict: "{}", list: "[]"}
+
+
+def column_json(value: dict[str, Any] | list[Any]) -> str:
+    """`dumps` for a JSON column. Why: most curated properties, classifications, zones and link properties
+    are empty, and the encoder's fixed cost per call is most of a refresh's JSON time."""
+    return (not value and _EMPTY_TEXT.get(type(value))) or dumps(value)
+
+
+_text = json.encoder.encode_basestring  # what `dumps` uses for a string (ensure_ascii=False)
+
+
+def _optional_text(value: str | None) -> str:
+    return "null" if value is None else _text(value)
+
 
 ELEMENT_INSERT_COLUMNS = (
     "guid", "type_name", "qualified_name", "properties", "curated_properties", "classifications", "zones",
@@ -93,10 +138,6 @@ def aware(value: datetime | None) -> datetime | None:
     return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 class ElementRecord:
     __slots__ = (
         "classifications",
@@ -106,6 +147,8 @@ class ElementRecord:
         "curated",
         "db_version",
         "guid",
+        "json_source",
+        "json_text",
         "last_observed_time",
         "last_refresh_id",
         "properties",
@@ -153,6 +196,20 @@ class ElementRecord:
         self.last_refresh_id = last_refresh_id
         self.last_observed_time = last_observed_time
         self.db_version = db_version  # the version stored in the database; None while not yet inserted
+        self.json_source: dict[str, Any] | None = None  # the properties `json_text` encodes
+        self.json_text = ""
+
+    def properties_json(self) -> str:
+        """The properties as JSON text, kept while they stay the same dict (records replace, never mutate,
+        them). Why: a new element's insert and its CREATED event both need this text."""
+        if self.json_source is not self.properties:
+            self.json_text = column_json(self.properties)
+            self.json_source = self.properties
+        return self.json_text
+
+    def properties_json_of(self, state: tuple[Any, ...]) -> str | None:
+        """The kept JSON text when `state` (a snapshot) has the properties it encodes, else None."""
+        return self.json_text if self.json_source is state[3] else None
 
     @classmethod
     def from_row(cls, row: Any) -> ElementRecord:
@@ -216,8 +273,9 @@ class ElementRecord:
 
     def search_text(self) -> str:
         parts = [self.qualified_name]
+        sources = (self.properties, self.curated) if self.curated else (self.properties,)  # curated: mostly empty
         for name in SEARCHED_PROPERTIES:
-            for source in (self.properties, self.curated):
+            for source in sources:
                 value = source.get(name)
                 if isinstance(value, str):
                     parts.append(value)
@@ -243,13 +301,13 @@ class ElementRecord:
             "search_text": self.search_text(),
         }
 
-    def insert_tuple(self) -> tuple[Any, ...]:
-        """Values in ELEMENT_INSERT_COLUMNS order, JSON already serialised (for bulk.insert_rows)."""
+    def insert_tuple(self, time: Callable[[datetime | None], Any]) -> tuple[Any, ...]:
+        """Values in ELEMENT_INSERT_COLUMNS order, JSON serialised, times by `time` (bulk.time_writer)."""
         return (
-            self.guid, self.type_name, self.qualified_name, dumps(self.properties), dumps(self.curated),
-            dumps(self.classifications), dumps(self.zones), self.collection, self.status, self.version,
-            self.create_time, self.update_time, self.created_by_refresh, self.last_refresh_id,
-            self.last_observed_time, self.search_text(),
+            self.guid, self.type_name, self.qualified_name, self.properties_json(), column_json(self.curated),
+            column_json(self.classifications), column_json(self.zones), self.collection, self.status, self.version,
+            time(self.create_time), time(self.update_time), self.created_by_refresh, self.last_refresh_id,
+            time(self.last_observed_time), self.search_text(),
         )  # fmt: skip
 
     def model(self) -> Element:
@@ -267,7 +325,7 @@ class ElementRecord:
                 ],
                 "zone_membership": list(self.zones),
                 "metadata_collection": self.collection,
-                "status": InstanceStatus(self.status),
+                "status": _STATUS[self.status],
                 "version": self.version,
                 "create_time": self.create_time,
                 "update_time": self.update_time,
@@ -282,27 +340,79 @@ class ElementRecord:
             },
         )
 
+    def snapshot(self) -> tuple[Any, ...]:
+        """The state an event shows (see `element_payload`): one tuple, not a tree of dicts kept to commit."""
+        return _element_state(self)
+
     def payload(self) -> dict[str, Any]:
         """The element as it appears in an out-topic event (JSON-ready)."""
-        return {
-            "guid": self.guid,
-            "type_name": self.type_name,
-            "qualified_name": self.qualified_name,
-            "properties": self.properties,
-            "curated_properties": self.curated,
-            "classifications": [{"name": n, "properties": p} for n, p in self.classifications.items()],
-            "zone_membership": self.zones,
-            "metadata_collection": self.collection,
-            "status": self.status,
-            "version": self.version,
-            "create_time": self.create_time.isoformat(),
-            "update_time": self.update_time.isoformat(),
-            "provenance": {
-                "created_by_refresh": self.created_by_refresh,
-                "last_refresh_id": self.last_refresh_id,
-                "last_observed_time": _iso(self.last_observed_time),
-            },
-        }
+        return element_payload(self.snapshot())
+
+
+ELEMENT_STATE_FIELDS = (
+    "guid", "type_name", "qualified_name", "properties", "curated", "classifications", "zones", "collection",
+    "status", "version", "create_time", "update_time", "created_by_refresh", "last_refresh_id",
+    "last_observed_time",
+)  # fmt: skip
+_element_state = attrgetter(*ELEMENT_STATE_FIELDS)
+
+
+def element_payload(state: tuple[Any, ...], iso: Callable[[datetime], str] = datetime.isoformat) -> dict[str, Any]:
+    """An element snapshot as it appears in an out-topic event (JSON-ready).
+
+    Why snapshots: a refresh emits an event per change and keeps them to commit; a tuple per event instead
+    of five dicts and lists makes the garbage collector's scans of the live heap much cheaper. The
+    containers in a snapshot are never mutated (records replace them), so it stays as it was.
+    """
+    (
+        guid, type_name, qualified_name, properties, curated, classifications, zones, collection, status,
+        version, create_time, update_time, created_by_refresh, last_refresh_id, last_observed_time,
+    ) = state  # fmt: skip
+    return {
+        "guid": guid,
+        "type_name": type_name,
+        "qualified_name": qualified_name,
+        "properties": properties,
+        "curated_properties": curated,
+        "classifications": [{"name": n, "properties": p} for n, p in classifications.items()],
+        "zone_membership": zones,
+        "metadata_collection": collection,
+        "status": status,
+        "version": version,
+        "create_time": iso(create_time),
+        "update_time": iso(update_time),
+        "provenance": {
+            "created_by_refresh": created_by_refresh,
+            "last_refresh_id": last_refresh_id,
+            "last_observed_time": iso(last_observed_time) if last_observed_time is not None else None,
+        },
+    }
+
+
+def element_json(state: tuple[Any, ...], iso: Callable[[datetime], str], properties_text: str | None = None) -> str:
+    """`dumps(element_payload(state, iso))`, the same text, written directly.
+
+    Why: a refresh writes an event per change, and building each payload's dicts only to encode them cost
+    more than the database's insert of the event; here only non-empty maps go through the encoder, and not
+    the properties when the caller has their text already (`properties_text`).
+    """
+    (
+        guid, type_name, qualified_name, properties, curated, classifications, zones, collection, status,
+        version, create_time, update_time, created_by_refresh, last_refresh_id, last_observed_time,
+    ) = state  # fmt: skip
+    listed = dumps([{"name": n, "properties": p} for n, p in classifications.items()]) if classifications else "[]"
+    observed = "null" if last_observed_time is None else _text(iso(last_observed_time))
+    if properties_text is None:
+        properties_text = column_json(properties)
+    return (
+        f'{{"guid":{_text(guid)},"type_name":{_text(type_name)},"qualified_name":{_text(qualified_name)},'
+        f'"properties":{properties_text},"curated_properties":{dumps(curated) if curated else "{}"},'
+        f'"classifications":{listed},"zone_membership":{dumps(zones) if zones else "[]"},'
+        f'"metadata_collection":{_text(collection)},"status":{_text(status)},"version":{int(version)!r},'
+        f'"create_time":{_text(iso(create_time))},"update_time":{_text(iso(update_time))},'
+        f'"provenance":{{"created_by_refresh":{_optional_text(created_by_refresh)},'
+        f'"last_refresh_id":{_optional_text(last_refresh_id)},"last_observed_time":{observed}}}}}'
+    )
 
 
 class RelationshipRecord:
@@ -413,11 +523,11 @@ class RelationshipRecord:
             "last_refresh_id": self.last_refresh_id,
         }
 
-    def insert_tuple(self) -> tuple[Any, ...]:
-        """Values in RELATIONSHIP_INSERT_COLUMNS order, JSON already serialised."""
+    def insert_tuple(self, time: Callable[[datetime | None], Any]) -> tuple[Any, ...]:
+        """Values in RELATIONSHIP_INSERT_COLUMNS order, JSON serialised, times by `time` (bulk.time_writer)."""
         return (
-            self.guid, self.type_name, self.end1_guid, self.end2_guid, dumps(self.properties), self.collection,
-            self.status, self.version, self.create_time, self.update_time, self.created_by_refresh,
+            self.guid, self.type_name, self.end1_guid, self.end2_guid, column_json(self.properties), self.collection,
+            self.status, self.version, time(self.create_time), time(self.update_time), self.created_by_refresh,
             self.last_refresh_id,
         )  # fmt: skip
 
@@ -431,23 +541,50 @@ class RelationshipRecord:
                 "end2_guid": self.end2_guid,
                 "properties": dict(self.properties),
                 "metadata_collection": self.collection,
-                "status": InstanceStatus(self.status),
+                "status": _STATUS[self.status],
                 "version": self.version,
                 "create_time": self.create_time,
                 "update_time": self.update_time,
             },
         )
 
+    def snapshot(self) -> tuple[Any, ...]:
+        return _relationship_state(self)
+
     def payload(self) -> dict[str, Any]:
-        return {
-            "guid": self.guid,
-            "type_name": self.type_name,
-            "end1_guid": self.end1_guid,
-            "end2_guid": self.end2_guid,
-            "properties": self.properties,
-            "metadata_collection": self.collection,
-            "status": self.status,
-            "version": self.version,
-            "create_time": self.create_time.isoformat(),
-            "update_time": self.update_time.isoformat(),
-        }
+        return relationship_payload(self.snapshot())
+
+
+RELATIONSHIP_STATE_FIELDS = (
+    "guid", "type_name", "end1_guid", "end2_guid", "properties", "collection", "status", "version",
+    "create_time", "update_time",
+)  # fmt: skip
+_relationship_state = attrgetter(*RELATIONSHIP_STATE_FIELDS)
+
+
+def relationship_payload(state: tuple[Any, ...], iso: Callable[[datetime], str] = datetime.isoformat) -> dict[str, Any]:
+    """A relationship snapshot as it appears in an out-topic event (see `element_payload`)."""
+    guid, type_name, end1_guid, end2_guid, properties, collection, status, version, create_time, update_time = state
+    return {
+        "guid": guid,
+        "type_name": type_name,
+        "end1_guid": end1_guid,
+        "end2_guid": end2_guid,
+        "properties": properties,
+        "metadata_collection": collection,
+        "status": status,
+        "version": version,
+        "create_time": iso(create_time),
+        "update_time": iso(update_time),
+    }
+
+
+def relationship_json(state: tuple[Any, ...], iso: Callable[[datetime], str]) -> str:
+    """`dumps(relationship_payload(state, iso))`, written directly (see `element_json`)."""
+    guid, type_name, end1_guid, end2_guid, properties, collection, status, version, create_time, update_time = state
+    return (
+        f'{{"guid":{_text(guid)},"type_name":{_text(type_name)},"end1_guid":{_text(end1_guid)},'
+        f'"end2_guid":{_text(end2_guid)},"properties":{column_json(properties)},'
+        f'"metadata_collection":{_text(collection)},"status":{_text(status)},"version":{int(version)!r},'
+        f'"create_time":{_text(iso(create_time))},"update_time":{_text(iso(update_time))}}}'
+    )

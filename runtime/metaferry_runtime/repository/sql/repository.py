@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from metaferry_runtime.repository.errors import RepositoryError
 from metaferry_runtime.repository.interface import EventListener, MetadataRepository, Transaction
 from metaferry_runtime.repository.model import ChangeEvent
+from metaferry_runtime.repository.sql.collector import fewer_collections
 from metaferry_runtime.repository.sql.engines import Engines, libpq_dsn, make_engines
 from metaferry_runtime.repository.sql.outtopic import OutTopic
 from metaferry_runtime.repository.sql.pg_notifications import NotificationListener
@@ -76,7 +77,9 @@ class SqlRepository(MetadataRepository):
         tx: SqlTransaction | None = None
         wrote = 0
         try:
-            with database_errors(), connection.begin():
+            # A refresh is the bulk case: see collector.py for why it collects garbage less often.
+            pause = fewer_collections() if refresh_id is not None else nullcontext()
+            with pause, database_errors(), connection.begin():
                 tx = SqlTransaction(connection=connection, types=self.types, actor=actor, refresh_id=refresh_id)
                 yield tx
                 wrote = tx.commit_writes()

@@ -3,7 +3,7 @@
 Why a buffer: a refresh upserts thousands of elements in one transaction, and one statement per element
 would make it round-trip bound. So the transaction keeps a record per element it has touched; writes
 mutate records and queue them, and `flush()` writes the queue in chunks (executemany inserts, version-
-checked updates, one IN-list update for "observed, unchanged"). The queue is flushed before every query
+checked updates, one set-based update for "observed, unchanged"). The queue is flushed before every query
 that could see it and at commit; events are inserted only at commit, after everything else.
 
 The first upserts of a transaction look their names up one by one; past PRELOAD_AFTER_LOOKUPS the
@@ -13,12 +13,12 @@ not the actor's is assumed new; whether another collection owns it is checked in
 (before any read, at commit), which then raises NotOwner and poisons the transaction: nothing is written.
 
 Records never have their containers mutated in place (a change assigns a new dict or list), so the
-payload captured for an event stays as it was when the event happened.
+snapshot (a tuple of the record's fields) captured for an event stays as it was when the event happened;
+its JSON payload is written at commit.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -48,7 +48,9 @@ from metaferry_runtime.repository.sql.records import (
     RELATIONSHIP_INSERT_COLUMNS,
     ElementRecord,
     RelationshipRecord,
-    dumps,
+    element_json,
+    new_guid,
+    relationship_json,
 )
 from metaferry_runtime.repository.sql.schema import (
     EVENTS_LOCK_KEY,
@@ -78,6 +80,14 @@ _RELATIONSHIP_UPDATE = (
     .where(relationships.c.guid == bindparam("b_guid"))
     .where(relationships.c.version == bindparam("b_version"))
 )
+
+
+# An out-topic event as queued: (kind, element, previous element, relationship, previous relationship), each
+# a record snapshot or None.
+_Event = tuple[str, tuple[Any, ...] | None, tuple[Any, ...] | None, tuple[Any, ...] | None, tuple[Any, ...] | None]
+
+
+_ABSENT = object()
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -116,6 +126,8 @@ class SqlTransaction(Transaction):
         self._element_columns = element_columns(self._postgresql)
         self._relationship_columns = relationship_columns(self._postgresql)
         self._observed_at = datetime.now(UTC)  # the time of every change and observation it makes
+        self._observed_iso = self._observed_at.isoformat()
+        self._time = bulk.time_writer(connection)
         self._closed = False
         self._poisoned: BaseException | None = None
         # element records
@@ -136,8 +148,10 @@ class SqlTransaction(Transaction):
         self._new_rels: dict[str, RelationshipRecord] = {}
         self._dirty_rels: dict[str, RelationshipRecord] = {}
         self._unchecked_rel_keys: set[tuple[str, str, str]] = set()
+        self._valid_bare_links: set[tuple[str, str, str]] = set()
+        self._validated_shapes: set[tuple[str, ...]] = set()
         # out-topic events, inserted at commit
-        self._events: list[dict[str, Any]] = []
+        self._events: list[_Event] = []
 
     # === plumbing ===========================================================================================
     def _check_open(self) -> None:
@@ -154,23 +168,42 @@ class SqlTransaction(Transaction):
         self,
         kind: ChangeKind,
         *,
-        element: dict[str, Any] | None = None,
-        previous_element: dict[str, Any] | None = None,
-        relationship: dict[str, Any] | None = None,
-        previous_relationship: dict[str, Any] | None = None,
+        element: tuple[Any, ...] | None = None,
+        previous_element: tuple[Any, ...] | None = None,
+        relationship: tuple[Any, ...] | None = None,
+        previous_relationship: tuple[Any, ...] | None = None,
     ) -> None:
-        self._events.append(
-            {
-                "kind": kind.value,
-                "element_guid": (element or previous_element or {}).get("guid"),
-                "relationship_guid": (relationship or previous_relationship or {}).get("guid"),
-                "payload": {
-                    "element": element,
-                    "previous_element": previous_element,
-                    "relationship": relationship,
-                    "previous_relationship": previous_relationship,
-                },
-            }
+        """Queue an event; its payload is built from the record snapshots at commit (see `_event_row`)."""
+        self._events.append((kind.value, element, previous_element, relationship, previous_relationship))
+
+    def _iso(self, value: datetime) -> str:
+        """isoformat, cached for the transaction's own time (the time of nearly everything it writes)."""
+        return self._observed_iso if value is self._observed_at else value.isoformat()
+
+    def _element_json(self, state: tuple[Any, ...]) -> str:
+        record = self._by_guid.get(state[0])
+        return element_json(state, self._iso, None if record is None else record.properties_json_of(state))
+
+    def _event_row(self, event: _Event, now: Any) -> tuple[Any, ...]:
+        kind, element, previous_element, relationship, previous_relationship = event
+        iso = self._iso
+        payload = (
+            f'{{"element":{"null" if element is None else self._element_json(element)},'
+            f'"previous_element":{"null" if previous_element is None else element_json(previous_element, iso)},'
+            f'"relationship":{"null" if relationship is None else relationship_json(relationship, iso)},'
+            '"previous_relationship":'
+            f"{'null' if previous_relationship is None else relationship_json(previous_relationship, iso)}}}"
+        )  # dumps() of the payload dict, written directly: see records.element_json
+        element_state = element or previous_element
+        relationship_state = relationship or previous_relationship
+        return (
+            kind,
+            now,
+            self.actor,
+            self.refresh_id,
+            None if element_state is None else element_state[0],
+            None if relationship_state is None else relationship_state[0],
+            payload,
         )
 
     def _remember(self, record: ElementRecord) -> ElementRecord:
@@ -213,6 +246,31 @@ class SqlTransaction(Transaction):
             )
         return _without_none(validated) if None in validated.values() else validated
 
+    def _is_unchanged_upsert(self, record: ElementRecord, type_name: str, properties: Mapping[str, Any]) -> bool:
+        """True when upserting these properties would leave the actor's active `record` as it is.
+
+        Why: validating the properties through the type registry was a third of an unchanged upsert. Values
+        equal to the stored ones and of the same Python types (so True is not taken for 1, nor 1.0 for 1)
+        were validated when they were stored, so they need no second validation. The first upsert of each
+        type and set of property names in a transaction is still validated in full, so a type definition
+        that changed since the values were stored is still enforced.
+        """
+        if record.status != ACTIVE or record.type_name != type_name or record.collection != self.actor:
+            return False
+        stored = record.properties
+        if len(properties) != len(stored):
+            return False
+        for name, value in properties.items():
+            held = stored.get(name, _ABSENT)
+            if value != held or type(value) is not type(held):
+                return False
+        shape = (type_name, *properties)
+        if shape not in self._validated_shapes:
+            if self._harvested(type_name, record.qualified_name, properties) != stored:
+                return False
+            self._validated_shapes.add(shape)
+        return True
+
     def _observe(self, record: ElementRecord) -> None:
         record.last_observed_time = self._observed_at
         if self.refresh_id is not None:
@@ -233,7 +291,7 @@ class SqlTransaction(Transaction):
     def _new_record(self, type_name: str, qualified_name: str, properties: dict[str, Any]) -> ElementRecord:
         now = self._observed_at
         record = ElementRecord(
-            guid=str(uuid.uuid4()),
+            guid=new_guid(),
             type_name=type_name,
             qualified_name=qualified_name,
             properties=properties,
@@ -255,14 +313,14 @@ class SqlTransaction(Transaction):
         self._new[record.guid] = record
         self._observed.add(record.guid)
         self.counts.created += 1
-        self._emit(ChangeKind.ELEMENT_CREATED, element=record.payload())
+        self._emit(ChangeKind.ELEMENT_CREATED, element=record.snapshot())
         return record
 
     def _load_actor_elements(self) -> None:
         """Load every element the actor owns (active and archived): upserts then need no queries."""
         self.flush()
         result = self._execute(select(*self._element_columns).where(elements.c.metadata_collection == self.actor))
-        for row in result:
+        for row in result.all():  # one fetchall: iterating the result fetches row by row
             self._remember(ElementRecord.from_row(row))
         self._actor_loaded = True
 
@@ -271,7 +329,7 @@ class SqlTransaction(Transaction):
         result = self._execute(
             select(*self._relationship_columns).where(relationships.c.metadata_collection == self.actor)
         )
-        for row in result:
+        for row in result.all():
             self._remember_relationship(RelationshipRecord.from_row(row))
         self._rels_loaded = True
 
@@ -310,15 +368,19 @@ class SqlTransaction(Transaction):
             # Part of the creation: the CREATED event shows the element with them.
             record.classifications = validated_classifications
             record.zones = list(dict.fromkeys(zones or ()))
-            self._events[-1]["payload"]["element"] = record.payload()
+            self._events[-1] = (ChangeKind.ELEMENT_CREATED.value, record.snapshot(), None, None, None)
         return record.model()
 
     def upsert_element(
         self, type_name: str, qualified_name: str, properties: Mapping[str, Any]
     ) -> tuple[Element, ChangeKind]:
         self._check_open()
-        harvested = self._harvested(type_name, qualified_name, properties)
         record = self._by_name.get(qualified_name)
+        if record is not None and self._is_unchanged_upsert(record, type_name, properties):
+            self._observe(record)
+            self.counts.unchanged += 1
+            return record.model(), ChangeKind.UNCHANGED
+        harvested = self._harvested(type_name, qualified_name, properties)
         if record is None and not self._actor_loaded:
             self._lookups += 1
             if self._lookups > PRELOAD_AFTER_LOOKUPS:
@@ -338,26 +400,26 @@ class SqlTransaction(Transaction):
             return self._new_record(type_name, qualified_name, harvested).model(), ChangeKind.ELEMENT_CREATED
         self._require_owner(record, "update")
         if record.status == ARCHIVED:
-            previous = record.payload()
+            previous = record.snapshot()
             record.status = ACTIVE
             record.type_name = type_name
             record.properties = harvested
             self._observe(record)
             self._changed(record)
             self.counts.restored += 1
-            self._emit(ChangeKind.ELEMENT_RESTORED, element=record.payload(), previous_element=previous)
+            self._emit(ChangeKind.ELEMENT_RESTORED, element=record.snapshot(), previous_element=previous)
             return record.model(), ChangeKind.ELEMENT_RESTORED
         if record.properties == harvested and record.type_name == type_name:
             self._observe(record)
             self.counts.unchanged += 1
             return record.model(), ChangeKind.UNCHANGED
-        previous = record.payload()
+        previous = record.snapshot()
         record.type_name = type_name
         record.properties = harvested
         self._observe(record)
         self._changed(record)
         self.counts.updated += 1
-        self._emit(ChangeKind.ELEMENT_UPDATED, element=record.payload(), previous_element=previous)
+        self._emit(ChangeKind.ELEMENT_UPDATED, element=record.snapshot(), previous_element=previous)
         return record.model(), ChangeKind.ELEMENT_UPDATED
 
     def update_element(
@@ -385,11 +447,11 @@ class SqlTransaction(Transaction):
         if harvested == record.properties:
             self.counts.unchanged += 1
             return record.model()
-        previous = record.payload()
+        previous = record.snapshot()
         record.properties = harvested
         self._changed(record)
         self.counts.updated += 1
-        self._emit(ChangeKind.ELEMENT_UPDATED, element=record.payload(), previous_element=previous)
+        self._emit(ChangeKind.ELEMENT_UPDATED, element=record.snapshot(), previous_element=previous)
         return record.model()
 
     def curate_element(self, guid: str, properties: Mapping[str, Any]) -> Element:
@@ -403,18 +465,18 @@ class SqlTransaction(Transaction):
         curated = _without_none({**record.curated, **validated})
         if curated == record.curated:
             return record.model()
-        previous = record.payload()
+        previous = record.snapshot()
         record.curated = curated
         self._changed(record)
         self.counts.updated += 1
-        self._emit(ChangeKind.ELEMENT_UPDATED, element=record.payload(), previous_element=previous)
+        self._emit(ChangeKind.ELEMENT_UPDATED, element=record.snapshot(), previous_element=previous)
         return record.model()
 
     def _set_status(self, record: ElementRecord, status: str, kind: ChangeKind) -> None:
-        previous = record.payload()
+        previous = record.snapshot()
         record.status = status
         self._changed(record)
-        self._emit(kind, element=record.payload(), previous_element=previous)
+        self._emit(kind, element=record.snapshot(), previous_element=previous)
 
     def archive_element(self, guid: str) -> Element:
         self._check_open()
@@ -448,7 +510,7 @@ class SqlTransaction(Transaction):
         for row in attached:
             rel = self._rel_by_guid.get(row.guid) or RelationshipRecord.from_row(row)
             self._forget_relationship(rel)
-            self._emit(ChangeKind.RELATIONSHIP_DELETED, previous_relationship=rel.payload())
+            self._emit(ChangeKind.RELATIONSHIP_DELETED, previous_relationship=rel.snapshot())
         self._execute(
             delete(relationships).where(or_(relationships.c.end1_guid == guid, relationships.c.end2_guid == guid))
         )
@@ -462,7 +524,7 @@ class SqlTransaction(Transaction):
         self._observed.discard(guid)
         self._observed_pending.discard(guid)
         self.counts.deleted += 1
-        self._emit(ChangeKind.ELEMENT_DELETED, previous_element=record.payload())
+        self._emit(ChangeKind.ELEMENT_DELETED, previous_element=record.snapshot())
 
     def classify_element(self, guid: str, classification: str, properties: Mapping[str, Any] | None = None) -> Element:
         """Any actor may classify (governance classifications often come from another source than the asset)."""
@@ -472,12 +534,12 @@ class SqlTransaction(Transaction):
         existing = record.classifications.get(classification)
         if existing == validated:
             return record.model()
-        previous = record.payload()
+        previous = record.snapshot()
         record.classifications = {**record.classifications, classification: validated}
         self._changed(record)
         self.counts.updated += 1
         kind = ChangeKind.ELEMENT_CLASSIFIED if existing is None else ChangeKind.ELEMENT_RECLASSIFIED
-        self._emit(kind, element=record.payload(), previous_element=previous)
+        self._emit(kind, element=record.snapshot(), previous_element=previous)
         return record.model()
 
     def declassify_element(self, guid: str, classification: str) -> Element:
@@ -486,21 +548,21 @@ class SqlTransaction(Transaction):
         record = self._require(guid)
         if classification not in record.classifications:
             return record.model()
-        previous = record.payload()
+        previous = record.snapshot()
         record.classifications = {k: v for k, v in record.classifications.items() if k != classification}
         self._changed(record)
         self.counts.updated += 1
-        self._emit(ChangeKind.ELEMENT_DECLASSIFIED, element=record.payload(), previous_element=previous)
+        self._emit(ChangeKind.ELEMENT_DECLASSIFIED, element=record.snapshot(), previous_element=previous)
         return record.model()
 
     def _set_zones(self, record: ElementRecord, zones: list[str]) -> None:
         if zones == record.zones:
             return
-        previous = record.payload()
+        previous = record.snapshot()
         record.zones = zones
         self._changed(record)
         self.counts.updated += 1
-        self._emit(ChangeKind.ELEMENT_UPDATED, element=record.payload(), previous_element=previous)
+        self._emit(ChangeKind.ELEMENT_UPDATED, element=record.snapshot(), previous_element=previous)
 
     def publish_element(self, guid: str, zones: Sequence[str]) -> Element:
         self._check_open()
@@ -591,12 +653,20 @@ class SqlTransaction(Transaction):
     def _relationship_properties(
         self, type_name: str, end1: ElementRecord, end2: ElementRecord, properties: Mapping[str, Any] | None
     ) -> dict[str, Any]:
+        """Validated properties. Why the cache: most links carry no properties, and a refresh makes one per
+        element; checking the same (type, end types) against the registry every time cost more than the link."""
+        if not properties:
+            shape = (type_name, end1.type_name, end2.type_name)
+            if shape not in self._valid_bare_links:
+                self._types.validate_relationship(*shape, None)
+                self._valid_bare_links.add(shape)
+            return {}
         return _without_none(self._types.validate_relationship(type_name, end1.type_name, end2.type_name, properties))
 
     def _new_relationship(self, type_name: str, end1: str, end2: str, properties: dict[str, Any]) -> RelationshipRecord:
         now = self._observed_at
         record = RelationshipRecord(
-            guid=str(uuid.uuid4()),
+            guid=new_guid(),
             type_name=type_name,
             end1_guid=end1,
             end2_guid=end2,
@@ -612,7 +682,7 @@ class SqlTransaction(Transaction):
         )
         self._remember_relationship(record)
         self._new_rels[record.guid] = record
-        self._emit(ChangeKind.RELATIONSHIP_CREATED, relationship=record.payload())
+        self._emit(ChangeKind.RELATIONSHIP_CREATED, relationship=record.snapshot())
         return record
 
     def create_relationship(
@@ -665,7 +735,7 @@ class SqlTransaction(Transaction):
         return record.model(), ChangeKind.RELATIONSHIP_UPDATED
 
     def _change_relationship(self, record: RelationshipRecord, properties: dict[str, Any]) -> None:
-        previous = record.payload()
+        previous = record.snapshot()
         record.properties = properties
         record.version += 1
         record.update_time = self._observed_at
@@ -673,7 +743,7 @@ class SqlTransaction(Transaction):
             record.last_refresh_id = self.refresh_id
         if record.db_version is not None:
             self._dirty_rels[record.guid] = record
-        self._emit(ChangeKind.RELATIONSHIP_UPDATED, relationship=record.payload(), previous_relationship=previous)
+        self._emit(ChangeKind.RELATIONSHIP_UPDATED, relationship=record.snapshot(), previous_relationship=previous)
 
     def _require_relationship(self, guid: str) -> RelationshipRecord:
         record = self._rel_by_guid.get(guid)
@@ -717,7 +787,7 @@ class SqlTransaction(Transaction):
         if deleted.rowcount != 1:
             raise StaleVersion(f"relationship {guid} changed in another transaction; it was not deleted")
         self._forget_relationship(record)
-        self._emit(ChangeKind.RELATIONSHIP_DELETED, previous_relationship=record.payload())
+        self._emit(ChangeKind.RELATIONSHIP_DELETED, previous_relationship=record.snapshot())
 
     # === retrieval ==========================================================================================
     def get_element(self, guid: str, *, include_archived: bool = False) -> Element:
@@ -809,23 +879,25 @@ class SqlTransaction(Transaction):
 
     def _flush_elements(self) -> None:
         if self._unchecked_names:
-            names = sorted(self._unchecked_names)
-            for chunk in _chunks(names, IN_CHUNK):
-                row = self._execute(
-                    select(elements.c.qualified_name, elements.c.type_name, elements.c.metadata_collection).where(
-                        elements.c.qualified_name.in_(chunk)
-                    )
-                ).first()
-                if row is not None:
-                    raise NotOwner(
-                        f"{self.actor} may not update {row.type_name} {row.qualified_name!r}: "
-                        f"it is owned by metadata collection {row.metadata_collection}"
-                    )
+            # One statement for all the names, however many (see queries.in_text_list).
+            pg = self._postgresql
+            taken = select(elements.c.qualified_name, elements.c.type_name, elements.c.metadata_collection).where(
+                queries.in_text_list(elements.c.qualified_name, "names", postgresql=pg)
+            )
+            names = queries.text_list(sorted(self._unchecked_names), postgresql=pg)
+            row = self._execute(taken.limit(1), {"names": names}).first()
+            if row is not None:
+                raise NotOwner(
+                    f"{self.actor} may not update {row.type_name} {row.qualified_name!r}: "
+                    f"it is owned by metadata collection {row.metadata_collection}"
+                )
             self._unchecked_names.clear()
         if self._new:
             new = list(self._new.values())
             with database_errors():
-                bulk.insert_rows(self._conn, elements, ELEMENT_INSERT_COLUMNS, [r.insert_tuple() for r in new])
+                bulk.insert_rows(
+                    self._conn, elements, ELEMENT_INSERT_COLUMNS, [r.insert_tuple(self._time) for r in new]
+                )
             for record in new:
                 record.db_version = record.version
             self._new.clear()
@@ -847,9 +919,11 @@ class SqlTransaction(Transaction):
             values: dict[str, Any] = {"last_observed_time": self._observed_at}
             if self.refresh_id is not None:
                 values["last_refresh_id"] = self.refresh_id
-            pending = sorted(self._observed_pending)
-            for chunk in _chunks(pending, 5_000):
-                self._execute(update(elements).where(elements.c.guid.in_(chunk)).values(**values))
+            # One set-based statement for every element observed unchanged (see queries.in_guid_list).
+            pg = self._postgresql
+            observed = update(elements).where(queries.in_text_list(elements.c.guid, "guids", postgresql=pg))
+            guids = queries.text_list(sorted(self._observed_pending), postgresql=pg)
+            self._execute(observed.values(**values), {"guids": guids})
             self._observed_pending.clear()
 
     def _check_rowcount(self, result: CursorResult[Any], expected: int, what: str) -> None:
@@ -880,7 +954,7 @@ class SqlTransaction(Transaction):
             new = list(self._new_rels.values())
             with database_errors():
                 bulk.insert_rows(
-                    self._conn, relationships, RELATIONSHIP_INSERT_COLUMNS, [r.insert_tuple() for r in new]
+                    self._conn, relationships, RELATIONSHIP_INSERT_COLUMNS, [r.insert_tuple(self._time) for r in new]
                 )
             for record in new:
                 record.db_version = record.version
@@ -912,19 +986,8 @@ class SqlTransaction(Transaction):
             # Sequences are taken under this lock and it is held to commit, so events commit in sequence
             # order and a reader that has seen sequence N will never later find a committed N-1.
             self._execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENTS_LOCK_KEY})
-        now = datetime.now(UTC)
-        rows = [
-            (
-                ev["kind"],
-                now,
-                self.actor,
-                self.refresh_id,
-                ev["element_guid"],
-                ev["relationship_guid"],
-                dumps(ev["payload"]),
-            )
-            for ev in self._events
-        ]
+        now = self._time(datetime.now(UTC))
+        rows = [self._event_row(event, now) for event in self._events]
         with database_errors():
             bulk.insert_rows(self._conn, events, EVENT_INSERT_COLUMNS, rows)
         if self._postgresql:

@@ -74,6 +74,13 @@ class ElementContext(IntegrationContext):
         with self._repository.transaction(actor=self._metadata_source) as transaction:
             yield transaction
 
+    def _joined_writer(self, action: str) -> Transaction | None:
+        """`_writing` for the per-element hot path: the joined transaction after the permitted-synchronization
+        check, or None when the caller must open one with `_writing`. Why: even one generator-based context
+        manager per upsert costs a tenth of an unchanged upsert on a 20,000-file refresh."""
+        self._check_writable(action)
+        return self._joined_transaction()
+
     #: Reads join this thread's transaction like writes, without the permitted-synchronization check.
     _reading = IntegrationContext._transaction
 
@@ -325,11 +332,24 @@ class ElementKind:
     ) -> tuple[Element, ChangeKind]:
         """Create, update or leave the element with this qualified name; marks it observed for this refresh."""
         element_type = self._subtype(context, type_name)
+        joined = context._joined_writer(action)
+        if joined is not None:  # inside a refresh or change batch: no context manager per element
+            return self._upsert_in(joined, element_type, qualified_name, properties, parent_guid)
         with context._writing(action) as transaction:
-            element, change = transaction.upsert_element(element_type, qualified_name, properties or {})
-            if parent_guid is not None and change is not ChangeKind.UNCHANGED:
-                self._link_to_parent(transaction, parent_guid, element.guid)
-            return element, change
+            return self._upsert_in(transaction, element_type, qualified_name, properties, parent_guid)
+
+    def _upsert_in(
+        self,
+        transaction: Transaction,
+        element_type: str,
+        qualified_name: str,
+        properties: Mapping[str, Any] | None,
+        parent_guid: str | None,
+    ) -> tuple[Element, ChangeKind]:
+        element, change = transaction.upsert_element(element_type, qualified_name, properties or {})
+        if parent_guid is not None and change is not ChangeKind.UNCHANGED:
+            self._link_to_parent(transaction, parent_guid, element.guid)
+        return element, change
 
     def _update(
         self,
