@@ -32,8 +32,10 @@ CRD = REPOSITORY / "crds" / "integrationconnectors.metaferry.io.yaml"
 
 @contextlib.contextmanager
 def cluster(*, mode: str) -> Iterator[tuple[ControlPlane, client.ApiClient, PodRunner]]:
-    with tempfile.TemporaryDirectory(prefix="metaferry-bench-") as work, \
-            running(bin_dir=tools.bin_dir(), workdir=Path(work)) as plane:
+    with (
+        tempfile.TemporaryDirectory(prefix="metaferry-bench-") as work,
+        running(bin_dir=tools.bin_dir(), workdir=Path(work)) as plane,
+    ):
         api = config.new_client_from_config(config_file=str(plane.kubeconfig))
         runner = PodRunner(api, work_dir=Path(work) / "pods", mode=mode)  # type: ignore[arg-type]
         runner.start()
@@ -47,8 +49,9 @@ def cluster(*, mode: str) -> Iterator[tuple[ControlPlane, client.ApiClient, PodR
 
 
 def kubectl(plane: ControlPlane, *args: str, stdin: str | None = None) -> str:
-    result = subprocess.run(["kubectl", *args], input=stdin, capture_output=True, text=True, env=plane.env,
-                            check=True, timeout=600)
+    result = subprocess.run(
+        ["kubectl", *args], input=stdin, capture_output=True, text=True, env=plane.env, check=True, timeout=600
+    )
     return result.stdout
 
 
@@ -78,12 +81,23 @@ def wait_for(condition: Callable[[], T | None], *, timeout: float, what: str, in
 
 class Operator:
     def __init__(self, plane: ControlPlane, *, namespace: str, log: Path, **settings: str) -> None:
-        env = {**plane.env, "METAFERRY_WATCH_NAMESPACES": namespace, "METAFERRY_HEALTH_PORT": str(free_port()),
-               "METAFERRY_METRICS_PORT": str(free_port()), "METAFERRY_LISTEN_HOST": "127.0.0.1", **settings}
+        env = {
+            **plane.env,
+            "METAFERRY_WATCH_NAMESPACES": namespace,
+            "METAFERRY_HEALTH_PORT": str(free_port()),
+            "METAFERRY_METRICS_PORT": str(free_port()),
+            "METAFERRY_LISTEN_HOST": "127.0.0.1",
+            **settings,
+        }
         self.log_path = log
         with log.open("ab") as out:
-            self.process = subprocess.Popen([sys.executable, "-m", "metaferry_operator.cli", "run"], env=env,
-                                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "metaferry_operator.cli", "run"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def peak_rss_mib(self) -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -113,7 +127,14 @@ def table(rows: list[tuple[str, ...]]) -> str:
 
 
 def manifest(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "metaferry.io/v1alpha1", "kind": "IntegrationConnector",
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": {"integrationService": "files", "connector": "directory-monitor",
-                     "connection": {"endpoint": "/data"}, **spec}}
+    return {
+        "apiVersion": "metaferry.io/v1alpha1",
+        "kind": "IntegrationConnector",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "integrationService": "files",
+            "connector": "directory-monitor",
+            "connection": {"endpoint": "/data"},
+            **spec,
+        },
+    }

@@ -26,9 +26,11 @@ REFRESH = "metaferry.io/refresh-requested-at"
 
 
 def _spec(data: Path) -> dict[str, Any]:
-    return {"connector": "tests.operator.sample_connector:RecordingConnector",
-            "connection": {"endpoint": str(data)},
-            "pod": {"env": [{"name": "PYTHONPATH", "value": str(common.REPOSITORY)}]}}
+    return {
+        "connector": "tests.operator.sample_connector:RecordingConnector",
+        "connection": {"endpoint": str(data)},
+        "pod": {"env": [{"name": "PYTHONPATH", "value": str(common.REPOSITORY)}]},
+    }
 
 
 class WatchFloor(threading.Thread):
@@ -48,8 +50,13 @@ class WatchFloor(threading.Thread):
             return
 
     def _watch(self) -> None:
-        for event in self.stream.stream(self.custom.list_namespaced_custom_object, "metaferry.io", "v1alpha1",
-                                        self.namespace, "integrationconnectors"):
+        for event in self.stream.stream(
+            self.custom.list_namespaced_custom_object,
+            "metaferry.io",
+            "v1alpha1",
+            self.namespace,
+            "integrationconnectors",
+        ):
             obj = event["object"]
             token = (obj["metadata"].get("annotations") or {}).get(REFRESH)
             if token:
@@ -76,12 +83,21 @@ def main() -> None:
             custom = client.CustomObjectsApi(api)
             for name in names:
                 (root / name).mkdir(parents=True)
-                custom.create_namespaced_custom_object("metaferry.io", "v1alpha1", "bench", "integrationconnectors",
-                                                       common.manifest(name, "bench", **_spec(root / name)))
+                custom.create_namespaced_custom_object(
+                    "metaferry.io",
+                    "v1alpha1",
+                    "bench",
+                    "integrationconnectors",
+                    common.manifest(name, "bench", **_spec(root / name)),
+                )
 
             def ready(name: str) -> bool:
-                status = custom.get_namespaced_custom_object("metaferry.io", "v1alpha1", "bench",
-                                                             "integrationconnectors", name).get("status") or {}
+                status = (
+                    custom.get_namespaced_custom_object(
+                        "metaferry.io", "v1alpha1", "bench", "integrationconnectors", name
+                    ).get("status")
+                    or {}
+                )
                 return any(c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions", []))
 
             common.wait_for(lambda: all(ready(name) for name in names), timeout=600, what="all connectors Ready")
@@ -95,26 +111,47 @@ def main() -> None:
                 for name in names:
                     token = f"round-{round_number}"
                     sent[name] = time.time()
-                    custom.patch_namespaced_custom_object("metaferry.io", "v1alpha1", "bench", "integrationconnectors",
-                                                          name, {"metadata": {"annotations": {REFRESH: token}}})
-                common.wait_for(lambda b=before: all(len(_lines(root / n)) > b[n] for n in names), timeout=120,
-                                what=f"round {round_number} refreshed")
+                    custom.patch_namespaced_custom_object(
+                        "metaferry.io",
+                        "v1alpha1",
+                        "bench",
+                        "integrationconnectors",
+                        name,
+                        {"metadata": {"annotations": {REFRESH: token}}},
+                    )
+                common.wait_for(
+                    lambda b=before: all(len(_lines(root / n)) > b[n] for n in names),
+                    timeout=120,
+                    what=f"round {round_number} refreshed",
+                )
                 for name in names:
                     started = _lines(root / name)[before[name]]["time"]
                     operator_latency.append(started - sent[name])
-                    seen = common.wait_for(lambda n=name, r=round_number: floor.seen.get((n, f"round-{r}")),
-                                           timeout=30, what="the watch event")
+                    seen = common.wait_for(
+                        lambda n=name, r=round_number: floor.seen.get((n, f"round-{r}")),
+                        timeout=30,
+                        what="the watch event",
+                    )
                     watch_latency.append(seen - sent[name])
             floor.stream.stop()
         finally:
             operator.stop()
     rows = [("what", "samples", "p50 (ms)", "p99 (ms)", "p50 ratio to floor")]
     floor_p50 = common.percentile(watch_latency, 0.5)
-    for label, values in (("floor: bare watch sees the annotation", watch_latency),
-                          ("operator: annotation -> refresh started in the runtime", operator_latency)):
+    for label, values in (
+        ("floor: bare watch sees the annotation", watch_latency),
+        ("operator: annotation -> refresh started in the runtime", operator_latency),
+    ):
         p50 = common.percentile(values, 0.5)
-        rows.append((label, str(len(values)), f"{1000 * p50:.0f}", f"{1000 * common.percentile(values, 0.99):.0f}",
-                     f"{p50 / floor_p50:.1f}"))
+        rows.append(
+            (
+                label,
+                str(len(values)),
+                f"{1000 * p50:.0f}",
+                f"{1000 * common.percentile(values, 0.99):.0f}",
+                f"{p50 / floor_p50:.1f}",
+            )
+        )
     print(common.table(rows))
     shutil.rmtree(root, ignore_errors=True)
 

@@ -58,13 +58,18 @@ async def _floor(namespace: str, count: int) -> float:
 
     async def reconcile(body: dict[str, Any]) -> None:
         async with limit:
-            connector = IntegrationConnector.model_validate({k: body[k] for k in ("apiVersion", "kind",
-                                                                                  "metadata", "spec")})
+            connector = IntegrationConnector.model_validate(
+                {k: body[k] for k in ("apiVersion", "kind", "metadata", "spec")}
+            )
             for child in rendering.children(connector, config=config, token="x" * 43, secret_digest=None):
                 await kube_client.apply(child, field_manager="bench-floor")
-            path = kube.object_path(api_version="metaferry.io/v1alpha1", kind="IntegrationConnector",
-                                    namespace=namespace, name=body["metadata"]["name"],
-                                    plural=naming.RESOURCE_PLURAL)
+            path = kube.object_path(
+                api_version="metaferry.io/v1alpha1",
+                kind="IntegrationConnector",
+                namespace=namespace,
+                name=body["metadata"]["name"],
+                plural=naming.RESOURCE_PLURAL,
+            )
             await kube_client.merge_patch(path + "/status", {"status": {"observedGeneration": 1}})
 
     await asyncio.gather(*(reconcile(body) for body in created))
@@ -75,19 +80,22 @@ async def _floor(namespace: str, count: int) -> float:
 
 def _converged(api: client.ApiClient, namespace: str, count: int) -> bool:
     custom = client.CustomObjectsApi(api)
-    items = custom.list_namespaced_custom_object("metaferry.io", "v1alpha1", namespace,
-                                                 "integrationconnectors")["items"]
+    items = custom.list_namespaced_custom_object("metaferry.io", "v1alpha1", namespace, "integrationconnectors")[
+        "items"
+    ]
     written = sum(1 for item in items if (item.get("status") or {}).get("observedGeneration"))
     if written < count:
         return False
     selector = "app.kubernetes.io/managed-by=metaferry-operator"
     core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
     networking = client.NetworkingV1Api(api)
-    counts = [len(apps.list_namespaced_deployment(namespace, label_selector=selector).items),
-              len(core.list_namespaced_config_map(namespace, label_selector=selector).items),
-              len(core.list_namespaced_secret(namespace, label_selector=selector).items),
-              len(core.list_namespaced_service(namespace, label_selector=selector).items),
-              len(networking.list_namespaced_network_policy(namespace, label_selector=selector).items)]
+    counts = [
+        len(apps.list_namespaced_deployment(namespace, label_selector=selector).items),
+        len(core.list_namespaced_config_map(namespace, label_selector=selector).items),
+        len(core.list_namespaced_secret(namespace, label_selector=selector).items),
+        len(core.list_namespaced_service(namespace, label_selector=selector).items),
+        len(networking.list_namespaced_network_policy(namespace, label_selector=selector).items),
+    ]
     return all(found == count for found in counts)
 
 
@@ -107,8 +115,9 @@ def _delete_namespace(api: client.ApiClient, name: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--count", type=int, default=240,
-                        help="at most about 250: the test control plane's Service CIDR is a /24")
+    parser.add_argument(
+        "--count", type=int, default=240, help="at most about 250: the test control plane's Service CIDR is a /24"
+    )
     args = parser.parse_args()
     with common.cluster(mode="fake") as (plane, api, _runner):
         os.environ["KUBECONFIG"] = str(plane.kubeconfig)  # for the floor's client
@@ -124,20 +133,35 @@ def main() -> None:
         asyncio.run(_create_all(kube_client, _connectors("bench", args.count)))
         created = time.monotonic() - started
         try:
-            common.wait_for(lambda: _converged(api, "bench", args.count), timeout=3600, interval=1.0,
-                            what="convergence")
+            common.wait_for(
+                lambda: _converged(api, "bench", args.count), timeout=3600, interval=1.0, what="convergence"
+            )
             elapsed = time.monotonic() - started
             rss = operator.peak_rss_mib()
         finally:
             operator.stop()
-    print(common.table([
-        ("what", "connectors", "seconds", "per connector (ms)", "ratio to floor"),
-        ("floor: bare client, 5 applies + 1 status each", str(args.count), f"{floor:.1f}",
-         f"{1000 * floor / args.count:.1f}", "1.00"),
-        ("operator: every child + every status", str(args.count), f"{elapsed:.1f}",
-         f"{1000 * elapsed / args.count:.1f}", f"{elapsed / floor:.2f}"),
-        ("  (of which creating the connectors)", str(args.count), f"{created:.1f}", "", ""),
-    ]))
+    print(
+        common.table(
+            [
+                ("what", "connectors", "seconds", "per connector (ms)", "ratio to floor"),
+                (
+                    "floor: bare client, 5 applies + 1 status each",
+                    str(args.count),
+                    f"{floor:.1f}",
+                    f"{1000 * floor / args.count:.1f}",
+                    "1.00",
+                ),
+                (
+                    "operator: every child + every status",
+                    str(args.count),
+                    f"{elapsed:.1f}",
+                    f"{1000 * elapsed / args.count:.1f}",
+                    f"{elapsed / floor:.2f}",
+                ),
+                ("  (of which creating the connectors)", str(args.count), f"{created:.1f}", "", ""),
+            ]
+        )
+    )
     print(json.dumps({"operator_peak_rss_mib": round(rss, 1)}))
 
 

@@ -70,8 +70,13 @@ def _flag(field: str) -> str:
 def add_flags(parser: argparse.ArgumentParser) -> None:
     """One ``--flag`` per setting; absent flags fall back to the environment, then to the default."""
     for field, info in OperatorConfig.model_fields.items():
-        parser.add_argument(_flag(field), dest=field, default=None, metavar=ENV_PREFIX + field.upper(),
-                            help=info.description or f"overrides {ENV_PREFIX}{field.upper()}")
+        parser.add_argument(
+            _flag(field),
+            dest=field,
+            default=None,
+            metavar=ENV_PREFIX + field.upper(),
+            help=info.description or f"overrides {ENV_PREFIX}{field.upper()}",
+        )
 
 
 class ConfigError(Exception):

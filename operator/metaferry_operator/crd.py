@@ -47,8 +47,11 @@ class _WireDefaults(GenerateJsonSchema):
 
 
 def _untyped(node: object) -> bool:
-    return isinstance(node, dict) and bool(node.get("x-kubernetes-preserve-unknown-fields")) and (
-        "properties" not in node and not isinstance(node.get("additionalProperties"), dict))
+    return (
+        isinstance(node, dict)
+        and bool(node.get("x-kubernetes-preserve-unknown-fields"))
+        and ("properties" not in node and not isinstance(node.get("additionalProperties"), dict))
+    )
 
 
 def _model_schema(model: type[Any]) -> Schema:
@@ -92,8 +95,12 @@ def _structural(node: Any, defs: Schema) -> Any:
         for rule in node.pop("x-kubernetes-validations", []):
             if rule["message"] not in UNENFORCEABLE_RULES:
                 UNENFORCEABLE_RULES.append(rule["message"])
-    if (node.get("type") == "object" and "properties" not in node and "additionalProperties" not in node
-            and not node.get("x-kubernetes-preserve-unknown-fields")):
+    if (
+        node.get("type") == "object"
+        and "properties" not in node
+        and "additionalProperties" not in node
+        and not node.get("x-kubernetes-preserve-unknown-fields")
+    ):
         raise ValueError(f"object without properties: {node}")
     out: Schema = {}
     for key, value in node.items():
@@ -115,8 +122,7 @@ PRINTER_COLUMNS: list[Schema] = [
     {"name": "Status", "type": "string", "jsonPath": ".status.phase"},
     {"name": "Last Refresh", "type": "date", "jsonPath": ".status.lastRefreshTime"},
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-    {"name": "Reason", "type": "string", "priority": 1,
-     "jsonPath": '.status.conditions[?(@.type=="Ready")].reason'},
+    {"name": "Reason", "type": "string", "priority": 1, "jsonPath": '.status.conditions[?(@.type=="Ready")].reason'},
     {"name": "Pod", "type": "string", "priority": 1, "jsonPath": ".status.podName"},
 ]
 

@@ -28,8 +28,11 @@ from metaferry_operator.supervisor import Supervisor
 
 logger = logging.getLogger(__name__)
 MANAGED = {naming.LABEL_MANAGED_BY: naming.MANAGED_BY}
-_CHILD_KINDS = (("", "v1", "configmaps", "ConfigMap"), ("", "v1", "services", "Service"),
-                ("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy"))
+_CHILD_KINDS = (
+    ("", "v1", "configmaps", "ConfigMap"),
+    ("", "v1", "services", "Service"),
+    ("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy"),
+)
 
 
 @kopf.on.startup()
@@ -38,7 +41,8 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     settings.persistence.finalizer = f"{naming.GROUP}/finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=naming.GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=naming.GROUP, key="last-handled-configuration")
+        prefix=naming.GROUP, key="last-handled-configuration"
+    )
     settings.posting.level = logging.ERROR  # our own Events (module `events`) tell the connector's story
     settings.execution.max_workers = config.max_workers
     settings.networking.request_timeout = 60
@@ -46,11 +50,14 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     memo.http = new_http_client(timeout=config.http_timeout)
     memo.kube = kube.KubeClient.connect(max_connections=config.max_workers)
     memo.cache = WorldCache()
-    memo.supervisor = Supervisor(Dependencies(config=config, kube=memo.kube, runtime=RuntimeClient(memo.http),
-                                              cache=memo.cache))
+    memo.supervisor = Supervisor(
+        Dependencies(config=config, kube=memo.kube, runtime=RuntimeClient(memo.http), cache=memo.cache)
+    )
     if not config.repository_url:
-        logger.warning("METAFERRY_REPOSITORY_URL is empty: every connector pod keeps its own SQLite repository "
-                       "in an emptyDir (lost when the pod goes); set it to share one PostgreSQL repository")
+        logger.warning(
+            "METAFERRY_REPOSITORY_URL is empty: every connector pod keeps its own SQLite repository "
+            "in an emptyDir (lost when the pod goes); set it to share one PostgreSQL repository"
+        )
 
 
 @kopf.on.cleanup()
@@ -100,9 +107,14 @@ def _record_child(event: kopf.RawEvent, memo: kopf.Memo, kind: str) -> None:
     if event["type"] == "DELETED":
         memo.cache.drop_child(key, kind)
     else:
-        memo.cache.set_child(key, kind, ChildVersion(resource_version=meta.get("resourceVersion", ""),
-                                                     generation=int(meta.get("generation") or 0)
-                                                     if kind == "Deployment" else 0))
+        memo.cache.set_child(
+            key,
+            kind,
+            ChildVersion(
+                resource_version=meta.get("resourceVersion", ""),
+                generation=int(meta.get("generation") or 0) if kind == "Deployment" else 0,
+            ),
+        )
         if kind == "Deployment":
             memo.cache.set_deployment(key, observe_deployment(_raw(event)))
     memo.supervisor.wake(key)
@@ -132,8 +144,9 @@ async def secret_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     if not namespace or not name:
         return
     deleted = event["type"] == "DELETED"
-    memo.cache.set_secret_digest((namespace, name), None if deleted else
-                                 rendering.secret_digest(_raw(event).get("data") or {}))
+    memo.cache.set_secret_digest(
+        (namespace, name), None if deleted else rendering.secret_digest(_raw(event).get("data") or {})
+    )
     memo.supervisor.wake_secret_users(namespace, name)
     if (meta.get("labels") or {}).get(naming.LABEL_MANAGED_BY) == naming.MANAGED_BY:
         _record_child(event, memo, "Secret")

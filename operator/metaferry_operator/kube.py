@@ -39,8 +39,9 @@ class ApiError(Exception):
         self.message = message
 
 
-def object_path(*, api_version: str, kind: str, namespace: str, name: str | None = None,
-                plural: str | None = None) -> str:
+def object_path(
+    *, api_version: str, kind: str, namespace: str, name: str | None = None, plural: str | None = None
+) -> str:
     """The REST path of a namespaced object (or of its collection when ``name`` is None)."""
     prefix = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
     path = f"{prefix}/namespaces/{namespace}/{plural or _PLURALS[kind]}"
@@ -55,15 +56,17 @@ def load_configuration() -> k8s_client.Configuration:
     except k8s_config.ConfigException:
         # $KUBECONFIG read now, not when the kubernetes package was imported
         k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
-            config_file=os.environ.get("KUBECONFIG"), client_configuration=configuration)
+            config_file=os.environ.get("KUBECONFIG"), client_configuration=configuration
+        )
     return configuration
 
 
 class KubeClient:
     """Async calls to one API server; create with :meth:`connect`, close with :meth:`aclose`."""
 
-    def __init__(self, configuration: k8s_client.Configuration, *, timeout: float = 30.0,
-                 max_connections: int = 50) -> None:
+    def __init__(
+        self, configuration: k8s_client.Configuration, *, timeout: float = 30.0, max_connections: int = 50
+    ) -> None:
         self._configuration = configuration
         context: ssl.SSLContext | bool = False
         if configuration.verify_ssl:
@@ -94,11 +97,19 @@ class KubeClient:
             headers["Content-Type"] = content_type
         return headers
 
-    async def _request(self, method: str, path: str, *, body: object = None, content_type: str | None = None,
-                       params: dict[str, str] | None = None) -> Json:
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: object = None,
+        content_type: str | None = None,
+        params: dict[str, str] | None = None,
+    ) -> Json:
         content = json.dumps(body).encode() if body is not None else None
-        response = await self._http.request(method, path, content=content, params=params,
-                                            headers=self._headers(content_type if content else None))
+        response = await self._http.request(
+            method, path, content=content, params=params, headers=self._headers(content_type if content else None)
+        )
         if response.status_code >= 300:
             try:
                 message = response.json().get("message", response.text)
@@ -128,10 +139,16 @@ class KubeClient:
     async def apply(self, manifest: Json, *, field_manager: str) -> Json:
         """Server-side apply (forced: the operator owns these fields; a hand edit is drift to undo)."""
         meta = manifest["metadata"]
-        path = object_path(api_version=manifest["apiVersion"], kind=manifest["kind"],
-                           namespace=meta["namespace"], name=meta["name"])
-        return await self._request("PATCH", path, body=manifest, content_type="application/apply-patch+yaml",
-                                   params={"fieldManager": field_manager, "force": "true"})
+        path = object_path(
+            api_version=manifest["apiVersion"], kind=manifest["kind"], namespace=meta["namespace"], name=meta["name"]
+        )
+        return await self._request(
+            "PATCH",
+            path,
+            body=manifest,
+            content_type="application/apply-patch+yaml",
+            params={"fieldManager": field_manager, "force": "true"},
+        )
 
     async def merge_patch(self, path: str, patch: Json) -> Json:
         return await self._request("PATCH", path, body=patch, content_type="application/merge-patch+json")

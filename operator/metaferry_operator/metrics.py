@@ -12,22 +12,34 @@ from metaferry_operator import __version__
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
-RECONCILES = Counter("metaferry_operator_reconcile_total", "Reconcile passes over one connector, by result.",
-                     ["result"], registry=REGISTRY)
+RECONCILES = Counter(
+    "metaferry_operator_reconcile_total",
+    "Reconcile passes over one connector, by result.",
+    ["result"],
+    registry=REGISTRY,
+)
 RECONCILE_SECONDS = Histogram(
-    "metaferry_operator_reconcile_duration_seconds", "Time of one reconcile pass over one connector.",
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60), registry=REGISTRY)
+    "metaferry_operator_reconcile_duration_seconds",
+    "Time of one reconcile pass over one connector.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+    registry=REGISTRY,
+)
 ACTION_REQUESTS = Counter(
     "metaferry_operator_action_requests_total",
     "Refresh/restart annotations carried out, by action and result (accepted, refused, suspended, failed).",
-    ["action", "result"], registry=REGISTRY)
-APPLIES = Counter("metaferry_operator_child_applies_total", "Server-side applies of connector children.",
-                  ["kind"], registry=REGISTRY)
+    ["action", "result"],
+    registry=REGISTRY,
+)
+APPLIES = Counter(
+    "metaferry_operator_child_applies_total", "Server-side applies of connector children.", ["kind"], registry=REGISTRY
+)
 STATUS_WRITES = Counter("metaferry_operator_status_writes_total", "Status patches written.", registry=REGISTRY)
-CONNECTORS = Gauge("metaferry_operator_connectors", "IntegrationConnectors managed by this operator.",
-                   registry=REGISTRY)
-CONNECTORS_BY_PHASE = Gauge("metaferry_operator_connectors_by_phase", "Managed connectors by status phase.",
-                            ["phase"], registry=REGISTRY)
+CONNECTORS = Gauge(
+    "metaferry_operator_connectors", "IntegrationConnectors managed by this operator.", registry=REGISTRY
+)
+CONNECTORS_BY_PHASE = Gauge(
+    "metaferry_operator_connectors_by_phase", "Managed connectors by status phase.", ["phase"], registry=REGISTRY
+)
 BUILD = Info("metaferry_operator_build", "Version of the running operator.", registry=REGISTRY)
 BUILD.info({"version": __version__})
 

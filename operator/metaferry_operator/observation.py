@@ -16,10 +16,17 @@ from metaferry_operator import naming
 Json = dict[str, Any]
 
 #: Container waiting reasons that mean the pod will not come up without a change or a backoff.
-FAILING_WAIT_REASONS = frozenset({
-    "CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "InvalidImageName", "CreateContainerConfigError",
-    "CreateContainerError", "RunContainerError",
-})
+FAILING_WAIT_REASONS = frozenset(
+    {
+        "CrashLoopBackOff",
+        "ImagePullBackOff",
+        "ErrImagePull",
+        "InvalidImageName",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+        "RunContainerError",
+    }
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,8 +61,9 @@ class DeploymentObservation:
 def observe_pod(pod: Json) -> PodObservation:
     meta, status = pod["metadata"], pod.get("status") or {}
     containers = status.get("containerStatuses") or []
-    runtime = next((c for c in containers if c.get("name") == naming.CONTAINER_NAME), containers[0] if containers
-                   else {})
+    runtime = next(
+        (c for c in containers if c.get("name") == naming.CONTAINER_NAME), containers[0] if containers else {}
+    )
     state = runtime.get("state") or {}
     waiting = state.get("waiting") or {}
     terminated = state.get("terminated") or (runtime.get("lastState") or {}).get("terminated") or {}

@@ -105,11 +105,12 @@ class ConnectorReconciler:
         suspended = bool((body.get("spec") or {}).get("suspend"))
         previous = self._previous_status()
         try:
-            connector = parse_manifest({k: body[k] for k in ("apiVersion", "kind", "metadata", "spec")},
-                                       source=f"{meta['namespace']}/{meta['name']}")
+            connector = parse_manifest(
+                {k: body[k] for k in ("apiVersion", "kind", "metadata", "spec")},
+                source=f"{meta['namespace']}/{meta['name']}",
+            )
         except ManifestError as error:
-            seen = status_.Observed(generation=generation, suspended=suspended,
-                                    spec_error="; ".join(error.problems))
+            seen = status_.Observed(generation=generation, suspended=suspended, spec_error="; ".join(error.problems))
             await self._publish(body, seen=seen, previous=previous)
             return
 
@@ -117,24 +118,33 @@ class ConnectorReconciler:
         failure: str | None = None
         try:
             token = await self._ensure_token(connector)
-            desired = rendering.children(connector, config=self.deps.config, token=token,
-                                         secret_digest=secret_digest)
+            desired = rendering.children(connector, config=self.deps.config, token=token, secret_digest=secret_digest)
             await self._apply(desired)
         except (kube.ApiError, httpx.HTTPError) as error:
             failure = str(error) or type(error).__name__
             desired = []
-        desired_hash = (desired[2]["spec"]["template"]["metadata"]["annotations"][naming.CONFIG_HASH_ANNOTATION]
-                        if desired else None)
+        desired_hash = (
+            desired[2]["spec"]["template"]["metadata"]["annotations"][naming.CONFIG_HASH_ANNOTATION]
+            if desired
+            else None
+        )
 
         pod = current_pod(self.deps.cache.pods(self.key))
-        handled = await self._carry_out_requests(body, previous=previous, suspended=suspended,
-                                                 pod=pod, desired_hash=desired_hash)
+        handled = await self._carry_out_requests(
+            body, previous=previous, suspended=suspended, pod=pod, desired_hash=desired_hash
+        )
         report, runtime_error = await self._read_report(pod) if not suspended else (None, None)
         seen = status_.Observed(
-            generation=generation, suspended=suspended, desired_hash=desired_hash,
+            generation=generation,
+            suspended=suspended,
+            desired_hash=desired_hash,
             secret_missing=self.secret_name if secret_digest is None else None,
-            apply_error=failure, deployment=self.deps.cache.deployment(self.key), pod=pod, report=report,
-            runtime_error=runtime_error, handled=handled,
+            apply_error=failure,
+            deployment=self.deps.cache.deployment(self.key),
+            pod=pod,
+            report=report,
+            runtime_error=runtime_error,
+            handled=handled,
         )
         await self._publish(body, seen=seen, previous=previous)
         if failure:
@@ -160,8 +170,12 @@ class ConnectorReconciler:
     async def _ensure_token(self, connector: IntegrationConnector) -> str:
         """The runtime's API token: generated once, then always read back from its Secret."""
         if self._token is None:
-            path = kube.object_path(api_version="v1", kind="Secret", namespace=connector.metadata.namespace,
-                                    name=naming.child_name(connector.metadata.name))
+            path = kube.object_path(
+                api_version="v1",
+                kind="Secret",
+                namespace=connector.metadata.namespace,
+                name=naming.child_name(connector.metadata.name),
+            )
             secret = await self.deps.kube.get(path)
             encoded = ((secret or {}).get("data") or {}).get(naming.TOKEN_KEY)
             self._token = base64.b64decode(encoded).decode() if encoded else secrets.token_urlsafe(32)
@@ -188,28 +202,40 @@ class ConnectorReconciler:
         for manifest in desired:
             applied = await self.deps.kube.apply(manifest, field_manager=naming.FIELD_MANAGER)
             meta = applied.get("metadata", {})
-            self._applied[manifest["kind"]] = ChildVersion(resource_version=meta.get("resourceVersion", ""),
-                                                           generation=int(meta.get("generation") or 0)
-                                                           if manifest["kind"] == "Deployment" else 0)
+            self._applied[manifest["kind"]] = ChildVersion(
+                resource_version=meta.get("resourceVersion", ""),
+                generation=int(meta.get("generation") or 0) if manifest["kind"] == "Deployment" else 0,
+            )
             metrics.APPLIES.labels(manifest["kind"]).inc()
         self._applied_digest, self._applied_at = digest, time.monotonic()
         logger.debug("applied the children of %s/%s", *self.key)
 
-    async def _carry_out_requests(self, body: Json, *, previous: Json, suspended: bool,
-                                  pod: PodObservation | None, desired_hash: str | None) -> dict[str, str]:
+    async def _carry_out_requests(
+        self, body: Json, *, previous: Json, suspended: bool, pod: PodObservation | None, desired_hash: str | None
+    ) -> dict[str, str]:
         """Pending annotation requests: done when the runtime accepted (or refused) them, else left pending."""
         handled: dict[str, str] = {}
         annotations = body["metadata"].get("annotations") or {}
         pending = actions.pending_requests(annotations=annotations, status=previous)
-        ready = (pod is not None and pod.ready and pod.ip is not None and not pod.deleting
-                 and pod.config_hash == desired_hash)
+        ready = (
+            pod is not None
+            and pod.ready
+            and pod.ip is not None
+            and not pod.deleting
+            and pod.config_hash == desired_hash
+        )
         for request in pending:
             if suspended:
                 handled[request.action.status_field] = request.token
                 metrics.ACTION_REQUESTS.labels(request.action.value, "suspended").inc()
-                await self._event(body, status_.Event(
-                    "Warning", f"{request.action.value.capitalize()}Refused",
-                    f"the connector is suspended: {request.action.annotation}={request.token} was not carried out"))
+                await self._event(
+                    body,
+                    status_.Event(
+                        "Warning",
+                        f"{request.action.value.capitalize()}Refused",
+                        f"the connector is suspended: {request.action.annotation}={request.token} was not carried out",
+                    ),
+                )
                 continue
             if not ready or pod is None or pod.ip is None or self._token is None:
                 continue  # stays pending: carried out by the first pass that finds the runtime ready
@@ -217,17 +243,27 @@ class ConnectorReconciler:
             try:
                 if request.action is actions.Action.REFRESH:
                     accepted = await self.deps.runtime.refresh(address, token=self._token, request_id=request.token)
-                    message = (f"refresh {accepted.refresh_id} requested ({request.action.annotation}="
-                               f"{request.token}){', queued behind the running one' if accepted.queued else ''}")
+                    message = (
+                        f"refresh {accepted.refresh_id} requested ({request.action.annotation}="
+                        f"{request.token}){', queued behind the running one' if accepted.queued else ''}"
+                    )
                 else:
                     restarted = await self.deps.runtime.restart(address, token=self._token)
-                    message = (f"connector restart {restarted.restart_count} requested "
-                               f"({request.action.annotation}={request.token})")
+                    message = (
+                        f"connector restart {restarted.restart_count} requested "
+                        f"({request.action.annotation}={request.token})"
+                    )
             except RuntimeRefused as error:
                 handled[request.action.status_field] = request.token
                 metrics.ACTION_REQUESTS.labels(request.action.value, "refused").inc()
-                await self._event(body, status_.Event("Warning", f"{request.action.value.capitalize()}Refused",
-                                                      f"the runtime refused {request.token}: {error}"))
+                await self._event(
+                    body,
+                    status_.Event(
+                        "Warning",
+                        f"{request.action.value.capitalize()}Refused",
+                        f"the runtime refused {request.token}: {error}",
+                    ),
+                )
                 continue
             except RuntimeUnavailable as error:
                 metrics.ACTION_REQUESTS.labels(request.action.value, "failed").inc()
@@ -236,8 +272,7 @@ class ConnectorReconciler:
             handled[request.action.status_field] = request.token
             metrics.ACTION_REQUESTS.labels(request.action.value, "accepted").inc()
             logger.info("%s/%s: %s", *self.key, message)
-            await self._event(body, status_.Event("Normal", f"{request.action.value.capitalize()}Requested",
-                                                  message))
+            await self._event(body, status_.Event("Normal", f"{request.action.value.capitalize()}Requested", message))
         return handled
 
     async def _read_report(self, pod: PodObservation | None) -> tuple[ConnectorReport | None, str | None]:
@@ -255,8 +290,16 @@ class ConnectorReconciler:
         if patch is None:
             return
         meta = body["metadata"]
-        path = kube.object_path(api_version=body["apiVersion"], kind=body["kind"], namespace=meta["namespace"],
-                                name=meta["name"], plural=naming.RESOURCE_PLURAL) + "/status"
+        path = (
+            kube.object_path(
+                api_version=body["apiVersion"],
+                kind=body["kind"],
+                namespace=meta["namespace"],
+                name=meta["name"],
+                plural=naming.RESOURCE_PLURAL,
+            )
+            + "/status"
+        )
         try:
             self._written = await self.deps.kube.merge_patch(path, {"status": patch})
         except kube.ApiError as error:

@@ -68,8 +68,7 @@ def connector_document(connector: IntegrationConnector) -> str:
     document = {
         "apiVersion": connector.api_version,
         "kind": connector.kind,
-        "metadata": {"name": meta.name, "namespace": meta.namespace, "uid": meta.uid,
-                     "generation": meta.generation},
+        "metadata": {"name": meta.name, "namespace": meta.namespace, "uid": meta.uid, "generation": meta.generation},
         "spec": connector.spec.to_wire(),
     }
     return yaml.safe_dump(document, sort_keys=False)
@@ -103,13 +102,18 @@ def runtime_secret(connector: IntegrationConnector, *, token: str, config: Opera
     }
 
 
-def config_hash(connector: IntegrationConnector, *, config: OperatorConfig, token: str,
-                secret_digest: str | None) -> str:
+def config_hash(
+    connector: IntegrationConnector, *, config: OperatorConfig, token: str, secret_digest: str | None
+) -> str:
     """What must restart the runtime when it changes: its manifest, the repository it writes to, its API
     token (read once at start) and the referenced Secret (by digest: values never leave the reconciler)."""
     material = json.dumps(
-        {"connector": connector_document(connector), "repository": repository_url(config),
-         "token": hashlib.sha256(token.encode()).hexdigest(), "secret": secret_digest},
+        {
+            "connector": connector_document(connector),
+            "repository": repository_url(config),
+            "token": hashlib.sha256(token.encode()).hexdigest(),
+            "secret": secret_digest,
+        },
         sort_keys=True,
     )
     return hashlib.sha256(material.encode()).hexdigest()[:32]
@@ -136,8 +140,12 @@ def _security_context() -> Manifest:
 
 def _environment(connector: IntegrationConnector, user_env: list[Manifest]) -> list[Manifest]:
     env: list[Manifest] = [
-        {"name": "METAFERRY_REPOSITORY_URL", "valueFrom": {"secretKeyRef": {
-            "name": naming.child_name(connector.metadata.name), "key": naming.REPOSITORY_URL_KEY}}},
+        {
+            "name": "METAFERRY_REPOSITORY_URL",
+            "valueFrom": {
+                "secretKeyRef": {"name": naming.child_name(connector.metadata.name), "key": naming.REPOSITORY_URL_KEY}
+            },
+        },
         {"name": "METAFERRY_API_TOKEN_FILE", "value": f"{naming.TOKEN_DIR}/{naming.TOKEN_KEY}"},
     ]
     if connector.spec.connection.secret_ref is not None:
@@ -150,8 +158,10 @@ def _volumes(connector: IntegrationConnector, *, config: OperatorConfig) -> tupl
     name = naming.child_name(connector.metadata.name)
     volumes: list[Manifest] = [
         {"name": _VOLUME_CONNECTOR, "configMap": {"name": name}},
-        {"name": _VOLUME_TOKEN, "secret": {"secretName": name, "items": [
-            {"key": naming.TOKEN_KEY, "path": naming.TOKEN_KEY}]}},
+        {
+            "name": _VOLUME_TOKEN,
+            "secret": {"secretName": name, "items": [{"key": naming.TOKEN_KEY, "path": naming.TOKEN_KEY}]},
+        },
         {"name": _VOLUME_TMP, "emptyDir": {}},
     ]
     mounts: list[Manifest] = [
@@ -170,12 +180,17 @@ def _volumes(connector: IntegrationConnector, *, config: OperatorConfig) -> tupl
 
 
 def _probe(path: str, *, period: int, failures: int) -> Manifest:
-    return {"httpGet": {"path": path, "port": naming.RUNTIME_PORT_NAME}, "periodSeconds": period,
-            "timeoutSeconds": 3, "failureThreshold": failures}
+    return {
+        "httpGet": {"path": path, "port": naming.RUNTIME_PORT_NAME},
+        "periodSeconds": period,
+        "timeoutSeconds": 3,
+        "failureThreshold": failures,
+    }
 
 
-def deployment(connector: IntegrationConnector, *, config: OperatorConfig, token: str,
-               secret_digest: str | None) -> Manifest:
+def deployment(
+    connector: IntegrationConnector, *, config: OperatorConfig, token: str, secret_digest: str | None
+) -> Manifest:
     """The runtime's Deployment; ``spec.pod`` overrides are applied on top of the contract's defaults."""
     pod = connector.spec.pod
     wire_pod: dict[str, Any] = pod.to_wire() if pod is not None else {}
@@ -196,9 +211,13 @@ def deployment(connector: IntegrationConnector, *, config: OperatorConfig, token
         "volumeMounts": mounts + wire_pod.get("volumeMounts", []),
     }
     pod_spec: Manifest = {
-        "securityContext": {"runAsNonRoot": True, "runAsUser": naming.RUNTIME_USER,
-                            "runAsGroup": naming.RUNTIME_USER, "fsGroup": naming.RUNTIME_USER,
-                            "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": naming.RUNTIME_USER,
+            "runAsGroup": naming.RUNTIME_USER,
+            "fsGroup": naming.RUNTIME_USER,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
         "automountServiceAccountToken": "serviceAccountName" in wire_pod,
         "enableServiceLinks": False,
         "terminationGracePeriodSeconds": 30,
@@ -208,9 +227,10 @@ def deployment(connector: IntegrationConnector, *, config: OperatorConfig, token
     for field in ("serviceAccountName", "nodeSelector", "tolerations"):
         if field in wire_pod:
             pod_spec[field] = wire_pod[field]
-    annotations = {**wire_pod.get("annotations", {}),
-                   naming.CONFIG_HASH_ANNOTATION: config_hash(connector, config=config, token=token,
-                                                              secret_digest=secret_digest)}
+    annotations = {
+        **wire_pod.get("annotations", {}),
+        naming.CONFIG_HASH_ANNOTATION: config_hash(connector, config=config, token=token, secret_digest=secret_digest),
+    }
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -221,8 +241,10 @@ def deployment(connector: IntegrationConnector, *, config: OperatorConfig, token
             "revisionHistoryLimit": 3,
             "selector": {"matchLabels": naming.selector_labels(name)},
             "template": {
-                "metadata": {"labels": {**wire_pod.get("labels", {}), **naming.child_labels(name)},
-                             "annotations": annotations},
+                "metadata": {
+                    "labels": {**wire_pod.get("labels", {}), **naming.child_labels(name)},
+                    "annotations": annotations,
+                },
                 "spec": pod_spec,
             },
         },
@@ -237,8 +259,14 @@ def service(connector: IntegrationConnector) -> Manifest:
         "spec": {
             "type": "ClusterIP",
             "selector": naming.selector_labels(connector.metadata.name),
-            "ports": [{"name": naming.RUNTIME_PORT_NAME, "port": naming.RUNTIME_PORT,
-                       "targetPort": naming.RUNTIME_PORT_NAME, "protocol": "TCP"}],
+            "ports": [
+                {
+                    "name": naming.RUNTIME_PORT_NAME,
+                    "port": naming.RUNTIME_PORT,
+                    "targetPort": naming.RUNTIME_PORT_NAME,
+                    "protocol": "TCP",
+                }
+            ],
         },
     }
 
@@ -247,8 +275,7 @@ def network_policy(connector: IntegrationConnector, *, config: OperatorConfig) -
     """Only the operator's pods reach the runtime API (bearer token or not: defence in depth)."""
     peer: Manifest = {"podSelector": {"matchLabels": dict(config.operator_pod_labels)}}
     peer["namespaceSelector"] = (
-        {"matchLabels": {"kubernetes.io/metadata.name": config.operator_namespace}}
-        if config.operator_namespace else {}
+        {"matchLabels": {"kubernetes.io/metadata.name": config.operator_namespace}} if config.operator_namespace else {}
     )
     return {
         "apiVersion": "networking.k8s.io/v1",
@@ -262,8 +289,9 @@ def network_policy(connector: IntegrationConnector, *, config: OperatorConfig) -
     }
 
 
-def children(connector: IntegrationConnector, *, config: OperatorConfig, token: str,
-             secret_digest: str | None) -> list[Manifest]:
+def children(
+    connector: IntegrationConnector, *, config: OperatorConfig, token: str, secret_digest: str | None
+) -> list[Manifest]:
     """Every child, in the order they are applied (the Deployment after what its pod mounts)."""
     return [
         config_map(connector),

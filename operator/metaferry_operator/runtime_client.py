@@ -69,8 +69,15 @@ class RuntimeClient:
         response = await self._call("POST", address, "/restart", token=token)
         return _parse(RestartAccepted, response)
 
-    async def _call(self, method: str, address: RuntimeAddress, path: str, *, token: str | None = None,
-                    body: dict[str, str] | None = None) -> httpx.Response:
+    async def _call(
+        self,
+        method: str,
+        address: RuntimeAddress,
+        path: str,
+        *,
+        token: str | None = None,
+        body: dict[str, str] | None = None,
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
         try:
             response = await self._http.request(method, address.base_url + path, headers=headers, json=body)

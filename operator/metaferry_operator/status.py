@@ -65,56 +65,103 @@ def _verdict(seen: Observed) -> _Verdict:
     if seen.spec_error:
         return _Verdict(False, "InvalidSpec", seen.spec_error, Phase.FAILED, stalled=True)
     if seen.suspended:
-        return _Verdict(False, "Suspended", "the connector is suspended (spec.suspend: true); its pod is stopped",
-                        Phase.SUSPENDED)
+        return _Verdict(
+            False, "Suspended", "the connector is suspended (spec.suspend: true); its pod is stopped", Phase.SUSPENDED
+        )
     if seen.secret_missing:
-        return _Verdict(False, "SecretNotFound", f"Secret {seen.secret_missing!r} (spec.connection.secretRef) "
-                        "does not exist in this namespace", Phase.FAILED, stalled=True)
+        return _Verdict(
+            False,
+            "SecretNotFound",
+            f"Secret {seen.secret_missing!r} (spec.connection.secretRef) does not exist in this namespace",
+            Phase.FAILED,
+            stalled=True,
+        )
     if seen.apply_error:
-        return _Verdict(False, "ApplyFailed", f"cannot write the connector's children: {seen.apply_error}",
-                        Phase.FAILED, reconciling=True)
+        return _Verdict(
+            False,
+            "ApplyFailed",
+            f"cannot write the connector's children: {seen.apply_error}",
+            Phase.FAILED,
+            reconciling=True,
+        )
     if report is not None and report.status is ConnectorStatus.CONFIG_FAILED:
-        return _Verdict(False, "ConfigFailed", report.last_error or "the connector refused its configuration",
-                        Phase.FAILED, stalled=True)
+        return _Verdict(
+            False,
+            "ConfigFailed",
+            report.last_error or "the connector refused its configuration",
+            Phase.FAILED,
+            stalled=True,
+        )
     if pod is None:
-        return _Verdict(False, "Progressing", "waiting for the runtime pod to be created", Phase.PENDING,
-                        reconciling=True)
+        return _Verdict(
+            False, "Progressing", "waiting for the runtime pod to be created", Phase.PENDING, reconciling=True
+        )
     if pod.failing:
         detail = pod.waiting_message or pod.terminated_reason or pod.phase
-        return _Verdict(False, pod.waiting_reason or "PodFailed",
-                        f"runtime pod {pod.name} is failing ({pod.restart_count} restarts): {detail}",
-                        Phase.FAILED)
+        return _Verdict(
+            False,
+            pod.waiting_reason or "PodFailed",
+            f"runtime pod {pod.name} is failing ({pod.restart_count} restarts): {detail}",
+            Phase.FAILED,
+        )
     if not pod.running or pod.ip is None:
-        return _Verdict(False, "Progressing", f"waiting for runtime pod {pod.name} to start ({pod.phase})",
-                        Phase.PENDING, reconciling=True)
+        return _Verdict(
+            False,
+            "Progressing",
+            f"waiting for runtime pod {pod.name} to start ({pod.phase})",
+            Phase.PENDING,
+            reconciling=True,
+        )
     if seen.desired_hash is not None and pod.config_hash != seen.desired_hash:
-        return _Verdict(False, "Progressing", f"rolling the runtime pod to the new configuration ({pod.name} "
-                        "runs the previous one)", Phase.PENDING, reconciling=True)
+        return _Verdict(
+            False,
+            "Progressing",
+            f"rolling the runtime pod to the new configuration ({pod.name} runs the previous one)",
+            Phase.PENDING,
+            reconciling=True,
+        )
     if report is None:
-        return _Verdict(False, "RuntimeUnreachable", f"runtime pod {pod.name} does not answer: "
-                        f"{seen.runtime_error or 'no report yet'}", Phase.DEGRADED)
+        return _Verdict(
+            False,
+            "RuntimeUnreachable",
+            f"runtime pod {pod.name} does not answer: {seen.runtime_error or 'no report yet'}",
+            Phase.DEGRADED,
+        )
     if report.status.is_failure:
-        return _Verdict(False, "ConnectorFailed", report.last_error or f"the connector is {report.status.value}",
-                        Phase.FAILED)
+        return _Verdict(
+            False, "ConnectorFailed", report.last_error or f"the connector is {report.status.value}", Phase.FAILED
+        )
     if not pod.ready:
-        return _Verdict(False, "Progressing", f"the runtime is starting the connector ({report.status.value})",
-                        Phase.PENDING, reconciling=True)
+        return _Verdict(
+            False,
+            "Progressing",
+            f"the runtime is starting the connector ({report.status.value})",
+            Phase.PENDING,
+            reconciling=True,
+        )
     last = report.last_refresh
     if last is not None and last.result is not RefreshResult.SUCCEEDED:
-        return _Verdict(False, "RefreshFailed", f"the last refresh {last.result.value}: {last.error or ''}".strip(),
-                        Phase.DEGRADED)
+        return _Verdict(
+            False, "RefreshFailed", f"the last refresh {last.result.value}: {last.error or ''}".strip(), Phase.DEGRADED
+        )
     phase = Phase.REFRESHING if report.status is ConnectorStatus.REFRESHING else Phase.RUNNING
-    return _Verdict(True, "Succeeded", f"connector {report.status.value}; {report.refresh_count} refreshes",
-                    phase)
+    return _Verdict(True, "Succeeded", f"connector {report.status.value}; {report.refresh_count} refreshes", phase)
 
 
-def _condition(previous: Mapping[str, Json], *, kind: str, status: str, reason: str, message: str,
-               generation: int, now: datetime) -> Json:
+def _condition(
+    previous: Mapping[str, Json], *, kind: str, status: str, reason: str, message: str, generation: int, now: datetime
+) -> Json:
     """A metav1.Condition; the transition time moves only when the status flips."""
     old = previous.get(kind)
     since = old["lastTransitionTime"] if old and old.get("status") == status else _timestamp(now)
-    return {"type": kind, "status": status, "reason": reason, "message": message[:32768],
-            "lastTransitionTime": since, "observedGeneration": generation}
+    return {
+        "type": kind,
+        "status": status,
+        "reason": reason,
+        "message": message[:32768],
+        "lastTransitionTime": since,
+        "observedGeneration": generation,
+    }
 
 
 def _timestamp(moment: datetime) -> str:
@@ -140,8 +187,15 @@ def _report_fields(report: ConnectorReport) -> Json:
     return fields
 
 
-_HISTORY = ("refreshCount", "failedRefreshCount", "restartCount", "lastRefreshTime", "lastRefreshDuration",
-            "lastError", "statistics")
+_HISTORY = (
+    "refreshCount",
+    "failedRefreshCount",
+    "restartCount",
+    "lastRefreshTime",
+    "lastRefreshDuration",
+    "lastError",
+    "statistics",
+)
 
 
 def compute(*, seen: Observed, previous: Mapping[str, Any], now: datetime) -> Json:
@@ -150,15 +204,41 @@ def compute(*, seen: Observed, previous: Mapping[str, Any], now: datetime) -> Js
     verdict = _verdict(seen)
     conditions = {c["type"]: c for c in previous.get("conditions") or [] if "type" in c}
     status: Json = {"observedGeneration": seen.generation}
-    new_conditions = [_condition(conditions, kind=READY, status="True" if verdict.ready else "False",
-                                 reason=verdict.reason, message=verdict.message,
-                                 generation=seen.generation, now=now)]
+    new_conditions = [
+        _condition(
+            conditions,
+            kind=READY,
+            status="True" if verdict.ready else "False",
+            reason=verdict.reason,
+            message=verdict.message,
+            generation=seen.generation,
+            now=now,
+        )
+    ]
     if verdict.reconciling:
-        new_conditions.append(_condition(conditions, kind=RECONCILING, status="True", reason=verdict.reason,
-                                         message=verdict.message, generation=seen.generation, now=now))
+        new_conditions.append(
+            _condition(
+                conditions,
+                kind=RECONCILING,
+                status="True",
+                reason=verdict.reason,
+                message=verdict.message,
+                generation=seen.generation,
+                now=now,
+            )
+        )
     if verdict.stalled:
-        new_conditions.append(_condition(conditions, kind=STALLED, status="True", reason=verdict.reason,
-                                         message=verdict.message, generation=seen.generation, now=now))
+        new_conditions.append(
+            _condition(
+                conditions,
+                kind=STALLED,
+                status="True",
+                reason=verdict.reason,
+                message=verdict.message,
+                generation=seen.generation,
+                now=now,
+            )
+        )
     status["conditions"] = new_conditions
     status["phase"] = verdict.phase.value
     if seen.pod is not None and not seen.suspended:
@@ -195,18 +275,36 @@ def events(*, previous: Mapping[str, Any], new: Mapping[str, Any]) -> list[Event
         found.append(Event("Warning", "RefreshFailed", f"refresh failed: {new.get('lastError') or 'no detail'}"))
     if refreshes > failures:
         stats = new.get("statistics") or {}
-        found.append(Event("Normal", "RefreshSucceeded", (
-            f"refresh {new.get('refreshCount')} finished in {new.get('lastRefreshDuration', '?')}: "
-            f"{stats.get('created', 0)} created, {stats.get('updated', 0)} updated, "
-            f"{stats.get('archived', 0)} archived")))
+        found.append(
+            Event(
+                "Normal",
+                "RefreshSucceeded",
+                (
+                    f"refresh {new.get('refreshCount')} finished in {new.get('lastRefreshDuration', '?')}: "
+                    f"{stats.get('created', 0)} created, {stats.get('updated', 0)} updated, "
+                    f"{stats.get('archived', 0)} archived"
+                ),
+            )
+        )
     if _grew(previous, new, "restartCount"):
-        found.append(Event("Warning", "ConnectorRestarted",
-                           f"the runtime restarted the connector (restart {new.get('restartCount')})"))
+        found.append(
+            Event(
+                "Warning",
+                "ConnectorRestarted",
+                f"the runtime restarted the connector (restart {new.get('restartCount')})",
+            )
+        )
     old_ready, new_ready = _ready(previous), _ready(new)
-    if new_ready and (old_ready is None or old_ready.get("status") != new_ready["status"]
-                      or old_ready.get("reason") != new_ready["reason"]):
-        kind = "Normal" if new_ready["status"] == "True" or new_ready["reason"] in ("Progressing", "Suspended") \
+    if new_ready and (
+        old_ready is None
+        or old_ready.get("status") != new_ready["status"]
+        or old_ready.get("reason") != new_ready["reason"]
+    ):
+        kind = (
+            "Normal"
+            if new_ready["status"] == "True" or new_ready["reason"] in ("Progressing", "Suspended")
             else "Warning"
+        )
         reason = "Ready" if new_ready["status"] == "True" else new_ready["reason"]
         found.append(Event(kind, reason, new_ready["message"]))
     return found

@@ -48,8 +48,13 @@ class _Worker:
             except Exception as error:
                 failures += 1
                 metrics.RECONCILES.labels("error").inc()
-                logger.warning("reconcile of %s/%s failed (attempt %d): %s", *self.reconciler.key, failures,
-                               error, exc_info=not isinstance(error, OSError | LookupError | ValueError))
+                logger.warning(
+                    "reconcile of %s/%s failed (attempt %d): %s",
+                    *self.reconciler.key,
+                    failures,
+                    error,
+                    exc_info=not isinstance(error, OSError | LookupError | ValueError),
+                )
                 delay = min(2.0 ** (failures - 1), MAX_BACKOFF)
             else:
                 failures = 0

@@ -35,10 +35,14 @@ VALUE_SETS: dict[str, list[str]] = {
     "namespaced-rbac": ["--set-json", 'watchNamespaces=["team-a","team-b"]'],
     "high-availability": ["--set", "highAvailability.enabled=true", "--set", "podDisruptionBudget.enabled=true"],
     "postgresql-servicemonitor": [
-        "--set", "repository.existingSecret=metaferry-repository",
-        "--set", "metrics.serviceMonitor.enabled=true",
-        "--set-json", 'metrics.serviceMonitor.additionalLabels={"release":"prometheus"}',
-        "--api-versions", SERVICE_MONITOR_API,
+        "--set",
+        "repository.existingSecret=metaferry-repository",
+        "--set",
+        "metrics.serviceMonitor.enabled=true",
+        "--set-json",
+        'metrics.serviceMonitor.additionalLabels={"release":"prometheus"}',
+        "--api-versions",
+        SERVICE_MONITOR_API,
     ],
 }
 
@@ -69,23 +73,36 @@ class Helm:
         self.env.pop("KUBECONFIG", None)
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([str(self.binary), *args], env=self.env, capture_output=True, text=True,
-                                timeout=120, check=False)
+        result = subprocess.run(
+            [str(self.binary), *args], env=self.env, capture_output=True, text=True, timeout=120, check=False
+        )
         if check and result.returncode != 0:
             raise AssertionError(f"helm {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
         return result
 
     def template(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return self.run("template", RELEASE, str(CHART), "--namespace", RELEASE_NAMESPACE,
-                        "--kube-version", KUBE_VERSION, *args, check=check)
+        return self.run(
+            "template",
+            RELEASE,
+            str(CHART),
+            "--namespace",
+            RELEASE_NAMESPACE,
+            "--kube-version",
+            KUBE_VERSION,
+            *args,
+            check=check,
+        )
 
 
 @pytest.fixture(scope="session")
 def helm(tmp_path_factory: pytest.TempPathFactory) -> Helm:
     binary = find_helm()
     if binary is None:
-        pytest.fail(f"helm not found (METAFERRY_HELM, METAFERRY_TOOLS_BIN, {tools.tools_root()}/current/bin, PATH): "
-                    f"{tools.INSTALL_HINT}", pytrace=False)
+        pytest.fail(
+            f"helm not found (METAFERRY_HELM, METAFERRY_TOOLS_BIN, {tools.tools_root()}/current/bin, PATH): "
+            f"{tools.INSTALL_HINT}",
+            pytrace=False,
+        )
     return Helm(binary, tmp_path_factory.mktemp("helm-home"))
 
 
@@ -107,11 +124,14 @@ def render(helm: Helm) -> Callable[[Sequence[str]], list[Manifest]]:
     return _render
 
 
-def find(manifests: list[Manifest], kind: str, name: str | None = None,
-         namespace: str | None = None) -> list[Manifest]:
-    return [m for m in manifests if m["kind"] == kind
-            and (name is None or m["metadata"]["name"] == name)
-            and (namespace is None or m["metadata"].get("namespace") == namespace)]
+def find(manifests: list[Manifest], kind: str, name: str | None = None, namespace: str | None = None) -> list[Manifest]:
+    return [
+        m
+        for m in manifests
+        if m["kind"] == kind
+        and (name is None or m["metadata"]["name"] == name)
+        and (namespace is None or m["metadata"].get("namespace") == namespace)
+    ]
 
 
 def one(manifests: list[Manifest], kind: str, name: str | None = None, namespace: str | None = None) -> Manifest:

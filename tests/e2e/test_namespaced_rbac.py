@@ -43,10 +43,12 @@ def unwatched(cli: Cli) -> Iterator[str]:
 def api_status(cli: Cli, token: str, path: str, method: str = "GET", body: dict[str, object] | None = None) -> int:
     """The HTTP status the API server gives this bearer token for one request."""
     context = ssl.create_default_context(cafile=str(cli.plane.ca_cert))
-    request = urllib.request.Request(f"{cli.plane.server}{path}", method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Authorization": f"Bearer {token}",
-                                              "Content-Type": "application/merge-patch+json"})
+    request = urllib.request.Request(
+        f"{cli.plane.server}{path}",
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/merge-patch+json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10, context=context) as response:
             return int(response.status)
@@ -55,7 +57,8 @@ def api_status(cli: Cli, token: str, path: str, method: str = "GET", body: dict[
 
 
 def test_namespaced_operator_ignores_and_cannot_touch_other_namespaces(
-        cli: Cli, namespace: str, unwatched: str, pod_visible_dirs: Callable[[str], Path]) -> None:
+    cli: Cli, namespace: str, unwatched: str, pod_visible_dirs: Callable[[str], Path]
+) -> None:
     with installed(cli, "--set-json", f'watchNamespaces=["{namespace}"]'):
         directory = pod_visible_dirs("namespaced")
         cli.kubectl("apply", "-f", str(files_connector(directory, name="watched")), "-n", namespace)
@@ -70,8 +73,16 @@ def test_namespaced_operator_ignores_and_cannot_touch_other_namespaces(
         assert not ignored.get("status")
         assert not ignored["metadata"].get("finalizers")
         assert not [key for key in ignored["metadata"].get("annotations") or {} if "kopf" in key]
-        assert cli.names("deployments,services,secrets,configmaps,networkpolicies", "-n", unwatched, "-l",
-                         "app.kubernetes.io/part-of=metaferry") == []
+        assert (
+            cli.names(
+                "deployments,services,secrets,configmaps,networkpolicies",
+                "-n",
+                unwatched,
+                "-l",
+                "app.kubernetes.io/part-of=metaferry",
+            )
+            == []
+        )
 
         # The operator's own credentials: a token of its ServiceAccount, as its pod has.
         sa_token = cli.kubectl("create", "token", RELEASE, "-n", RELEASE_NAMESPACE).stdout.strip()
@@ -81,7 +92,15 @@ def test_namespaced_operator_ignores_and_cannot_touch_other_namespaces(
         assert api_status(cli, sa_token, ic_path.format(ns=unwatched)) == 403
         assert api_status(cli, sa_token, f"/api/v1/namespaces/{unwatched}/secrets") == 403
         assert api_status(cli, sa_token, f"/api/v1/namespaces/{unwatched}/pods") == 403
-        assert api_status(cli, sa_token, f"{ic_path.format(ns=unwatched)}/ignored", method="PATCH",
-                          body={"metadata": {"annotations": {"x": "y"}}}) == 403
+        assert (
+            api_status(
+                cli,
+                sa_token,
+                f"{ic_path.format(ns=unwatched)}/ignored",
+                method="PATCH",
+                body={"metadata": {"annotations": {"x": "y"}}},
+            )
+            == 403
+        )
         assert api_status(cli, sa_token, "/apis/apps/v1/deployments") == 403  # nothing cluster-wide
         assert api_status(cli, sa_token, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions") == 200

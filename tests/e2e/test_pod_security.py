@@ -23,8 +23,11 @@ from tests.e2e.conftest import (
 
 pytestmark = pytest.mark.cluster
 
-RESTRICTED = ["pod-security.kubernetes.io/enforce=restricted", "pod-security.kubernetes.io/enforce-version=latest",
-              "pod-security.kubernetes.io/warn=restricted"]
+RESTRICTED = [
+    "pod-security.kubernetes.io/enforce=restricted",
+    "pod-security.kubernetes.io/enforce-version=latest",
+    "pod-security.kubernetes.io/warn=restricted",
+]
 
 
 def restrict(cli: Cli, namespace: str) -> None:
@@ -32,7 +35,8 @@ def restrict(cli: Cli, namespace: str) -> None:
 
 
 def test_operator_helm_test_and_connectors_are_admitted_under_restricted(
-        cli: Cli, namespace: str, pod_visible_dirs: Callable[[str], Path]) -> None:
+    cli: Cli, namespace: str, pod_visible_dirs: Callable[[str], Path]
+) -> None:
     cli.kubectl("create", "namespace", RELEASE_NAMESPACE)
     restrict(cli, RELEASE_NAMESPACE)
     restrict(cli, namespace)
@@ -40,15 +44,24 @@ def test_operator_helm_test_and_connectors_are_admitted_under_restricted(
         assert "violate" not in result.stderr  # PSA warnings would name the violated rules
         pod = wait_operator_running(cli)
         assert pod["metadata"]["namespace"] == RELEASE_NAMESPACE
-        failures = cli.kubectl("get", "events", "-n", RELEASE_NAMESPACE,
-                               "--field-selector", "reason=FailedCreate", "-o", "name").stdout
+        failures = cli.kubectl(
+            "get", "events", "-n", RELEASE_NAMESPACE, "--field-selector", "reason=FailedCreate", "-o", "name"
+        ).stdout
         assert failures == ""
 
         manifest = files_connector(pod_visible_dirs("restricted"))
         cli.kubectl("apply", "-f", str(manifest), "-n", namespace)
         wait_connector_ready(cli, namespace, "sample-files")
-        connector_failures = cli.kubectl("get", "events", "-n", namespace, "--field-selector",
-                                         "reason=FailedCreate", "-o", "jsonpath={.items[*].message}").stdout
+        connector_failures = cli.kubectl(
+            "get",
+            "events",
+            "-n",
+            namespace,
+            "--field-selector",
+            "reason=FailedCreate",
+            "-o",
+            "jsonpath={.items[*].message}",
+        ).stdout
         assert "violates PodSecurity" not in connector_failures
 
         tested, selftest_output = helm_test(cli)

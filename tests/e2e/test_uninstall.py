@@ -28,20 +28,26 @@ pytestmark = pytest.mark.cluster
 CRD = "integrationconnectors.metaferry.io"
 
 
-def test_uninstall_leaves_no_orphans_and_keeps_the_crd(cli: Cli, namespace: str,
-                                                       pod_visible_dirs: Callable[[str], Path]) -> None:
+def test_uninstall_leaves_no_orphans_and_keeps_the_crd(
+    cli: Cli, namespace: str, pod_visible_dirs: Callable[[str], Path]
+) -> None:
     cli.helm(*install_args())
     try:
         manifest = files_connector(pod_visible_dirs("uninstall"))
         cli.kubectl("apply", "-f", str(manifest), "-n", namespace)
         wait_connector_ready(cli, namespace, "sample-files")
-        assert cli.names("deployments,services,networkpolicies", "-n", namespace, "-l",
-                         "app.kubernetes.io/part-of=metaferry")  # the connector's children exist
+        assert cli.names(
+            "deployments,services,networkpolicies", "-n", namespace, "-l", "app.kubernetes.io/part-of=metaferry"
+        )  # the connector's children exist
 
         cli.kubectl("delete", "ic", "--all", "-n", namespace, "--wait=true", "--timeout=120s")
-        wait_gone(lambda: leftovers(cli, [namespace]) and [n for n in leftovers(cli, [namespace])
-                                                            if n.startswith(f"{namespace}/")],
-                  "the connector's children")
+        wait_gone(
+            lambda: (
+                leftovers(cli, [namespace])
+                and [n for n in leftovers(cli, [namespace]) if n.startswith(f"{namespace}/")]
+            ),
+            "the connector's children",
+        )
     finally:
         cli.helm("uninstall", RELEASE, "-n", RELEASE_NAMESPACE, "--wait", "--timeout", "180s")
 

@@ -41,8 +41,9 @@ def release(cli: Cli) -> Iterator[str]:
         try:
             yield RELEASE
         finally:
-            cli.kubectl("delete", "ic", "--all", "-n", CONNECTORS_NAMESPACE, "--wait=true", "--timeout=120s",
-                        check=False)
+            cli.kubectl(
+                "delete", "ic", "--all", "-n", CONNECTORS_NAMESPACE, "--wait=true", "--timeout=120s", check=False
+            )
             cli.kubectl("delete", "namespace", CONNECTORS_NAMESPACE, "--wait=false", check=False)
 
 
@@ -88,15 +89,33 @@ def test_annotating_refresh_runs_one_refresh_and_echoes_the_request(cli: Cli, sa
     token = request_refresh(cli, CONNECTORS_NAMESPACE, sample)
     status = wait_refresh_handled(cli, CONNECTORS_NAMESPACE, sample, token)
     assert status["refreshCount"] >= count_before + 1
-    shown = cli.kubectl("get", "ic", sample, "-n", CONNECTORS_NAMESPACE, "-o",
-                        "jsonpath={.status.lastHandledRefreshAt} {.status.refreshCount}").stdout
+    shown = cli.kubectl(
+        "get",
+        "ic",
+        sample,
+        "-n",
+        CONNECTORS_NAMESPACE,
+        "-o",
+        "jsonpath={.status.lastHandledRefreshAt} {.status.refreshCount}",
+    ).stdout
     assert shown.split() == [token, str(status["refreshCount"])]
 
 
 def test_helm_upgrade_rolls_the_operator_with_the_new_settings(cli: Cli, release: str, sample: str) -> None:
     old = {pod["metadata"]["name"] for pod in cli.operator_pods()}
-    cli.helm("upgrade", RELEASE, "charts/metaferry", "-n", RELEASE_NAMESPACE, "--reuse-values",
-             "--set", "operator.statusPollInterval=3", "--wait", "--timeout", "240s")
+    cli.helm(
+        "upgrade",
+        RELEASE,
+        "charts/metaferry",
+        "-n",
+        RELEASE_NAMESPACE,
+        "--reuse-values",
+        "--set",
+        "operator.statusPollInterval=3",
+        "--wait",
+        "--timeout",
+        "240s",
+    )
 
     def rolled() -> Json | None:
         pods = [p for p in cli.operator_pods() if not p["metadata"].get("deletionTimestamp")]
@@ -120,8 +139,9 @@ def test_helm_test_creates_a_connector_and_sees_it_refresh(cli: Cli, release: st
     assert result.returncode == 0, result.stdout + result.stderr + selftest_output + cli.operator_logs()
     assert "Phase:          Succeeded" in result.stdout
     assert "selftest: passed" in selftest_output
-    rights = cli.names("serviceaccounts,roles,rolebindings", "-n", RELEASE_NAMESPACE, "-l",
-                       "app.kubernetes.io/instance=metaferry")
+    rights = cli.names(
+        "serviceaccounts,roles,rolebindings", "-n", RELEASE_NAMESPACE, "-l", "app.kubernetes.io/instance=metaferry"
+    )
     assert not [name for name in rights if "-test" in name]  # hook-succeeded removed the test's rights
     # The finished Pod stays: `helm test --logs` reads it after deleting hook-succeeded hooks
     # (helm/helm#9098); the next `helm test` replaces it (before-hook-creation).

@@ -17,10 +17,20 @@ def connector_body(name: str = "files", namespace: str = "data", **spec: Any) ->
     return {
         "apiVersion": "metaferry.io/v1alpha1",
         "kind": "IntegrationConnector",
-        "metadata": {"name": name, "namespace": namespace, "uid": "0000-1111", "generation": 1,
-                     "resourceVersion": "10", "annotations": {}},
-        "spec": {"integrationService": "files", "connector": "directory-monitor",
-                 "connection": {"endpoint": "/data"}, **spec},
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "uid": "0000-1111",
+            "generation": 1,
+            "resourceVersion": "10",
+            "annotations": {},
+        },
+        "spec": {
+            "integrationService": "files",
+            "connector": "directory-monitor",
+            "connection": {"endpoint": "/data"},
+            **spec,
+        },
     }
 
 
@@ -31,8 +41,15 @@ def connector(name: str = "files", namespace: str = "data", **spec: Any) -> Inte
 
 def pod(*, ready: bool = True, config_hash: str | None = "h", **changes: Any) -> PodObservation:
     values: dict[str, Any] = {
-        "name": "files-runtime-abc", "created": "2030-01-01T00:00:00Z", "phase": "Running", "ip": "127.0.1.5",
-        "ready": ready, "running": True, "restart_count": 0, "config_hash": config_hash, "deleting": False,
+        "name": "files-runtime-abc",
+        "created": "2030-01-01T00:00:00Z",
+        "phase": "Running",
+        "ip": "127.0.1.5",
+        "ready": ready,
+        "running": True,
+        "restart_count": 0,
+        "config_hash": config_hash,
+        "deleting": False,
     }
     values.update(changes)
     return PodObservation(**values)
@@ -40,9 +57,14 @@ def pod(*, ready: bool = True, config_hash: str | None = "h", **changes: Any) ->
 
 def report(status: ConnectorStatus = ConnectorStatus.WAITING, **changes: Any) -> ConnectorReport:
     values: dict[str, Any] = {
-        "connector_name": "files", "connector_instance_id": "i-1", "connector": "directory-monitor",
-        "integration_service": "files", "metadata_source_qualified_name": "data/files", "status": status,
-        "last_status_change": NOW, "refresh_count": 1,
+        "connector_name": "files",
+        "connector_instance_id": "i-1",
+        "connector": "directory-monitor",
+        "integration_service": "files",
+        "metadata_source_qualified_name": "data/files",
+        "status": status,
+        "last_status_change": NOW,
+        "refresh_count": 1,
     }
     values.update(changes)
     return ConnectorReport(**values)
@@ -51,9 +73,16 @@ def report(status: ConnectorStatus = ConnectorStatus.WAITING, **changes: Any) ->
 def pod_json(*, ready: bool = True, waiting: str | None = None) -> dict[str, Any]:
     state = {"waiting": {"reason": waiting, "message": "back-off 10s"}} if waiting else {"running": {}}
     return {
-        "metadata": {"name": "files-runtime-abc", "namespace": "data", "creationTimestamp": "2030-01-01T00:00:00Z",
-                     "annotations": {naming.CONFIG_HASH_ANNOTATION: "h"}},
-        "status": {"phase": "Running", "podIP": "127.0.1.5",
-                   "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
-                   "containerStatuses": [{"name": "runtime", "ready": ready, "restartCount": 2, "state": state}]},
+        "metadata": {
+            "name": "files-runtime-abc",
+            "namespace": "data",
+            "creationTimestamp": "2030-01-01T00:00:00Z",
+            "annotations": {naming.CONFIG_HASH_ANNOTATION: "h"},
+        },
+        "status": {
+            "phase": "Running",
+            "podIP": "127.0.1.5",
+            "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+            "containerStatuses": [{"name": "runtime", "ready": ready, "restartCount": 2, "state": state}],
+        },
     }

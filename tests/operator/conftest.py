@@ -31,10 +31,18 @@ class Kubectl:
     def __init__(self, plane: ControlPlane) -> None:
         self.plane = plane
 
-    def run(self, *args: str, stdin: str | None = None, check: bool = True,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(["kubectl", *args], input=stdin, capture_output=True, text=True,
-                                env=self.plane.env, timeout=timeout, check=False)
+    def run(
+        self, *args: str, stdin: str | None = None, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            ["kubectl", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=self.plane.env,
+            timeout=timeout,
+            check=False,
+        )
         if check and result.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result
@@ -55,8 +63,7 @@ def kubectl(control_plane: ControlPlane) -> Kubectl:
 @pytest.fixture(scope="session")
 def crd(kubectl: Kubectl) -> str:
     kubectl.run("apply", "--server-side", "--force-conflicts", "-f", str(CRD_FILE))
-    kubectl.run("wait", "--for=condition=Established", "--timeout=60s",
-                "crd/integrationconnectors.metaferry.io")
+    kubectl.run("wait", "--for=condition=Established", "--timeout=60s", "crd/integrationconnectors.metaferry.io")
     return "integrationconnectors.metaferry.io"
 
 
@@ -89,8 +96,13 @@ class OperatorProcess:
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "metaferry_operator.cli", "run", "--verbose"], env=self.env,
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            [sys.executable, "-m", "metaferry_operator.cli", "run", "--verbose"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         log.close()
 
     def stop(self, *, kill: bool = False) -> None:
@@ -109,8 +121,9 @@ class OperatorProcess:
 
 
 @pytest.fixture
-def operator(control_plane: ControlPlane, crd: str, namespace: str, tmp_path: Path,
-             request: pytest.FixtureRequest) -> Iterator[OperatorProcess]:
+def operator(
+    control_plane: ControlPlane, crd: str, namespace: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[OperatorProcess]:
     process = OperatorProcess(plane=control_plane, namespace=namespace, log_path=tmp_path / "operator.log")
     process.start()
     yield process

@@ -25,8 +25,11 @@ class RecordingConnector(IntegrationConnector):  # type: ignore[type-arg]
 
     def refresh(self) -> None:
         password = self.connection.secret("password") or ""
-        line = {"pid": os.getpid(), "time": time.time(),
-                "marker": self.connection.configuration_properties.get("marker"),
-                "secret": hashlib.sha256(password.encode()).hexdigest()[:12]}
+        line = {
+            "pid": os.getpid(),
+            "time": time.time(),
+            "marker": self.connection.configuration_properties.get("marker"),
+            "secret": hashlib.sha256(password.encode()).hexdigest()[:12],
+        }
         with (Path(self.connection.endpoint or ".") / "refreshes.jsonl").open("a") as log:
             log.write(json.dumps(line) + "\n")

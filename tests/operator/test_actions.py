@@ -11,7 +11,8 @@ def test_a_new_token_is_pending_until_echoed() -> None:
     assert pending_requests(annotations={REFRESH: "t1"}, status={}) == [Request(Action.REFRESH, "t1")]
     assert pending_requests(annotations={REFRESH: "t1"}, status={"lastHandledRefreshAt": "t1"}) == []
     assert pending_requests(annotations={REFRESH: "t2"}, status={"lastHandledRefreshAt": "t1"}) == [
-        Request(Action.REFRESH, "t2")]
+        Request(Action.REFRESH, "t2")
+    ]
 
 
 def test_restart_goes_before_refresh_and_empty_values_are_ignored() -> None:

@@ -41,7 +41,8 @@ def _schema() -> dict[str, Any]:
 
 def test_the_committed_crd_is_what_the_generator_prints() -> None:
     assert COMMITTED.read_text() == crd.render_yaml(), (
-        "crds/ is stale: run `python -m metaferry_operator.crd > crds/integrationconnectors.metaferry.io.yaml`")
+        "crds/ is stale: run `python -m metaferry_operator.crd > crds/integrationconnectors.metaferry.io.yaml`"
+    )
 
 
 def test_the_schema_has_no_constructs_the_api_server_refuses() -> None:
@@ -59,8 +60,11 @@ def test_every_schema_node_has_a_type() -> None:
 
 
 def test_only_configuration_properties_preserve_unknown_fields() -> None:
-    preserving = [path for path, node in _walk(_schema())
-                  if isinstance(node, dict) and node.get("x-kubernetes-preserve-unknown-fields")]
+    preserving = [
+        path
+        for path, node in _walk(_schema())
+        if isinstance(node, dict) and node.get("x-kubernetes-preserve-unknown-fields")
+    ]
     assert preserving == [".properties.spec.properties.connection.properties.configurationProperties"]
 
 
@@ -68,9 +72,13 @@ def test_rules_over_free_form_values_are_dropped_and_listed() -> None:
     """The API server cannot compile CEL over preserved fields; pydantic still enforces such rules."""
 
     class Free(BaseModel):
-        settings: dict[str, Any] = Field(default_factory=dict, json_schema_extra={
-            "x-kubernetes-preserve-unknown-fields": True,
-            "x-kubernetes-validations": [{"rule": "self.all(k, k != 'x')", "message": "no x"}]})
+        settings: dict[str, Any] = Field(
+            default_factory=dict,
+            json_schema_extra={
+                "x-kubernetes-preserve-unknown-fields": True,
+                "x-kubernetes-validations": [{"rule": "self.all(k, k != 'x')", "message": "no x"}],
+            },
+        )
 
     schema = crd._model_schema(Free)
     assert schema["properties"]["settings"] == {"type": "object", "x-kubernetes-preserve-unknown-fields": True}

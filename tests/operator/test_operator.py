@@ -45,9 +45,12 @@ class Connectors:
     def create(self, name: str, **spec: Any) -> Path:
         data = self.directory / name
         data.mkdir(exist_ok=True)
-        manifest = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "IntegrationConnector",
-                    "metadata": {"name": name, "namespace": self.namespace},
-                    "spec": self.spec(data, **spec)}
+        manifest = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "IntegrationConnector",
+            "metadata": {"name": name, "namespace": self.namespace},
+            "spec": self.spec(data, **spec),
+        }
         self.kubectl.apply(manifest)
         return data
 
@@ -66,15 +69,13 @@ class Connectors:
         return result
 
     def patch_spec(self, name: str, patch: dict[str, Any]) -> None:
-        self.kubectl.run("patch", "ic", name, "-n", self.namespace, "--type=merge", "-p",
-                         json.dumps({"spec": patch}))
+        self.kubectl.run("patch", "ic", name, "-n", self.namespace, "--type=merge", "-p", json.dumps({"spec": patch}))
 
     def annotate(self, name: str, key: str, value: str) -> None:
         self.kubectl.run("annotate", "ic", name, "-n", self.namespace, f"{key}={value}", "--overwrite")
 
     def get(self, name: str) -> dict[str, Any]:
-        body: dict[str, Any] = self.custom.get_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL,
-                                                                       name)
+        body: dict[str, Any] = self.custom.get_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name)
         return body
 
     def status(self, name: str) -> dict[str, Any]:
@@ -103,8 +104,7 @@ class Connectors:
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
     def events(self, name: str) -> list[Any]:
-        found = self.core.list_namespaced_event(self.namespace,
-                                                field_selector=f"involvedObject.name={name}").items
+        found = self.core.list_namespaced_event(self.namespace, field_selector=f"involvedObject.name={name}").items
         return sorted(found, key=lambda e: int(e.metadata.resource_version))  # creation order
 
     def children(self, name: str) -> dict[str, Any]:
@@ -119,11 +119,13 @@ class Connectors:
                 raise
 
         networking = client.NetworkingV1Api(self.core.api_client)
-        return {"ConfigMap": read(self.core.read_namespaced_config_map),
-                "Secret": read(self.core.read_namespaced_secret),
-                "Deployment": read(self.apps.read_namespaced_deployment),
-                "Service": read(self.core.read_namespaced_service),
-                "NetworkPolicy": read(networking.read_namespaced_network_policy)}
+        return {
+            "ConfigMap": read(self.core.read_namespaced_config_map),
+            "Secret": read(self.core.read_namespaced_secret),
+            "Deployment": read(self.apps.read_namespaced_deployment),
+            "Service": read(self.core.read_namespaced_service),
+            "NetworkPolicy": read(networking.read_namespaced_network_policy),
+        }
 
 
 @pytest.fixture
@@ -136,8 +138,14 @@ def data_dir(namespace: str) -> Iterator[Path]:
 
 
 @pytest.fixture
-def connectors(k8s_client: client.ApiClient, kubectl: Kubectl, namespace: str, data_dir: Path,
-               pod_runner: Any, operator: OperatorProcess) -> Connectors:
+def connectors(
+    k8s_client: client.ApiClient,
+    kubectl: Kubectl,
+    namespace: str,
+    data_dir: Path,
+    pod_runner: Any,
+    operator: OperatorProcess,
+) -> Connectors:
     return Connectors(k8s_client, kubectl, namespace, data_dir)
 
 
@@ -145,11 +153,13 @@ def _refresh_count(connectors: Connectors, name: str) -> int:
     return int(connectors.status(name).get("refreshCount") or 0)
 
 
-def test_a_connector_becomes_ready_and_kubectl_wait_succeeds(connectors: Connectors, kubectl: Kubectl,
-                                                              namespace: str, operator: OperatorProcess) -> None:
+def test_a_connector_becomes_ready_and_kubectl_wait_succeeds(
+    connectors: Connectors, kubectl: Kubectl, namespace: str, operator: OperatorProcess
+) -> None:
     data = connectors.create("files")
-    kubectl.run("wait", "--for=condition=Ready", "ic/files", "-n", namespace, f"--timeout={int(TIMEOUT)}s",
-                timeout=TIMEOUT + 10)
+    kubectl.run(
+        "wait", "--for=condition=Ready", "ic/files", "-n", namespace, f"--timeout={int(TIMEOUT)}s", timeout=TIMEOUT + 10
+    )
     status = connectors.status("files")
     assert status["phase"] == "Running"
     assert status["observedGeneration"] == connectors.get("files")["metadata"]["generation"]
@@ -176,8 +186,11 @@ def test_a_connector_becomes_ready_and_kubectl_wait_succeeds(connectors: Connect
 
 def _stable_refreshes(connectors: Connectors, name: str, data: Path) -> int:
     """Wait until the runtime's count and the refresh file agree, and return the count."""
-    return wait_for(lambda: (n := _refresh_count(connectors, name)) and n == len(connectors.refreshes(data))
-                    and n, timeout=TIMEOUT, what="refreshCount to match the refreshes made")
+    return wait_for(
+        lambda: (n := _refresh_count(connectors, name)) and n == len(connectors.refreshes(data)) and n,
+        timeout=TIMEOUT,
+        what="refreshCount to match the refreshes made",
+    )
 
 
 def _event_messages(connectors: Connectors, name: str, reason: str) -> list[str]:
@@ -189,12 +202,17 @@ def test_a_refresh_annotation_refreshes_exactly_once_and_is_echoed(connectors: C
     connectors.wait_ready("files")
     before = _stable_refreshes(connectors, "files", data)
     connectors.annotate("files", REFRESH, "2030-01-01T00:00:00Z")
-    wait_for(lambda: connectors.status("files").get("lastHandledRefreshAt") == "2030-01-01T00:00:00Z",
-             timeout=TIMEOUT, what="the token echoed in status")
+    wait_for(
+        lambda: connectors.status("files").get("lastHandledRefreshAt") == "2030-01-01T00:00:00Z",
+        timeout=TIMEOUT,
+        what="the token echoed in status",
+    )
     wait_for(lambda: _refresh_count(connectors, "files") == before + 1, timeout=TIMEOUT, what="one more refresh")
     # Three more passes of the operator (poll interval 1 s) must not repeat it.
-    passes = wait_for(lambda: len(_event_messages(connectors, "files", "RefreshSucceeded")) >= 1 and
-                      connectors.status("files"), timeout=TIMEOUT)
+    passes = wait_for(
+        lambda: len(_event_messages(connectors, "files", "RefreshSucceeded")) >= 1 and connectors.status("files"),
+        timeout=TIMEOUT,
+    )
     assert passes["refreshCount"] == before + 1
     assert len(connectors.refreshes(data)) == before + 1
     assert len(_event_messages(connectors, "files", "RefreshRequested")) == 1
@@ -206,8 +224,11 @@ def test_quick_annotations_are_each_handled_once_in_order(connectors: Connectors
     before = _stable_refreshes(connectors, "files", data)
     for token in ("t1", "t2", "t3"):
         connectors.annotate("files", REFRESH, token)
-    wait_for(lambda: connectors.status("files").get("lastHandledRefreshAt") == "t3", timeout=TIMEOUT,
-             what="the last token echoed")
+    wait_for(
+        lambda: connectors.status("files").get("lastHandledRefreshAt") == "t3",
+        timeout=TIMEOUT,
+        what="the last token echoed",
+    )
     requested = _event_messages(connectors, "files", "RefreshRequested")
     tokens = [message.split("=")[1].split(")")[0] for message in requested]
     assert tokens == sorted(set(tokens), key=tokens.index), f"a token was handled twice: {tokens}"
@@ -223,13 +244,19 @@ def test_a_request_made_while_the_pod_is_not_ready_waits_for_it(connectors: Conn
     old_pod = connectors.running_pod("files").metadata.name
     connectors.patch_spec("files", {"connection": {"configurationProperties": {"startDelay": 4, "marker": "slow"}}})
     connectors.annotate("files", REFRESH, "while-rolling")
-    wait_for(lambda: connectors.status("files").get("lastHandledRefreshAt") == "while-rolling",
-             timeout=TIMEOUT, what="the pending request handled")
+    wait_for(
+        lambda: connectors.status("files").get("lastHandledRefreshAt") == "while-rolling",
+        timeout=TIMEOUT,
+        what="the pending request handled",
+    )
     pod = connectors.running_pod("files")
     assert pod is not None and pod.metadata.name != old_pod
     lines = [line for line in connectors.refreshes(data) if line["marker"] == "slow"]
-    wait_for(lambda: len([x for x in connectors.refreshes(data) if x["marker"] == "slow"]) == 2,
-             timeout=TIMEOUT, what="start refresh + requested refresh on the new pod")
+    wait_for(
+        lambda: len([x for x in connectors.refreshes(data) if x["marker"] == "slow"]) == 2,
+        timeout=TIMEOUT,
+        what="start refresh + requested refresh on the new pod",
+    )
     assert len({line["pid"] for line in lines}) <= 1
 
 
@@ -239,8 +266,11 @@ def test_a_spec_change_rolls_the_pod_and_the_new_configuration_is_used(connector
     first = connectors.running_pod("files").metadata.name
     generation = connectors.get("files")["metadata"]["generation"]
     connectors.patch_spec("files", {"connection": {"configurationProperties": {"marker": "two"}}})
-    wait_for(lambda: any(line["marker"] == "two" for line in connectors.refreshes(data)), timeout=TIMEOUT,
-             what="a refresh with the new configuration")
+    wait_for(
+        lambda: any(line["marker"] == "two" for line in connectors.refreshes(data)),
+        timeout=TIMEOUT,
+        what="a refresh with the new configuration",
+    )
     status = connectors.wait_ready("files")
     assert status["observedGeneration"] == generation + 1
     assert connectors.running_pod("files").metadata.name != first
@@ -252,12 +282,37 @@ def test_a_secret_change_rolls_the_pod(connectors: Connectors, kubectl: Kubectl,
     connectors.wait_ready("files")
     digests = {line["secret"] for line in connectors.refreshes(data)}
     assert len(digests) == 1
-    kubectl.run("create", "secret", "generic", "creds", "-n", namespace, "--from-literal=password=second",
-                "--dry-run=client", "-o", "yaml")
-    kubectl.apply(kubectl.run("create", "secret", "generic", "creds", "-n", namespace,
-                              "--from-literal=password=second", "--dry-run=client", "-o", "yaml").stdout)
-    wait_for(lambda: len({line["secret"] for line in connectors.refreshes(data)}) == 2, timeout=TIMEOUT,
-             what="a refresh with the new Secret")
+    kubectl.run(
+        "create",
+        "secret",
+        "generic",
+        "creds",
+        "-n",
+        namespace,
+        "--from-literal=password=second",
+        "--dry-run=client",
+        "-o",
+        "yaml",
+    )
+    kubectl.apply(
+        kubectl.run(
+            "create",
+            "secret",
+            "generic",
+            "creds",
+            "-n",
+            namespace,
+            "--from-literal=password=second",
+            "--dry-run=client",
+            "-o",
+            "yaml",
+        ).stdout
+    )
+    wait_for(
+        lambda: len({line["secret"] for line in connectors.refreshes(data)}) == 2,
+        timeout=TIMEOUT,
+        what="a refresh with the new Secret",
+    )
     connectors.wait_ready("files")
 
 
@@ -265,14 +320,20 @@ def test_suspend_stops_the_pod_refuses_requests_and_resume_brings_it_back(connec
     connectors.create("files")
     connectors.wait_ready("files")
     connectors.patch_spec("files", {"suspend": True})
-    wait_for(lambda: connectors.condition("files").get("reason") == "Suspended", timeout=TIMEOUT,
-             what="Ready=False reason Suspended")
+    wait_for(
+        lambda: connectors.condition("files").get("reason") == "Suspended",
+        timeout=TIMEOUT,
+        what="Ready=False reason Suspended",
+    )
     assert connectors.status("files")["phase"] == "Suspended"
     assert connectors.children("files")["Deployment"].spec.replicas == 0
     wait_for(lambda: not connectors.pods("files"), timeout=TIMEOUT, what="the pod gone")
     connectors.annotate("files", REFRESH, "while-suspended")
-    wait_for(lambda: connectors.status("files").get("lastHandledRefreshAt") == "while-suspended",
-             timeout=TIMEOUT, what="the request answered")
+    wait_for(
+        lambda: connectors.status("files").get("lastHandledRefreshAt") == "while-suspended",
+        timeout=TIMEOUT,
+        what="the request answered",
+    )
     assert any("suspended" in message for message in _event_messages(connectors, "files", "RefreshRefused"))
     connectors.patch_spec("files", {"suspend": False})
     connectors.wait_ready("files")
@@ -289,39 +350,46 @@ def test_deleted_or_edited_children_come_back(connectors: Connectors, kubectl: K
 
     def restored() -> bool:
         children = connectors.children("files")
-        return (all(child is not None for child in children.values())
-                and children["Deployment"].spec.replicas == 1
-                and all(children[k].metadata.uid != original[k] for k in ("Service", "ConfigMap",
-                                                                           "NetworkPolicy")))
+        return (
+            all(child is not None for child in children.values())
+            and children["Deployment"].spec.replicas == 1
+            and all(children[k].metadata.uid != original[k] for k in ("Service", "ConfigMap", "NetworkPolicy"))
+        )
 
     wait_for(restored, timeout=TIMEOUT, what="the children restored")
     assert connectors.children("files")["Secret"].metadata.uid == original["Secret"]
     connectors.wait_ready("files")
 
 
-def test_deleting_the_connector_removes_its_children(connectors: Connectors, kubectl: Kubectl,
-                                                     namespace: str) -> None:
+def test_deleting_the_connector_removes_its_children(connectors: Connectors, kubectl: Kubectl, namespace: str) -> None:
     connectors.create("files")
     connectors.wait_ready("files")
     kubectl.run("delete", "ic", "files", "-n", namespace, "--wait=true", "--timeout=30s")
-    wait_for(lambda: all(child is None for child in connectors.children("files").values()),
-             timeout=TIMEOUT, what="garbage collection of the children")
+    wait_for(
+        lambda: all(child is None for child in connectors.children("files").values()),
+        timeout=TIMEOUT,
+        what="garbage collection of the children",
+    )
     wait_for(lambda: not connectors.pods("files"), timeout=TIMEOUT, what="the pod gone")
 
 
-def test_the_connector_can_be_deleted_while_the_operator_is_down(connectors: Connectors, kubectl: Kubectl,
-                                                                 namespace: str,
-                                                                 operator: OperatorProcess) -> None:
+def test_the_connector_can_be_deleted_while_the_operator_is_down(
+    connectors: Connectors, kubectl: Kubectl, namespace: str, operator: OperatorProcess
+) -> None:
     connectors.create("files")
     connectors.wait_ready("files")
     operator.stop(kill=True)
     kubectl.run("delete", "ic", "files", "-n", namespace, "--wait=true", "--timeout=30s")
-    wait_for(lambda: all(child is None for child in connectors.children("files").values()),
-             timeout=TIMEOUT, what="garbage collection without the operator")
+    wait_for(
+        lambda: all(child is None for child in connectors.children("files").values()),
+        timeout=TIMEOUT,
+        what="garbage collection without the operator",
+    )
 
 
 def test_an_operator_killed_mid_reconcile_converges_without_duplicates_or_lost_requests(
-        connectors: Connectors, operator: OperatorProcess, namespace: str) -> None:
+    connectors: Connectors, operator: OperatorProcess, namespace: str
+) -> None:
     names = ["a", "b", "c"]
     data = {name: connectors.create(name) for name in names}
     wait_for(lambda: connectors.children("a")["ConfigMap"] is not None, timeout=TIMEOUT, what="work started")
@@ -330,12 +398,16 @@ def test_an_operator_killed_mid_reconcile_converges_without_duplicates_or_lost_r
     operator.start()
     for name in names:
         connectors.wait_ready(name)
-    wait_for(lambda: connectors.status("a").get("lastHandledRefreshAt") == "while-down", timeout=TIMEOUT,
-             what="the request made while the operator was down")
+    wait_for(
+        lambda: connectors.status("a").get("lastHandledRefreshAt") == "while-down",
+        timeout=TIMEOUT,
+        what="the request made while the operator was down",
+    )
     for name in names:
         wait_for(lambda n=name: connectors.running_pod(n) is not None, timeout=TIMEOUT, what=f"one pod for {name}")
         deployments = connectors.apps.list_namespaced_deployment(
-            namespace, label_selector=f"app.kubernetes.io/instance={name}").items
+            namespace, label_selector=f"app.kubernetes.io/instance={name}"
+        ).items
         assert len(deployments) == 1
     count = _stable_refreshes(connectors, "a", data["a"])
     assert len(_event_messages(connectors, "a", "RefreshRequested")) == 1
@@ -354,15 +426,20 @@ def test_a_killed_runtime_shows_as_not_ready_then_recovers(connectors: Connector
     pid = int(pod.status.container_statuses[0].container_id.rsplit("/", 1)[-1])
     ready_events = len(_event_messages(connectors, "files", "Ready"))
     os.killpg(pid, signal.SIGKILL)
-    wait_for(lambda: any(e.type == "Warning" for e in connectors.events("files")[-3:]), timeout=TIMEOUT,
-             what="a warning event for the dead runtime")
-    wait_for(lambda: len(_event_messages(connectors, "files", "Ready")) > ready_events, timeout=TIMEOUT,
-             what="Ready again")
+    wait_for(
+        lambda: any(e.type == "Warning" for e in connectors.events("files")[-3:]),
+        timeout=TIMEOUT,
+        what="a warning event for the dead runtime",
+    )
+    wait_for(
+        lambda: len(_event_messages(connectors, "files", "Ready")) > ready_events, timeout=TIMEOUT, what="Ready again"
+    )
     connectors.wait_ready("files")
 
 
-def test_secrets_never_reach_status_events_or_operator_logs(connectors: Connectors, kubectl: Kubectl,
-                                                             namespace: str, operator: OperatorProcess) -> None:
+def test_secrets_never_reach_status_events_or_operator_logs(
+    connectors: Connectors, kubectl: Kubectl, namespace: str, operator: OperatorProcess
+) -> None:
     kubectl.run("create", "secret", "generic", "creds", "-n", namespace, f"--from-literal=password={SECRET_VALUE}")
     connectors.create("files", secret="creds")
     connectors.wait_ready("files")

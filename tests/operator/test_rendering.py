@@ -27,13 +27,23 @@ def test_every_child_is_owned_by_the_connector_and_labelled() -> None:
         meta = child["metadata"]
         assert meta["name"] == "files-runtime"
         assert meta["namespace"] == "data"
-        assert meta["ownerReferences"] == [{"apiVersion": "metaferry.io/v1alpha1", "kind": "IntegrationConnector",
-                                            "name": "files", "uid": "0000-1111", "controller": True,
-                                            "blockOwnerDeletion": True}]
+        assert meta["ownerReferences"] == [
+            {
+                "apiVersion": "metaferry.io/v1alpha1",
+                "kind": "IntegrationConnector",
+                "name": "files",
+                "uid": "0000-1111",
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ]
         assert meta["labels"] == {
-            "app.kubernetes.io/name": "metaferry-connector", "app.kubernetes.io/instance": "files",
-            "app.kubernetes.io/component": "connector", "app.kubernetes.io/managed-by": "metaferry-operator",
-            "app.kubernetes.io/part-of": "metaferry"}
+            "app.kubernetes.io/name": "metaferry-connector",
+            "app.kubernetes.io/instance": "files",
+            "app.kubernetes.io/component": "connector",
+            "app.kubernetes.io/managed-by": "metaferry-operator",
+            "app.kubernetes.io/part-of": "metaferry",
+        }
 
 
 def test_the_config_map_holds_the_manifest_without_status_or_annotations() -> None:
@@ -52,14 +62,23 @@ def test_the_runtime_runs_restricted_with_probes_and_defaults() -> None:
     assert container["command"] == ["metaferry-runtime", "run", "/etc/metaferry/connector/connector.yaml"]
     assert container["image"] == "example/metaferry:1"
     assert container["securityContext"] == {
-        "runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "readOnlyRootFilesystem": True,
-        "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"}}
+        "runAsNonRoot": True,
+        "runAsUser": 10001,
+        "runAsGroup": 10001,
+        "readOnlyRootFilesystem": True,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["resources"] == rendering.DEFAULT_RESOURCES
     assert {m["mountPath"]: m.get("readOnly", False) for m in container["volumeMounts"]} == {
-        "/etc/metaferry/connector": True, "/etc/metaferry/token": True, "/tmp": False, "/var/lib/metaferry": False}
+        "/etc/metaferry/connector": True,
+        "/etc/metaferry/token": True,
+        "/tmp": False,
+        "/var/lib/metaferry": False,
+    }
 
 
 def test_without_a_repository_url_each_pod_gets_its_own_sqlite_file() -> None:
@@ -67,8 +86,10 @@ def test_without_a_repository_url_each_pod_gets_its_own_sqlite_file() -> None:
     assert base64.b64decode(secret["data"]["repository-url"]).decode() == "sqlite:////var/lib/metaferry/metaferry.db"
     assert base64.b64decode(secret["data"]["token"]).decode() == TOKEN
     env = {item["name"]: item for item in _container()["env"]}
-    assert env["METAFERRY_REPOSITORY_URL"]["valueFrom"]["secretKeyRef"] == {"name": "files-runtime",
-                                                                           "key": "repository-url"}
+    assert env["METAFERRY_REPOSITORY_URL"]["valueFrom"]["secretKeyRef"] == {
+        "name": "files-runtime",
+        "key": "repository-url",
+    }
     assert env["METAFERRY_API_TOKEN_FILE"]["value"] == "/etc/metaferry/token/token"
 
 
@@ -108,10 +129,15 @@ def test_suspend_scales_to_zero() -> None:
 
 
 def test_pod_overrides_apply_but_the_contract_wins() -> None:
-    pod = {"image": "mine:2", "resources": {"limits": {"memory": "1Gi"}},
-           "env": [{"name": "EXTRA", "value": "1"}, {"name": "METAFERRY_API_TOKEN_FILE", "value": "/evil"}],
-           "nodeSelector": {"disk": "ssd"}, "labels": {"team": "a"}, "annotations": {"note": "x"},
-           "serviceAccountName": "reader"}
+    pod = {
+        "image": "mine:2",
+        "resources": {"limits": {"memory": "1Gi"}},
+        "env": [{"name": "EXTRA", "value": "1"}, {"name": "METAFERRY_API_TOKEN_FILE", "value": "/evil"}],
+        "nodeSelector": {"disk": "ssd"},
+        "labels": {"team": "a"},
+        "annotations": {"note": "x"},
+        "serviceAccountName": "reader",
+    }
     deployment = _deployment(pod=pod)
     template = deployment["spec"]["template"]
     container = template["spec"]["containers"][0]
@@ -132,8 +158,19 @@ def test_pod_overrides_apply_but_the_contract_wins() -> None:
 def test_only_the_operator_pods_may_reach_the_runtime() -> None:
     policy = rendering.network_policy(connector(), config=CONFIG)["spec"]
     assert policy["podSelector"] == {"matchLabels": naming.selector_labels("files")}
-    assert policy["ingress"] == [{
-        "from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "metaferry",
-                                                  "app.kubernetes.io/component": "operator"}},
-                  "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "metaferry-system"}}}],
-        "ports": [{"protocol": "TCP", "port": 8080}]}]
+    assert policy["ingress"] == [
+        {
+            "from": [
+                {
+                    "podSelector": {
+                        "matchLabels": {
+                            "app.kubernetes.io/name": "metaferry",
+                            "app.kubernetes.io/component": "operator",
+                        }
+                    },
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "metaferry-system"}},
+                }
+            ],
+            "ports": [{"protocol": "TCP", "port": 8080}],
+        }
+    ]

@@ -27,8 +27,9 @@ class FakeRuntime:
         self.mode = "ok"
         self.release = asyncio.Event()
         app = web.Application()
-        app.add_routes([web.get("/status", self.status), web.post("/refresh", self.refresh),
-                        web.post("/restart", self.restart)])
+        app.add_routes(
+            [web.get("/status", self.status), web.post("/refresh", self.refresh), web.post("/restart", self.restart)]
+        )
         self.runner = web.AppRunner(app)
 
     async def status(self, request: web.Request) -> web.Response:

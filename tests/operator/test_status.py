@@ -68,8 +68,10 @@ def test_an_unreachable_runtime_is_not_ready_and_keeps_history_but_not_the_runni
 
 
 def test_configuration_failures_are_stalled() -> None:
-    result = _compute(pod=pod(ready=False), report=report(status=ConnectorStatus.CONFIG_FAILED,
-                                                           last_error="endpoint is not a directory"))
+    result = _compute(
+        pod=pod(ready=False),
+        report=report(status=ConnectorStatus.CONFIG_FAILED, last_error="endpoint is not a directory"),
+    )
     conditions = _conditions(result)
     assert conditions["Stalled"]["reason"] == "ConfigFailed"
     assert conditions["Ready"]["message"] == "endpoint is not a directory"
@@ -77,8 +79,15 @@ def test_configuration_failures_are_stalled() -> None:
 
 
 def test_a_failed_last_refresh_is_not_ready() -> None:
-    record = RefreshRecord(refresh_id="r", trigger="request", started=NOW, duration_seconds=1,
-                           result=RefreshResult.FAILED, statistics=RefreshStatistics(), error="disk gone")
+    record = RefreshRecord(
+        refresh_id="r",
+        trigger="request",
+        started=NOW,
+        duration_seconds=1,
+        result=RefreshResult.FAILED,
+        statistics=RefreshStatistics(),
+        error="disk gone",
+    )
     ready = _conditions(_compute(pod=pod(), report=report(last_refresh=record)))["Ready"]
     assert (ready["status"], ready["reason"]) == ("False", "RefreshFailed")
 
@@ -99,12 +108,17 @@ def test_a_missing_secret_and_an_invalid_spec_are_stalled() -> None:
 
 def test_the_transition_time_moves_only_when_the_status_flips() -> None:
     first = _compute(pod=pod(), report=report(refresh_count=1))
-    later = status.compute(seen=status.Observed(generation=3, suspended=False, desired_hash="h", pod=pod(),
-                                                report=report(refresh_count=2)),
-                           previous=first, now=NOW + timedelta(minutes=5))
+    later = status.compute(
+        seen=status.Observed(
+            generation=3, suspended=False, desired_hash="h", pod=pod(), report=report(refresh_count=2)
+        ),
+        previous=first,
+        now=NOW + timedelta(minutes=5),
+    )
     assert _conditions(later)["Ready"]["lastTransitionTime"] == _conditions(first)["Ready"]["lastTransitionTime"]
-    flipped = status.compute(seen=status.Observed(generation=3, suspended=True), previous=later,
-                             now=NOW + timedelta(minutes=6))
+    flipped = status.compute(
+        seen=status.Observed(generation=3, suspended=True), previous=later, now=NOW + timedelta(minutes=6)
+    )
     assert _conditions(flipped)["Ready"]["lastTransitionTime"] == "2030-01-02T03:10:05Z"
 
 
@@ -125,11 +139,11 @@ def test_handled_tokens_are_echoed_and_kept() -> None:
 
 def test_events_tell_refreshes_failures_restarts_and_readiness() -> None:
     before = _compute(pod=pod(), report=report(refresh_count=1))
-    after = _compute(before, pod=pod(), report=report(refresh_count=3, failed_refresh_count=1, restart_count=1,
-                                                      last_error="boom"))
+    after = _compute(
+        before, pod=pod(), report=report(refresh_count=3, failed_refresh_count=1, restart_count=1, last_error="boom")
+    )
     reasons = [event.reason for event in status.events(previous=before, new=after)]
     assert reasons == ["RefreshFailed", "RefreshSucceeded", "ConnectorRestarted"]
     assert status.events(previous=after, new=after) == []
     down = _compute(after, pod=pod(), runtime_error="refused")
-    assert [(e.type, e.reason) for e in status.events(previous=after, new=down)] == [("Warning",
-                                                                                      "RuntimeUnreachable")]
+    assert [(e.type, e.reason) for e in status.events(previous=after, new=down)] == [("Warning", "RuntimeUnreachable")]

@@ -620,9 +620,10 @@ class ConnectorRuntime:
         finally:
             if interrupt is not None:
                 interrupt.cancel()
+            if not future.done():  # abandoned (timeout, interrupt or our own cancellation): settle it quietly
+                future.add_done_callback(_consume_result)
         if future in done:
             return future.result()
-        future.add_done_callback(_consume_result)
         if interrupt is not None and interrupt in done:
             raise _Interrupted()
         raise TimeoutError()
