@@ -17,6 +17,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -66,9 +67,22 @@ def remove_if_empty(paths: Sequence[Path]) -> None:
 STAGE_ROOT = Path("/run/metaferry-pod-runner")
 
 
+#: Host paths every container needs even under a volume that covers them: the image stand-in (the virtualenv
+#: whose console scripts pods run, and the repository whose code it installs in editable mode). A checkout
+#: under /tmp would otherwise vanish behind the emptyDir every read-only-root pod mounts at /tmp.
+IMAGE_PATHS: tuple[Path, ...] = tuple(
+    dict.fromkeys(Path(p).resolve() for p in (sys.prefix, Path(__file__).resolve().parents[2]))
+)
+
+
+def _covered(path: Path, mounts: Sequence[Mount]) -> bool:
+    return any(path == Path(m.target) or Path(m.target) in path.parents for m in mounts)
+
+
 def _prologue(mounts: Sequence[Mount], working_dir: str | None, scratch: Path) -> str:
     """Mount in two phases, as a kubelet's independent mounts behave: first bind every source to a staging
-    directory (so no later mount can hide it), then mount the staged sources at their targets, parents first."""
+    directory (so no later mount can hide it), then mount the staged sources at their targets, parents first;
+    last, put back the image stand-in paths (`IMAGE_PATHS`) that a volume covered."""
     lines = [
         "set -e",
         f"mkdir -p {shlex.quote(str(STAGE_ROOT))}",
@@ -78,6 +92,10 @@ def _prologue(mounts: Sequence[Mount], working_dir: str | None, scratch: Path) -
         staged = f'"$stage/{index}"'
         lines.append(f"mkdir {staged}" if mount.source.is_dir() else f": > {staged}")
         lines.append(f"mount --bind {shlex.quote(str(mount.source))} {staged}")
+    kept = [path for path in IMAGE_PATHS if _covered(path, mounts)]
+    for index, path in enumerate(kept):
+        lines.append(f'mkdir "$stage/image{index}"')
+        lines.append(f'mount --bind {shlex.quote(str(path))} "$stage/image{index}"')
     ordered = sorted(enumerate(mounts), key=lambda item: len(Path(item[1].target).parts))
     for index, mount in ordered:
         target = shlex.quote(mount.target)
@@ -88,6 +106,9 @@ def _prologue(mounts: Sequence[Mount], working_dir: str | None, scratch: Path) -
         lines.append(f'mount --bind "$stage/{index}" {target}')
         if mount.read_only:
             lines.append(f"mount -o remount,bind,ro {target}")
+    for index, path in enumerate(kept):
+        lines.append(f"mkdir -p {shlex.quote(str(path))}")
+        lines.append(f'mount --bind "$stage/image{index}" {shlex.quote(str(path))}')
     if working_dir:  # images carry their working directory; here it exists only if something mounted it
         lines.append(f"cd {shlex.quote(working_dir)} 2>/dev/null || cd {shlex.quote(str(scratch))}")
     lines.append('exec "$@"')

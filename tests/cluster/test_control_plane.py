@@ -320,6 +320,26 @@ def test_an_empty_dir_over_tmp_does_not_hide_other_volumes_sources(
     assert pod_runner.logs(namespace, "tmp-shadow").splitlines()[:3] == ["k3y", "token", "0"]
 
 
+def test_a_volume_over_the_checkout_keeps_the_installed_code_visible(
+    k8s_client: client.ApiClient, pod_runner: PodRunner, namespace: str
+) -> None:
+    """The image stand-in (this checkout and its virtualenv) must survive a volume mounted over a directory that
+    contains it, as when the checkout lives under /tmp and the pod mounts an emptyDir at /tmp."""
+    core = client.CoreV1Api(k8s_client)
+    covering = str(Path(__file__).resolve().parents[2].parent)
+    pod = _pod(
+        "covered-code",
+        ["sh", "-c", f"metaferry-runtime --version && ls -A {covering} | wc -l"],
+        volumes=[{"name": "cover", "emptyDir": {}}],
+        container={"volumeMounts": [{"name": "cover", "mountPath": covering}]},
+    )
+    core.create_namespaced_pod(namespace, pod)
+    wait_for(lambda: _phase(core, namespace, "covered-code", ("Succeeded", "Failed")), timeout=60, what="the pod")
+    lines = pod_runner.logs(namespace, "covered-code").splitlines()
+    assert lines[0].startswith("metaferry-runtime ")
+    assert lines[1] == "1", "only the checkout is put back inside the covering volume"
+
+
 SIGTERM_WATCHER = textwrap.dedent("""
     import signal, sys, time
     def stop(signum, frame):

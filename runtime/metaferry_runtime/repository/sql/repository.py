@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -24,11 +24,13 @@ from metaferry_runtime.repository.model import ChangeEvent
 from metaferry_runtime.repository.sql.collector import fewer_collections
 from metaferry_runtime.repository.sql.engines import Engines, libpq_dsn, make_engines
 from metaferry_runtime.repository.sql.outtopic import OutTopic
-from metaferry_runtime.repository.sql.pg_notifications import NotificationListener
 from metaferry_runtime.repository.sql.records import aware
 from metaferry_runtime.repository.sql.schema import ensure_schema, events
 from metaferry_runtime.repository.sql.transaction import NOTIFY_CHANNEL, SqlTransaction, database_errors
 from metaferry_runtime.repository.types import TypeRegistry, default_registry
+
+if TYPE_CHECKING:
+    from metaferry_runtime.repository.sql.pg_notifications import NotificationListener
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +121,10 @@ class SqlRepository(MetadataRepository):
     def _ensure_notifications(self) -> None:
         with self._lock:
             if self._notifications is None:
+                # Imported here: psycopg is needed only for PostgreSQL, and an embedded SQLite runtime should
+                # not pay its memory.
+                from metaferry_runtime.repository.sql.pg_notifications import NotificationListener
+
                 self._notifications = NotificationListener(
                     dsn=libpq_dsn(self._engines.url), channel=NOTIFY_CHANNEL, on_notify=self._topic.wake_all
                 )
