@@ -6,11 +6,10 @@ children per connector and writing one status each, with no watches, no runtime 
 cost beyond the same pure functions. Pods run on the pod runner's fake node (reported Running/Ready at
 once; nothing answers at their IPs, so statuses say RuntimeUnreachable, which is still a written status).
 
-    python benchmarks/operator_scale.py [--count 240]
+    python benchmarks/operator_scale.py [--count 1000]
 
-Why not 1,000: every connector has a ClusterIP Service, and the test control plane (tests/cluster)
-allocates Service IPs from 10.0.0.0/24, so about 250 Services fit. Given a wider --service-cluster-ip-range
-there, ``--count 1000`` runs unchanged.
+The test control plane allocates Service IPs from 10.0.0.0/20 (one ClusterIP Service per connector), so
+``--count 1000`` fits.
 """
 
 from __future__ import annotations
@@ -115,9 +114,7 @@ def _delete_namespace(api: client.ApiClient, name: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--count", type=int, default=240, help="at most about 250: the test control plane's Service CIDR is a /24"
-    )
+    parser.add_argument("--count", type=int, default=1000, help="connectors to apply at once (default 1000)")
     args = parser.parse_args()
     with common.cluster(mode="fake") as (plane, api, _runner):
         os.environ["KUBECONFIG"] = str(plane.kubeconfig)  # for the floor's client
