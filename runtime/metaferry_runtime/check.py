@@ -9,13 +9,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from pydantic import SecretStr
-
+from metaferry_runtime.lifecycle.assembly import connection_for, context_for
 from metaferry_runtime.repository import ChangeCounts, MetadataRepository
 from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
-from metaferry_runtime.sdk import Connection
 from metaferry_runtime.sdk.broker import create_connector
-from metaferry_runtime.sdk.contexts import create_context
 
 
 @dataclass
@@ -45,23 +42,11 @@ def check_connector(
     )
     steps.append(CheckStep("secrets", True, f"{len(secured_properties)} secured properties"))
     try:
-        context = create_context(
-            spec.integration_service.value,
-            repository=repository,
-            connector_name=resource.metadata.name,
-            metadata_source_qualified_name=resource.metadata_source_qualified_name,
-            permitted_synchronization=spec.permitted_synchronization,
-            catalog_targets=list(spec.catalog_targets),
-            deletion_detection=spec.deletion_detection,
-        )
+        context = context_for(resource, repository)
     except Exception as error:
         return [*steps, CheckStep("context", False, f"{type(error).__name__}: {error}")]
     steps.append(CheckStep("context", True, f"{spec.integration_service.value} context over {repository.url}"))
-    connection = Connection(
-        endpoint=spec.connection.endpoint,
-        configuration_properties=dict(spec.connection.configuration_properties),
-        secured_properties={k: SecretStr(v) for k, v in secured_properties.items()},
-    )
+    connection = connection_for(resource, secured_properties)
     try:
         connector.initialize(connection, str(uuid.uuid4()))
         connector.set_connector_name(resource.metadata.name)

@@ -24,9 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from pydantic import SecretStr
-
 from metaferry_runtime.audit import AuditLog, RuntimeMessages, SecretMasker
+from metaferry_runtime.lifecycle.assembly import connection_for, context_for
 from metaferry_runtime.lifecycle.backoff import Backoff
 from metaferry_runtime.lifecycle.engage import EngageThread
 from metaferry_runtime.lifecycle.status import StatusTracker
@@ -42,9 +41,8 @@ from metaferry_runtime.report import (
 from metaferry_runtime.repository import ChangeCounts, MetadataRepository
 from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
 from metaferry_runtime.resource import RefreshStatistics, format_duration
-from metaferry_runtime.sdk import Connection, ConnectorConfigurationError, IntegrationConnector, IntegrationContext
+from metaferry_runtime.sdk import ConnectorConfigurationError, IntegrationConnector, IntegrationContext
 from metaferry_runtime.sdk.broker import NotAConnector, create_connector
-from metaferry_runtime.sdk.contexts import create_context
 
 T = TypeVar("T")
 HEALTHY = (ConnectorStatus.WAITING, ConnectorStatus.REFRESHING, ConnectorStatus.RUNNING)
@@ -307,14 +305,9 @@ class ConnectorRuntime:
             self._record_failure(ConnectorStatus.CONFIG_FAILED, str(error))
             return
         try:
-            context = create_context(
-                self.spec.integration_service.value,
-                repository=self._repository,
-                connector_name=self.connector_name,
-                metadata_source_qualified_name=self.resource.metadata_source_qualified_name,
-                permitted_synchronization=self.spec.permitted_synchronization,
-                catalog_targets=list(self.spec.catalog_targets),
-                deletion_detection=self.spec.deletion_detection,
+            context = context_for(
+                self.resource,
+                self._repository,
                 audit_log=self.audit_log.child(f"context/{self.spec.integration_service.value}"),
             )
         except Exception as error:
@@ -322,11 +315,7 @@ class ConnectorRuntime:
             return
         incarnation = _Incarnation(instance_id=instance_id, connector=connector, context=context)
         self._incarnation = incarnation
-        connection = Connection(
-            endpoint=self.spec.connection.endpoint,
-            configuration_properties=dict(self.spec.connection.configuration_properties),
-            secured_properties={key: SecretStr(value) for key, value in self._secrets.items()},
-        )
+        connection = connection_for(self.resource, self._secrets)
         connector_log = self.audit_log.child(f"connector/{self.spec.connector}")
 
         def configure() -> None:
