@@ -39,18 +39,20 @@ def liveness_endpoint(settings: config.OperatorConfig) -> str | None:
     return f"http://{host}:{settings.health_port}/healthz"
 
 
-async def _operate(settings: config.OperatorConfig) -> None:
+async def _operate(settings: config.OperatorConfig) -> int:
+    """Run kopf until SIGTERM (exit code 0) or until leadership is lost (1)."""
     from metaferry_operator import handlers  # noqa: F401 - registers the kopf handlers
 
-    liveness = liveness_endpoint(settings)
+    memo = kopf.Memo(config=settings, stop_flag=asyncio.Event(), leadership_lost=False)
     await kopf.operator(
         clusterwide=not settings.watch_namespaces,
         namespaces=list(settings.watch_namespaces),
-        standalone=not settings.peering,
-        peering_name=settings.peering or None,
-        liveness_endpoint=liveness,
-        memo=kopf.Memo(config=settings),
+        standalone=True,  # replicas coordinate through a Lease (module `leader`), not kopf peering
+        liveness_endpoint=liveness_endpoint(settings),
+        stop_flag=memo.stop_flag,
+        memo=memo,
     )
+    return 1 if memo.leadership_lost else 0
 
 
 def run(flags: argparse.Namespace) -> int:
@@ -63,8 +65,7 @@ def run(flags: argparse.Namespace) -> int:
     scope = ", ".join(settings.watch_namespaces) or "all namespaces"
     logger.info("metaferry-operator %s watching %s", __version__, scope)
     metrics.serve(host=settings.listen_host, port=settings.metrics_port)
-    asyncio.run(_operate(settings))
-    return 0
+    return asyncio.run(_operate(settings))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

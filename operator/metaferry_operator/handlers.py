@@ -13,14 +13,16 @@ editing a referenced Secret rolls the connector's pod.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, cast
 
 import kopf
 
-from metaferry_operator import kube, naming, rendering
+from metaferry_operator import kube, metrics, naming, rendering
 from metaferry_operator.cache import ChildVersion, WorldCache
 from metaferry_operator.config import OperatorConfig
+from metaferry_operator.leader import LeaderElector, lease_settings
 from metaferry_operator.observation import observe_deployment, observe_pod
 from metaferry_operator.reconciler import Dependencies
 from metaferry_operator.runtime_client import RuntimeClient, new_http_client
@@ -51,8 +53,15 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     memo.kube = kube.KubeClient.connect(max_connections=config.max_workers)
     memo.cache = WorldCache()
     memo.supervisor = Supervisor(
-        Dependencies(config=config, kube=memo.kube, runtime=RuntimeClient(memo.http), cache=memo.cache)
+        Dependencies(config=config, kube=memo.kube, runtime=RuntimeClient(memo.http), cache=memo.cache),
+        active=not config.leader_election,
     )
+    memo.elector = None
+    if config.leader_election:
+        memo.elector = LeaderElector(memo.kube, lease_settings(config))
+        memo.leading = asyncio.create_task(_lead(memo), name="leader election")
+    else:
+        metrics.LEADER.set(1)
     if not config.repository_url:
         logger.warning(
             "METAFERRY_REPOSITORY_URL is empty: every connector pod keeps its own SQLite repository "
@@ -60,9 +69,30 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
         )
 
 
+async def _lead(memo: kopf.Memo) -> None:
+    """Stand by until this replica holds the Lease, act while it does, and stop the operator when it is lost.
+
+    Losing the Lease ends the process (exit code 1, as controller-runtime does): a restarted replica
+    rejoins as a standby with fresh state instead of guessing what the new leader has done meanwhile.
+    """
+    elector: LeaderElector = memo.elector
+    await elector.acquire()
+    metrics.LEADER.set(1)
+    memo.supervisor.activate()
+    await elector.hold()
+    metrics.LEADER.set(0)
+    await memo.supervisor.close()
+    memo.leadership_lost = True
+    memo.stop_flag.set()
+
+
 @kopf.on.cleanup()
 async def stop(memo: kopf.Memo, **_: Any) -> None:
+    if memo.elector is not None:
+        memo.leading.cancel()
     await memo.supervisor.close()
+    if memo.elector is not None:
+        await memo.elector.release()  # only after every task has stopped acting
     await memo.kube.aclose()
     await memo.http.aclose()
 

@@ -40,6 +40,11 @@ CONNECTORS = Gauge(
 CONNECTORS_BY_PHASE = Gauge(
     "metaferry_operator_connectors_by_phase", "Managed connectors by status phase.", ["phase"], registry=REGISTRY
 )
+LEADER = Gauge(
+    "metaferry_operator_leader",
+    "1 while this replica acts on connectors (always, without leader election), 0 while it stands by.",
+    registry=REGISTRY,
+)
 BUILD = Info("metaferry_operator_build", "Version of the running operator.", registry=REGISTRY)
 BUILD.info({"version": __version__})
 

@@ -9,6 +9,10 @@ bounded by the Kubernetes client's connection pool (``METAFERRY_MAX_WORKERS``).
 
 A wake-up during a pass makes the task run once more right after it, so bursts of events coalesce into
 at most one extra pass; errors back off exponentially (1 s doubling to 60 s), events still wake the task.
+
+With leader election a standby replica's supervisor starts inactive: it keeps the latest body of every
+connector its watches report but runs no task until :meth:`Supervisor.activate`, so it acts the moment it
+leads, from a warm cache, without a re-list.
 """
 
 from __future__ import annotations
@@ -71,9 +75,11 @@ class _Worker:
 class Supervisor:
     """The set of connector tasks, keyed by (namespace, name)."""
 
-    def __init__(self, deps: Dependencies) -> None:
+    def __init__(self, deps: Dependencies, *, active: bool = True) -> None:
         self.deps = deps
+        self.active = active
         self._workers: dict[Key, _Worker] = {}
+        self._standing_by: dict[Key, dict[str, Any]] = {}  # latest bodies seen while inactive
 
     def __len__(self) -> int:
         return len(self._workers)
@@ -81,7 +87,14 @@ class Supervisor:
     def observe_connector(self, body: dict[str, Any], *, deleted: bool) -> None:
         meta = body["metadata"]
         key = (meta["namespace"], meta["name"])
-        if deleted or meta.get("deletionTimestamp"):
+        gone = deleted or bool(meta.get("deletionTimestamp"))
+        if not self.active:
+            if gone:
+                self._standing_by.pop(key, None)
+            else:
+                self._standing_by[key] = body
+            return
+        if gone:
             self._stop(key)
             return
         worker = self._workers.get(key)
@@ -90,6 +103,13 @@ class Supervisor:
             metrics.CONNECTORS.set(len(self._workers))
         worker.reconciler.observe(body)
         worker.wake.set()
+
+    def activate(self) -> None:
+        """Start acting: one task per connector seen so far (this replica now holds the Lease)."""
+        self.active = True
+        bodies, self._standing_by = self._standing_by, {}
+        for body in bodies.values():
+            self.observe_connector(body, deleted=False)
 
     def wake(self, key: Key) -> None:
         worker = self._workers.get(key)
@@ -119,6 +139,8 @@ class Supervisor:
             metrics.CONNECTORS_BY_PHASE.labels(new).inc()
 
     async def close(self) -> None:
+        """Cancel every task and wait for them; nothing is acted on afterwards."""
+        self.active = False
         workers = list(self._workers.values())
         self._workers.clear()
         for worker in workers:

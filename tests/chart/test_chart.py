@@ -35,7 +35,7 @@ from tests.chart.conftest import (
 Render = Callable[[Sequence[str]], list[Manifest]]
 CRD_FILE = "integrationconnectors.metaferry.io.yaml"
 # Kinds with no schema in kubernetes-validate: CRD-defined objects, checked field by field below.
-CUSTOM_KINDS = {"ServiceMonitor", "ClusterKopfPeering", "KopfPeering"}
+CUSTOM_KINDS = {"ServiceMonitor"}
 OPERATOR = f"{RELEASE}-operator"
 
 
@@ -218,16 +218,9 @@ def test_crd_keep_and_enable_switches(render: Render) -> None:
     assert find(render(["--set", "crds.enabled=false"]), "CustomResourceDefinition") == []
 
 
-def test_kopf_peering_crds_ship_in_the_crds_directory() -> None:
-    # Only kopf's CRDs: the IntegrationConnector CRD is a template (also in crds/ it would clash with it).
-    assert sorted(p.name for p in (CHART / "crds").iterdir()) == ["kopf-peering.yaml"]
-    crds = documents((CHART / "crds" / "kopf-peering.yaml").read_text())
-    assert {c["metadata"]["name"] for c in crds} == {"clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"}
-    for crd in crds:
-        kubernetes_validate.validate(crd, KUBE_VERSION, strict=True)
-        assert crd["spec"]["group"] == "kopf.dev"
-        status = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"]
-        assert status["x-kubernetes-preserve-unknown-fields"] is True  # kopf writes peers into status
+def test_the_chart_ships_no_plain_crds_directory() -> None:
+    # The IntegrationConnector CRD is a template (so upgrades update it); a crds/ copy would clash with it.
+    assert not (CHART / "crds").exists()
 
 
 # ---------------------------------------------------------------- the operator Deployment
@@ -284,7 +277,10 @@ def test_operator_environment_carries_every_setting(render: Render) -> None:
     assert env["METAFERRY_STATUS_POLL_INTERVAL"]["value"] == "10"
     assert env["METAFERRY_HTTP_TIMEOUT"]["value"] == "5"
     assert env["METAFERRY_MAX_WORKERS"]["value"] == "20"
-    assert env["METAFERRY_PEERING"]["value"] == ""
+    assert env["METAFERRY_LEADER_ELECTION"]["value"] == "false"
+    assert env["METAFERRY_LEADER_ELECTION_NAMESPACE"]["value"] == RELEASE_NAMESPACE
+    lease_timings = [env[f"METAFERRY_LEASE_{name}"]["value"] for name in ("DURATION", "RENEW_DEADLINE", "RETRY_PERIOD")]
+    assert lease_timings == ["15", "10", "2"]
     assert env["METAFERRY_HEALTH_PORT"]["value"] == "8081"
     assert env["METAFERRY_METRICS_PORT"]["value"] == "9090"
     assert env["METAFERRY_LOG_FORMAT"]["value"] == "json"
@@ -355,26 +351,40 @@ def test_repository_url_comes_from_the_named_secret(render: Render) -> None:
     assert "value" not in env["METAFERRY_REPOSITORY_URL"]
 
 
-def test_high_availability_runs_peered_replicas_with_rolling_updates(render: Render) -> None:
+def test_high_availability_runs_replicas_electing_a_leader_with_rolling_updates(render: Render) -> None:
     manifests = render(VALUE_SETS["high-availability"])
     deployment = one(manifests, "Deployment", OPERATOR)
     assert deployment["spec"]["replicas"] == 2
     assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
-    assert env_of(operator_container(manifests))["METAFERRY_PEERING"]["value"] == "metaferry"
-    peering = one(manifests, "ClusterKopfPeering", "metaferry")
-    assert peering["apiVersion"] == "kopf.dev/v1"
-    granted = rules_by_resource(one(manifests, "ClusterRole", OPERATOR)["rules"])
-    assert granted["kopf.dev/clusterkopfpeerings"] == {"list", "watch", "patch"}
+    environment = env_of(operator_container(manifests))
+    assert environment["METAFERRY_LEADER_ELECTION"]["value"] == "true"
+    assert environment["METAFERRY_OPERATOR_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
+    role = one(manifests, "Role", f"{OPERATOR}-leader-election", RELEASE_NAMESPACE)
+    assert [(r["resources"], r.get("resourceNames"), set(r["verbs"])) for r in role["rules"]] == [
+        (["leases"], None, {"create"}),
+        (["leases"], ["metaferry-operator"], {"get", "patch"}),
+    ]
+    binding = one(manifests, "RoleBinding", f"{OPERATOR}-leader-election", RELEASE_NAMESPACE)
+    pod_spec = deployment["spec"]["template"]["spec"]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": pod_spec["serviceAccountName"], "namespace": RELEASE_NAMESPACE}
+    ]
     pdb = one(manifests, "PodDisruptionBudget", OPERATOR)
     assert pdb["spec"]["minAvailable"] == 1
 
 
-def test_namespaced_high_availability_peers_in_each_watched_namespace(render: Render) -> None:
+def test_a_single_replica_has_no_leader_election(render: Render) -> None:
+    manifests = render([])
+    assert env_of(operator_container(manifests))["METAFERRY_LEADER_ELECTION"]["value"] == "false"
+    assert find(manifests, "Role", f"{OPERATOR}-leader-election") == []
+
+
+def test_namespaced_high_availability_keeps_the_lease_in_the_release_namespace(render: Render) -> None:
     manifests = render([*VALUE_SETS["namespaced-rbac"], "--set", "highAvailability.enabled=true"])
-    assert {p["metadata"]["namespace"] for p in find(manifests, "KopfPeering")} == {"team-a", "team-b"}
-    assert find(manifests, "ClusterKopfPeering") == []
-    role = one(manifests, "Role", OPERATOR, "team-a")
-    assert rules_by_resource(role["rules"])["kopf.dev/kopfpeerings"] == {"list", "watch", "patch"}
+    assert one(manifests, "Role", f"{OPERATOR}-leader-election", RELEASE_NAMESPACE)
+    for namespace in ("team-a", "team-b"):
+        rules = one(manifests, "Role", OPERATOR, namespace)["rules"]
+        assert "coordination.k8s.io/leases" not in rules_by_resource(rules)
 
 
 def test_high_availability_needs_at_least_two_replicas(helm: Helm) -> None:
@@ -586,13 +596,10 @@ def test_notes_warn_when_a_service_monitor_cannot_be_created(helm: Helm, tmp_pat
     assert "no ServiceMonitor was created" in notes
 
 
-def test_high_availability_is_announced_as_experimental(helm: Helm, tmp_path: Path) -> None:
-    """Per-connector work is not gated on kopf peering yet: the chart must not present HA as safe."""
-    assert "EXPERIMENTAL" in render_notes(helm, tmp_path / "ha", "--set", "highAvailability.enabled=true")
-    assert "EXPERIMENTAL" not in render_notes(helm, tmp_path / "single")
-    readme = (CHART / "README.md").read_text()
-    assert "### High availability (experimental: not safe yet)" in readme
-    assert "Do not enable `highAvailability` in production" in readme
+def test_high_availability_notes_say_where_to_see_the_leader(helm: Helm, tmp_path: Path) -> None:
+    notes = render_notes(helm, tmp_path / "ha", "--set", "highAvailability.enabled=true")
+    assert "kubectl get lease metaferry-operator -n" in notes
+    assert "get lease" not in render_notes(helm, tmp_path / "single")
 
 
 def test_chart_metadata() -> None:

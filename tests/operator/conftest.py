@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -118,6 +119,15 @@ class OperatorProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@pytest.fixture
+def data_dir(namespace: str) -> Iterator[Path]:
+    """Outside /tmp: connector pods mount an emptyDir over /tmp, which would hide pytest's tmp_path."""
+    path = Path("/var/tmp/metaferry-operator-tests") / namespace
+    path.mkdir(parents=True)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import pytest
 
 from metaferry_operator.cli import liveness_endpoint
 from metaferry_operator.config import ConfigError, load_config, parse_args
+from metaferry_operator.leader import lease_settings
 
 
 def test_defaults() -> None:
@@ -60,3 +61,27 @@ def test_bad_values_name_their_variable(name: str, value: str) -> None:
 def test_liveness_endpoint_listens_on_the_listen_host(host: str, url: str) -> None:
     assert liveness_endpoint(load_config(environ={"METAFERRY_LISTEN_HOST": host})) == url
     assert liveness_endpoint(load_config(environ={"METAFERRY_HEALTH_PORT": "0"})) is None
+
+
+def test_leader_election_takes_the_operator_namespace_and_client_go_timings() -> None:
+    config = load_config(environ={"METAFERRY_LEADER_ELECTION": "true", "METAFERRY_OPERATOR_NAMESPACE": "ops"})
+    settings = lease_settings(config)
+    assert (settings.namespace, settings.name) == ("ops", "metaferry-operator")
+    assert (settings.lease_duration, settings.renew_deadline, settings.retry_period) == (15, 10, 2)
+    assert settings.identity != lease_settings(config).identity  # two replicas on one host never collide
+
+
+def test_leader_election_without_a_namespace_is_refused() -> None:
+    with pytest.raises(ConfigError, match="leader election needs METAFERRY_OPERATOR_NAMESPACE"):
+        load_config(environ={"METAFERRY_LEADER_ELECTION": "true"})
+
+
+def test_a_renew_deadline_not_shorter_than_the_lease_is_refused() -> None:
+    environ = {
+        "METAFERRY_LEADER_ELECTION": "true",
+        "METAFERRY_OPERATOR_NAMESPACE": "ops",
+        "METAFERRY_LEASE_DURATION": "10",
+        "METAFERRY_LEASE_RENEW_DEADLINE": "10",
+    }
+    with pytest.raises(ConfigError, match="gives up before a standby may take over"):
+        load_config(environ=environ)

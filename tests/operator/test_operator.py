@@ -10,9 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -126,15 +124,6 @@ class Connectors:
             "Service": read(self.core.read_namespaced_service),
             "NetworkPolicy": read(networking.read_namespaced_network_policy),
         }
-
-
-@pytest.fixture
-def data_dir(namespace: str) -> Iterator[Path]:
-    """Outside /tmp: connector pods mount an emptyDir over /tmp, which would hide pytest's tmp_path."""
-    path = Path("/var/tmp/metaferry-operator-tests") / namespace
-    path.mkdir(parents=True)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

@@ -67,13 +67,3 @@ namespaced mode through one Role per watched namespace. Every verb says why it i
   verbs:
     - create  # refresh started / finished / failed, shown by kubectl describe ic (kopf posts, too)
 {{- end }}
-
-{{/* Peering objects (only with highAvailability): the operator replicas elect who is active. */}}
-{{- define "metaferry.peeringRules" -}}
-- apiGroups: ["kopf.dev"]
-  resources: [{{ .resource | quote }}]
-  verbs:
-    - list    # kopf's initial listing of the peering object
-    - watch   # see other replicas' keep-alives and priorities
-    - patch   # write this replica's keep-alive into the peering object's status
-{{- end }}
