@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -246,3 +248,12 @@ def test_watch_mode_honours_dry_run_for_deletions(make_monitor: MakeMonitor, tre
             what="the dry-run report",
         )
     assert _qn(tree / "readme") in _names(monitor)
+
+
+def test_a_runtime_that_only_refreshes_does_not_import_watchfiles() -> None:
+    code = (
+        "import sys, metaferry_runtime.connectors.directory_monitor, metaferry_runtime.cli;"
+        " print('watchfiles' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

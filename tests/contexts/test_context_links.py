@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 
+from metaferry_runtime.repository import ChangeKind, TypeErrorInRepository
 from metaferry_runtime.resource.spec import PermittedSynchronization
+from metaferry_runtime.sdk.contexts import ElementUpsert
 from metaferry_runtime.sdk.contexts._openlineage import InvalidOpenLineageEvent
 from metaferry_runtime.sdk.errors import SynchronizationNotPermitted
 from tests.contexts.conftest import OTHER_SOURCE, ContextFactory
@@ -250,3 +252,23 @@ def test_display_fields_hang_off_their_report(make_context: ContextFactory) -> N
     field = display.create_data_field("report:sales::layout.total", {"name": "total"}, parent_guid=container)
     assert [e.guid for e in display.get_data_containers_for_display(report)] == [container]
     assert [e.guid for e in display.get_data_fields_for_container(container)] == [field]
+
+
+def test_many_files_are_upserted_in_one_call_and_only_new_ones_are_linked(make_context: ContextFactory) -> None:
+    files = make_context("files")
+    folder, _ = files.upsert_file_folder("file:///many", {"name": "many"})
+    upserts = [
+        ElementUpsert("file:///many/a.csv", {"name": "a.csv"}, "CSVFile"),
+        ElementUpsert("file:///many/b", {"name": "b"}),
+    ]
+    created = files.upsert_data_files(upserts, parent_guid=folder.guid)
+    assert [change for _, change in created] == [ChangeKind.ELEMENT_CREATED] * 2
+    assert files.get_data_file_by_guid(created[0][0]).type_name == "CSVFile"
+    assert files.get_data_file_by_guid(created[1][0]).type_name == "DataFile"
+    assert {e.guid for e in files.get_folder_files(folder.guid)} == {guid for guid, _ in created}
+    other, _ = files.upsert_file_folder("file:///other", {"name": "other"})
+    again = files.upsert_data_files(upserts, parent_guid=other.guid)
+    assert again == [(guid, ChangeKind.UNCHANGED) for guid, _ in created]
+    assert files.get_folder_files(other.guid) == [], "an unchanged file is not linked again"
+    with pytest.raises(TypeErrorInRepository):
+        files.upsert_data_files([ElementUpsert("file:///many/c", {"name": "c"}, "FileFolder")])

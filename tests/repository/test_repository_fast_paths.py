@@ -75,3 +75,40 @@ def test_events_carry_the_element_as_stored(repository: MetadataRepository) -> N
     assert events[-1].element.properties == stored.properties
     assert events[-1].element.classifications == stored.classifications
     assert events[-1].element.version == stored.version
+
+
+def test_bulk_upserts_do_what_one_upsert_each_does(repository: MetadataRepository) -> None:
+    with repository.transaction(actor=ACTOR) as transaction:
+        folder, _ = transaction.upsert_element("FileFolder", "file:///bulk", {"name": "bulk"})
+        first = transaction.upsert_elements(
+            [("CSVFile", "file:///bulk/a.csv", {"name": "a.csv"}), ("DataFile", "file:///bulk/b", {"name": "b"})]
+        )
+        links = transaction.upsert_relationships([("NestedFile", folder.guid, guid, None) for guid, _ in first])
+    assert [change for _, change in first] == [ChangeKind.ELEMENT_CREATED] * 2
+    assert [change for _, change in links] == [ChangeKind.RELATIONSHIP_CREATED] * 2
+    with repository.transaction(actor=ACTOR, refresh_id="again") as transaction:
+        again = transaction.upsert_elements(
+            [("CSVFile", "file:///bulk/a.csv", {"name": "a.csv"}), ("DataFile", "file:///bulk/b", {"name": "B"})]
+        )
+        relinked = transaction.upsert_relationships([("NestedFile", folder.guid, guid, None) for guid, _ in first])
+        counts = transaction.counts
+        stored = transaction.get_element(first[1][0])
+        related = transaction.get_related_elements(folder.guid, relationship_type="NestedFile", at_end=1)
+    assert again == [(first[0][0], ChangeKind.UNCHANGED), (first[1][0], ChangeKind.ELEMENT_UPDATED)]
+    assert relinked == [(guid, ChangeKind.UNCHANGED) for guid, _ in links]
+    assert (counts.unchanged, counts.updated) == (1, 1), "the counts behind the write metrics"
+    assert stored.properties == {"name": "B"}
+    assert {element.guid for element in related} == {guid for guid, _ in first}
+
+
+def test_bulk_upserts_refuse_what_another_collection_owns(repository: MetadataRepository) -> None:
+    with repository.transaction(actor=OTHER) as transaction:
+        transaction.upsert_element("DataFile", "file:///theirs", {"name": "theirs"})
+    with pytest.raises(NotOwner), repository.transaction(actor=ACTOR) as transaction:
+        transaction.upsert_elements(
+            [("DataFile", "file:///mine", {"name": "mine"}), ("DataFile", "file:///theirs", {"name": "mine now"})]
+        )
+    with repository.transaction(actor=ACTOR) as transaction:
+        assert transaction.find_element_by_name("file:///mine") is None, "the transaction rolled back whole"
+        theirs = transaction.find_element_by_name("file:///theirs")
+    assert theirs is not None and theirs.properties == {"name": "theirs"}

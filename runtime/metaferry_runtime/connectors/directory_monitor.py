@@ -11,6 +11,7 @@ the files and folders below each root that the walk did not see; it runs in the 
 a walk that fails (a root that vanished, an unreadable directory) archives nothing. With
 `usesBlockingCalls`, engage() also watches the trees (watchfiles) and applies each batch of changes as one
 transaction, returning after each batch or after about a second without one, so the runtime can stop it.
+watchfiles is imported by the first engage(), so a runtime that only refreshes does not carry it in memory.
 
 Configuration properties: `includeHidden` (default false), `maxDepth` (directory levels below the root
 to descend; absent = no limit; 0 = the root's own files only), `ignorePatterns` (globs matched against a
@@ -25,13 +26,12 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-
-import watchfiles
+from typing import TYPE_CHECKING, Any
 
 from metaferry_runtime.audit.messages import AuditMessage, Severity
 from metaferry_runtime.repository import Element
 from metaferry_runtime.sdk.connector import IntegrationConnector
+from metaferry_runtime.sdk.contexts import ElementUpsert
 from metaferry_runtime.sdk.contexts.files import (
     FILE_TYPE_NAMES,
     FILE_URI_PREFIX,
@@ -40,6 +40,9 @@ from metaferry_runtime.sdk.contexts.files import (
     file_qualified_name,
 )
 from metaferry_runtime.sdk.errors import ConnectorConfigurationError, ConnectorError
+
+if TYPE_CHECKING:
+    import watchfiles
 
 #: How long one engage() waits for file-system events before returning, in milliseconds.
 WATCH_TIMEOUT_MS = 1000
@@ -172,6 +175,8 @@ class DirectoryMonitorConnector(IntegrationConnector[FilesIntegratorContext]):
         if self._stop.is_set():
             return
         if self._watcher is None:
+            import watchfiles  # on first use: see the module docstring
+
             self._watcher = watchfiles.watch(
                 *self._roots,
                 watch_filter=self._watch_filter,
@@ -207,11 +212,13 @@ class DirectoryMonitorConnector(IntegrationConnector[FilesIntegratorContext]):
         return folder.guid
 
     def _catalog_directory(self, root: str, directory: str, folder_guid: str, depth: int) -> list[tuple[str, str, int]]:
-        """Upsert the files and folders directly in `directory`; returns the subfolders still to walk."""
-        context = self.context
+        """Upsert the files and folders directly in `directory`, each kind in one call (a call per element
+        cost more than the repository's work on a large refresh); returns the subfolders still to walk."""
         settings = self._settings
         may_descend = settings.max_depth is None or depth < settings.max_depth
-        subfolders: list[tuple[str, str, int]] = []
+        folder_paths: list[str] = []
+        folders: list[ElementUpsert] = []
+        files: list[ElementUpsert] = []
         with os.scandir(directory) as entries:
             for entry in entries:
                 name = entry.name
@@ -220,20 +227,23 @@ class DirectoryMonitorConnector(IntegrationConnector[FilesIntegratorContext]):
                 ):
                     continue
                 if entry.is_dir(follow_symlinks=False):
-                    if not may_descend:
-                        continue
-                    path = entry.path
-                    element, _ = context.upsert_file_folder(
-                        _name(path),
-                        self._folder_properties(path, entry.stat(follow_symlinks=False)),
-                        parent_guid=folder_guid,
-                    )
-                    subfolders.append((path, element.guid, depth + 1))
+                    if may_descend:
+                        path = entry.path
+                        properties = self._folder_properties(path, entry.stat(follow_symlinks=False))
+                        folder_paths.append(path)
+                        folders.append(ElementUpsert(_name(path), properties))
                 elif entry.is_file(follow_symlinks=False):
-                    self._upsert_file(entry.path, name, entry.stat(follow_symlinks=False), folder_guid)
-        return subfolders
+                    files.append(self._file_upsert(entry.path, name, entry.stat(follow_symlinks=False)))
+        context = self.context
+        if files:
+            context.upsert_data_files(files, parent_guid=folder_guid)
+        if not folders:
+            return []
+        guids = context.upsert_file_folders(folders, parent_guid=folder_guid)
+        return [(path, guid, depth + 1) for path, (guid, _) in zip(folder_paths, guids, strict=True)]
 
-    def _upsert_file(self, path: str, name: str, stat: os.stat_result, folder_guid: str) -> Element:
+    def _file_upsert(self, path: str, name: str, stat: os.stat_result) -> ElementUpsert:
+        """The DataFile (of the subtype its extension implies) to upsert for the file at `path`."""
         extension = name.rpartition(".")[2].lower() if "." in name else ""
         described = self._type_by_extension.get(extension)
         if described is None:
@@ -252,10 +262,7 @@ class DirectoryMonitorConnector(IntegrationConnector[FilesIntegratorContext]):
             "size": stat.st_size,
             "modifiedTime": datetime.fromtimestamp(stat.st_mtime, UTC).isoformat(),
         }
-        element, _ = self.context.upsert_data_file(
-            _name(path), properties, type_name=type_name, parent_guid=folder_guid
-        )
-        return element
+        return ElementUpsert(_name(path), properties, type_name)
 
     def _folder_properties(self, path: str, stat: os.stat_result | None = None) -> dict[str, Any]:
         stat = stat or os.stat(path)
@@ -270,8 +277,10 @@ class DirectoryMonitorConnector(IntegrationConnector[FilesIntegratorContext]):
     # --- watch mode -------------------------------------------------------------------------------------------
     def apply_changes(self, changes: set[tuple[watchfiles.Change, str]]) -> None:
         """Apply one batch of file-system changes in one transaction (engage calls this)."""
+        from watchfiles import Change  # imported already by engage(), or by the caller that made `changes`
+
         archived = 0
-        added = {path for change, path in changes if change == watchfiles.Change.added}
+        added = {path for change, path in changes if change == Change.added}
         with self.context.change_batch():
             for path in sorted({path for _, path in changes}):
                 root = self._root_of(path)
@@ -292,7 +301,8 @@ class DirectoryMonitorConnector(IntegrationConnector[FilesIntegratorContext]):
                     self.context.add_nested_folder(parent_guid, guid)
                 elif os.path.isfile(path) and not os.path.islink(path):
                     folder_guid = self._ensure_folder(root, os.path.dirname(path))
-                    self._upsert_file(path, os.path.basename(path), os.stat(path), folder_guid)
+                    upsert = self._file_upsert(path, os.path.basename(path), os.stat(path))
+                    self.context.upsert_data_files([upsert], parent_guid=folder_guid)
                 elif not os.path.lexists(path):
                     archived += self._archive_path(root, path)
         if self._audit_log is not None:

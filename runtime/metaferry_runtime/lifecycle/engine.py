@@ -28,6 +28,7 @@ from metaferry_runtime.audit import AuditLog, RuntimeMessages, SecretMasker
 from metaferry_runtime.lifecycle.assembly import connection_for, context_for
 from metaferry_runtime.lifecycle.backoff import Backoff
 from metaferry_runtime.lifecycle.engage import EngageThread
+from metaferry_runtime.lifecycle.memory import release_free_memory
 from metaferry_runtime.lifecycle.status import StatusTracker
 from metaferry_runtime.lifecycle.threads import CallRunner, run_on_thread
 from metaferry_runtime.metrics import RuntimeMetrics
@@ -379,9 +380,12 @@ class ConnectorRuntime:
         timeout = self.spec.refresh_timeout
 
         def work() -> ChangeCounts:
-            with incarnation.context.refresh_batch(pending.refresh_id) as batch:
-                incarnation.connector.refresh()
-                return batch.transaction.counts.model_copy()
+            try:
+                with incarnation.context.refresh_batch(pending.refresh_id) as batch:
+                    incarnation.connector.refresh()
+                    return batch.transaction.counts.model_copy()
+            finally:
+                release_free_memory()  # what the refresh built is freed now: see memory.py
 
         error: BaseException | None = None
         result = RefreshResult.SUCCEEDED

@@ -9,7 +9,7 @@ Methods are synchronous: connectors run on worker threads, never on the runtime'
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -54,6 +54,13 @@ class Transaction(abc.ABC):
         Returns ELEMENT_CREATED, ELEMENT_UPDATED, ELEMENT_RESTORED (it was archived) or UNCHANGED. An element of
         another collection with that name raises NotOwner. Human-curated properties are never overwritten.
         """
+
+    @abc.abstractmethod
+    def upsert_elements(self, upserts: Iterable[tuple[str, str, Mapping[str, Any]]]) -> list[tuple[str, ChangeKind]]:
+        """`upsert_element` for each (type name, qualified name, properties), in order; returns each one's GUID
+        and change. Why: a refresh upserts thousands of elements and uses few of the models `upsert_element`
+        returns, so building one per element (and a call per element) was a large part of its cost. Like that
+        many calls, it stops at the first error, leaving the transaction to roll back."""
 
     @abc.abstractmethod
     def update_element(
@@ -125,6 +132,13 @@ class Transaction(abc.ABC):
         self, type_name: str, end1_guid: str, end2_guid: str, properties: Mapping[str, Any] | None = None
     ) -> tuple[Relationship, ChangeKind]:
         """One relationship of a type between two ends: create it, update its properties, or leave it."""
+
+    @abc.abstractmethod
+    def upsert_relationships(
+        self, upserts: Iterable[tuple[str, str, str, Mapping[str, Any] | None]]
+    ) -> list[tuple[str, ChangeKind]]:
+        """`upsert_relationship` for each (type name, end 1 GUID, end 2 GUID, properties), in order; returns each
+        one's GUID and change (see `upsert_elements` for why)."""
 
     @abc.abstractmethod
     def update_relationship(self, guid: str, properties: Mapping[str, Any], *, merge: bool = True) -> Relationship: ...

@@ -375,11 +375,22 @@ class SqlTransaction(Transaction):
         self, type_name: str, qualified_name: str, properties: Mapping[str, Any]
     ) -> tuple[Element, ChangeKind]:
         self._check_open()
+        record, change = self._upsert_record(type_name, qualified_name, properties)
+        return record.model(), change
+
+    def upsert_elements(self, upserts: Iterable[tuple[str, str, Mapping[str, Any]]]) -> list[tuple[str, ChangeKind]]:
+        self._check_open()
+        upsert = self._upsert_record
+        return [(record.guid, change) for record, change in (upsert(*item) for item in upserts)]
+
+    def _upsert_record(
+        self, type_name: str, qualified_name: str, properties: Mapping[str, Any]
+    ) -> tuple[ElementRecord, ChangeKind]:
         record = self._by_name.get(qualified_name)
         if record is not None and self._is_unchanged_upsert(record, type_name, properties):
             self._observe(record)
             self.counts.unchanged += 1
-            return record.model(), ChangeKind.UNCHANGED
+            return record, ChangeKind.UNCHANGED
         harvested = self._harvested(type_name, qualified_name, properties)
         if record is None and not self._actor_loaded:
             self._lookups += 1
@@ -394,10 +405,10 @@ class SqlTransaction(Transaction):
                     record = self._remember(ElementRecord.from_row(row))
                 else:
                     record = self._new_record(type_name, qualified_name, harvested)
-                    return record.model(), ChangeKind.ELEMENT_CREATED
+                    return record, ChangeKind.ELEMENT_CREATED
         if record is None:
             self._unchecked_names.add(qualified_name)
-            return self._new_record(type_name, qualified_name, harvested).model(), ChangeKind.ELEMENT_CREATED
+            return self._new_record(type_name, qualified_name, harvested), ChangeKind.ELEMENT_CREATED
         self._require_owner(record, "update")
         if record.status == ARCHIVED:
             previous = record.snapshot()
@@ -408,11 +419,11 @@ class SqlTransaction(Transaction):
             self._changed(record)
             self.counts.restored += 1
             self._emit(ChangeKind.ELEMENT_RESTORED, element=record.snapshot(), previous_element=previous)
-            return record.model(), ChangeKind.ELEMENT_RESTORED
+            return record, ChangeKind.ELEMENT_RESTORED
         if record.properties == harvested and record.type_name == type_name:
             self._observe(record)
             self.counts.unchanged += 1
-            return record.model(), ChangeKind.UNCHANGED
+            return record, ChangeKind.UNCHANGED
         previous = record.snapshot()
         record.type_name = type_name
         record.properties = harvested
@@ -420,7 +431,7 @@ class SqlTransaction(Transaction):
         self._changed(record)
         self.counts.updated += 1
         self._emit(ChangeKind.ELEMENT_UPDATED, element=record.snapshot(), previous_element=previous)
-        return record.model(), ChangeKind.ELEMENT_UPDATED
+        return record, ChangeKind.ELEMENT_UPDATED
 
     def update_element(
         self,
@@ -697,6 +708,19 @@ class SqlTransaction(Transaction):
         self, type_name: str, end1_guid: str, end2_guid: str, properties: Mapping[str, Any] | None = None
     ) -> tuple[Relationship, ChangeKind]:
         self._check_open()
+        record, change = self._upsert_relationship_record(type_name, end1_guid, end2_guid, properties)
+        return record.model(), change
+
+    def upsert_relationships(
+        self, upserts: Iterable[tuple[str, str, str, Mapping[str, Any] | None]]
+    ) -> list[tuple[str, ChangeKind]]:
+        self._check_open()
+        upsert = self._upsert_relationship_record
+        return [(record.guid, change) for record, change in (upsert(*item) for item in upserts)]
+
+    def _upsert_relationship_record(
+        self, type_name: str, end1_guid: str, end2_guid: str, properties: Mapping[str, Any] | None
+    ) -> tuple[RelationshipRecord, ChangeKind]:
         end1, end2 = self._require(end1_guid), self._require(end2_guid)
         validated = self._relationship_properties(type_name, end1, end2, properties)
         key = (type_name, end1_guid, end2_guid)
@@ -721,18 +745,16 @@ class SqlTransaction(Transaction):
         if record is None:
             if not checked and end1.db_version is not None and end2.db_version is not None:
                 self._unchecked_rel_keys.add(key)  # an end is new: nobody else can have linked it yet
-            return self._new_relationship(type_name, end1_guid, end2_guid, validated).model(), (
-                ChangeKind.RELATIONSHIP_CREATED
-            )
+            return self._new_relationship(type_name, end1_guid, end2_guid, validated), ChangeKind.RELATIONSHIP_CREATED
         if record.collection != self.actor:
             raise NotOwner(
                 f"{self.actor} may not update the {type_name} relationship {record.guid}: "
                 f"it is owned by metadata collection {record.collection}"
             )
         if record.properties == validated:
-            return record.model(), ChangeKind.UNCHANGED
+            return record, ChangeKind.UNCHANGED
         self._change_relationship(record, validated)
-        return record.model(), ChangeKind.RELATIONSHIP_UPDATED
+        return record, ChangeKind.RELATIONSHIP_UPDATED
 
     def _change_relationship(self, record: RelationshipRecord, properties: dict[str, Any]) -> None:
         previous = record.snapshot()

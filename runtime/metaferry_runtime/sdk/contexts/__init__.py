@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from metaferry_runtime.sdk.context import IntegrationContext
 
 if TYPE_CHECKING:
-    from metaferry_runtime.sdk.contexts._elements import ElementContext
+    from metaferry_runtime.sdk.contexts._elements import ElementContext, ElementUpsert
     from metaferry_runtime.sdk.contexts.analytics import AnalyticsIntegratorContext
     from metaferry_runtime.sdk.contexts.api import APIIntegratorContext
     from metaferry_runtime.sdk.contexts.catalog import CatalogIntegratorContext, ExternalIdentifierLink
@@ -50,6 +50,7 @@ CONTEXT_LOCATIONS: dict[str, tuple[str, str]] = {
 _EXPORTS: dict[str, str] = {
     **{class_name: module for module, class_name in CONTEXT_LOCATIONS.values()},
     "ElementContext": "_elements",
+    "ElementUpsert": "_elements",
     "ExternalIdentifierLink": "catalog",
     "CataloguedRun": "lineage",
 }
@@ -88,6 +89,7 @@ __all__ = [
     "DatabaseIntegratorContext",
     "DisplayIntegratorContext",
     "ElementContext",
+    "ElementUpsert",
     "ExternalIdentifierLink",
     "FilesIntegratorContext",
     "InfrastructureIntegratorContext",

@@ -25,7 +25,7 @@ import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, Self, TypeVar, cast, overload
+from typing import Any, Generic, NamedTuple, Protocol, Self, TypeVar, cast, overload
 
 from metaferry_runtime.repository import (
     ChangeKind,
@@ -175,6 +175,20 @@ class UpsertElement(Protocol):
     ) -> tuple[Element, ChangeKind]: ...
 
 
+class ElementUpsert(NamedTuple):
+    """One element for an `upsert_*s` operation: the arguments of `upsert_*`, as a value."""
+
+    qualified_name: str
+    properties: Mapping[str, Any]
+    type_name: str | None = None
+
+
+class UpsertElements(Protocol):
+    def __call__(
+        self, upserts: Sequence[ElementUpsert], *, parent_guid: str | None = None
+    ) -> list[tuple[str, ChangeKind]]: ...
+
+
 class UpdateElement(Protocol):
     def __call__(
         self,
@@ -264,6 +278,9 @@ class ElementKind:
     def upsert(self) -> ContextOperation[UpsertElement]:
         return ContextOperation(self._upsert, f"upsert {self.type_name}")
 
+    def upsert_many(self) -> ContextOperation[UpsertElements]:
+        return ContextOperation(self._upsert_many, f"upsert {self.type_name} elements")
+
     def update(self) -> ContextOperation[UpdateElement]:
         return ContextOperation(self._update, f"update {self.type_name}")
 
@@ -317,7 +334,7 @@ class ElementKind:
                 element_type, qualified_name, dict(properties or {}), classifications=classifications, zones=zones
             )
             if parent_guid is not None:
-                self._link_to_parent(transaction, parent_guid, element.guid)
+                self._link_to_parent(transaction, parent_guid, [element.guid])
             return element.guid
 
     def _upsert(
@@ -348,8 +365,34 @@ class ElementKind:
     ) -> tuple[Element, ChangeKind]:
         element, change = transaction.upsert_element(element_type, qualified_name, properties or {})
         if parent_guid is not None and change is not ChangeKind.UNCHANGED:
-            self._link_to_parent(transaction, parent_guid, element.guid)
+            self._link_to_parent(transaction, parent_guid, [element.guid])
         return element, change
+
+    def _upsert_many(
+        self,
+        context: ElementContext,
+        action: str,
+        upserts: Sequence[ElementUpsert],
+        *,
+        parent_guid: str | None = None,
+    ) -> list[tuple[str, ChangeKind]]:
+        """`_upsert` for each element, in one call; returns each one's GUID and change, in order. With
+        parent_guid, those created, updated or restored are linked to the parent. Why: for a connector that
+        catalogs many elements at once (a directory's files), a call, a permission check and an Element model
+        per element cost more than the upsert itself."""
+        with context._writing(action) as transaction:
+            subtypes: dict[str | None, str] = {}
+            items: list[tuple[str, str, Mapping[str, Any]]] = []
+            for upsert in upserts:
+                element_type = subtypes.get(upsert.type_name)
+                if element_type is None:
+                    element_type = subtypes[upsert.type_name] = self._subtype(context, upsert.type_name)
+                items.append((element_type, upsert.qualified_name, upsert.properties))
+            results = transaction.upsert_elements(items)
+            if parent_guid is not None:
+                changed = [guid for guid, change in results if change is not ChangeKind.UNCHANGED]
+                self._link_to_parent(transaction, parent_guid, changed)
+        return results
 
     def _update(
         self,
@@ -457,16 +500,20 @@ class ElementKind:
             raise ElementNotFound(f"{guid} is a {element.type_name}, not a {self.type_name}")
         return element
 
-    def _link_to_parent(self, transaction: Transaction, parent_guid: str, child_guid: str) -> None:
-        if self.parent is None:
+    def _link_to_parent(self, transaction: Transaction, parent_guid: str, child_guids: Sequence[str]) -> None:
+        parent = self.parent
+        if parent is None:
             raise TypeErrorInRepository(f"{self.type_name} has no parent relationship, so parent_guid is not accepted")
+        if not child_guids:
+            return
         anchor = parent_guid
-        if self.parent.via_schema_type is not None:
-            anchor = _ensure_schema_type(transaction, parent_guid, self.parent.via_schema_type)
-        if self.parent.parent_at_end == 1:
-            transaction.upsert_relationship(self.parent.relationship, anchor, child_guid)
+        if parent.via_schema_type is not None:
+            anchor = _ensure_schema_type(transaction, parent_guid, parent.via_schema_type)
+        relationship = parent.relationship
+        if parent.parent_at_end == 1:
+            transaction.upsert_relationships([(relationship, anchor, child, None) for child in child_guids])
         else:
-            transaction.upsert_relationship(self.parent.relationship, child_guid, anchor)
+            transaction.upsert_relationships([(relationship, child, anchor, None) for child in child_guids])
 
     def _children(
         self, context: ElementContext, action: str, parent_guid: str, start_from: int = 0, page_size: int = 0

@@ -89,6 +89,7 @@ class FilesIntegratorContext(ElementContext):
 
     create_data_file = DATA_FILE.create()
     upsert_data_file = DATA_FILE.upsert()
+    upsert_data_files = DATA_FILE.upsert_many()
     update_data_file = DATA_FILE.update()
     publish_data_file = DATA_FILE.publish()
     withdraw_data_file = DATA_FILE.withdraw()
@@ -101,6 +102,7 @@ class FilesIntegratorContext(ElementContext):
 
     create_file_folder = FILE_FOLDER.create()
     upsert_file_folder = FILE_FOLDER.upsert()
+    upsert_file_folders = FILE_FOLDER.upsert_many()
     update_file_folder = FILE_FOLDER.update()
     publish_file_folder = FILE_FOLDER.publish()
     withdraw_file_folder = FILE_FOLDER.withdraw()
