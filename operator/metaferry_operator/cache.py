@@ -22,6 +22,14 @@ class ChildVersion:
     generation: int
 
 
+def _number(resource_version: str) -> int:
+    """Resource versions are etcd revisions; compared as numbers to order what we applied against watch events."""
+    try:
+        return int(resource_version)
+    except ValueError:
+        return 0
+
+
 class WorldCache:
     def __init__(self) -> None:
         self._pods: dict[Key, dict[str, PodObservation]] = defaultdict(dict)
@@ -47,6 +55,15 @@ class WorldCache:
         self._children.get(key, {}).pop(kind, None)
         if kind == "Deployment":
             self._deployments.pop(key, None)
+
+    def record_applied(self, key: Key, kind: str, version: ChildVersion) -> None:
+        """What an apply returned, unless the watch already reported a newer version: a pass woken by one
+        child's event then does not take the siblings whose events are still on their way for deleted ones
+        (a second round of applies for every new connector). An out-of-order event can only cause an extra
+        apply, never hide drift."""
+        seen = self.child(key, kind)
+        if seen is None or _number(seen.resource_version) < _number(version.resource_version):
+            self._children[key][kind] = version
 
     def child(self, key: Key, kind: str) -> ChildVersion | None:
         return self._children.get(key, {}).get(kind)

@@ -4,10 +4,16 @@ kopf owns the watches; the reconciler needs only get, server-side apply, create,
 posting, for a handful of kinds. The official ``kubernetes`` client is synchronous (a thread per call), so
 this module borrows only its configuration loading (in-cluster service account, else kubeconfig, with the
 same token refresh) and speaks HTTP itself, keeping hundreds of connectors on one event loop.
+
+Requests wait for a slot on an asyncio semaphore sized like the connection pool before they reach httpx:
+httpcore's pool rescans every queued request whenever one finishes, so a thousand connectors queueing
+there at once cost quadratic CPU (measured: a third of the operator's time at 1,000 connectors), while a
+semaphore hands slots over in constant time and in arrival order.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import ssl
@@ -68,6 +74,7 @@ class KubeClient:
         self, configuration: k8s_client.Configuration, *, timeout: float = 30.0, max_connections: int = 50
     ) -> None:
         self._configuration = configuration
+        self._slots = asyncio.Semaphore(max_connections)
         context: ssl.SSLContext | bool = False
         if configuration.verify_ssl:
             context = ssl.create_default_context(cafile=configuration.ssl_ca_cert)
@@ -107,9 +114,10 @@ class KubeClient:
         params: dict[str, str] | None = None,
     ) -> Json:
         content = json.dumps(body).encode() if body is not None else None
-        response = await self._http.request(
-            method, path, content=content, params=params, headers=self._headers(content_type if content else None)
-        )
+        async with self._slots:
+            response = await self._http.request(
+                method, path, content=content, params=params, headers=self._headers(content_type if content else None)
+            )
         if response.status_code >= 300:
             try:
                 message = response.json().get("message", response.text)

@@ -57,6 +57,31 @@ class Dependencies:
     cache: WorldCache
 
 
+def _without_managed_fields(body: Json) -> Json:
+    """The body minus ``metadata.managedFields``, which no step reads: with 1,000 connectors the copies kept
+    here would otherwise be a large share of the operator's memory (shallow copy; the watch's body is shared)."""
+    meta = body.get("metadata") or {}
+    if "managedFields" not in meta:
+        return body
+    return {**body, "metadata": {key: value for key, value in meta.items() if key != "managedFields"}}
+
+
+def _child_version(kind: str, applied: Json) -> ChildVersion:
+    meta = applied.get("metadata", {})
+    return ChildVersion(
+        resource_version=meta.get("resourceVersion", ""),
+        generation=int(meta.get("generation") or 0) if kind == "Deployment" else 0,
+    )
+
+
+def _status_of(written: Json) -> Json:
+    """Of a status patch's answer, only what :meth:`ConnectorReconciler.observe` and the next pass read."""
+    return {
+        "metadata": {"resourceVersion": written.get("metadata", {}).get("resourceVersion", "0")},
+        "status": written.get("status") or {},
+    }
+
+
 def _resource_version(body: Json) -> int:
     try:
         return int(body.get("metadata", {}).get("resourceVersion", "0"))
@@ -74,13 +99,13 @@ class ConnectorReconciler:
         self._applied: dict[str, ChildVersion] = {}
         self._applied_digest: str | None = None
         self._applied_at = 0.0
-        self._written: Json | None = None  # the object our last status patch returned
+        self._written: Json | None = None  # resourceVersion and status of what our last status patch returned
 
     # -- inputs --------------------------------------------------------------------------------------------
 
     def observe(self, body: Json) -> None:
         """A newer body from the watch; once it includes our last status write, it is the truth again."""
-        self.body = body
+        self.body = _without_managed_fields(body)
         if self._written is not None and _resource_version(body) >= _resource_version(self._written):
             self._written = None
 
@@ -200,13 +225,12 @@ class ConnectorReconciler:
         if digest == self._applied_digest and not due and not self._drifted():
             return
         for manifest in desired:
-            applied = await self.deps.kube.apply(manifest, field_manager=naming.FIELD_MANAGER)
-            meta = applied.get("metadata", {})
-            self._applied[manifest["kind"]] = ChildVersion(
-                resource_version=meta.get("resourceVersion", ""),
-                generation=int(meta.get("generation") or 0) if manifest["kind"] == "Deployment" else 0,
-            )
-            metrics.APPLIES.labels(manifest["kind"]).inc()
+            # no local keeps the answer (a whole object) while the next apply waits for a connection
+            kind = manifest["kind"]
+            version = _child_version(kind, await self.deps.kube.apply(manifest, field_manager=naming.FIELD_MANAGER))
+            self._applied[kind] = version
+            self.deps.cache.record_applied(self.key, kind, version)
+            metrics.APPLIES.labels(kind).inc()
         self._applied_digest, self._applied_at = digest, time.monotonic()
         logger.debug("applied the children of %s/%s", *self.key)
 
@@ -301,7 +325,7 @@ class ConnectorReconciler:
             + "/status"
         )
         try:
-            self._written = await self.deps.kube.merge_patch(path, {"status": patch})
+            self._written = _status_of(await self.deps.kube.merge_patch(path, {"status": patch}))
         except kube.ApiError as error:
             if error.status == 404:
                 raise ConnectorGone() from None

@@ -86,8 +86,16 @@ def test_annotating_refresh_runs_one_refresh_and_echoes_the_request(cli: Cli, sa
     before = cli.get(f"ic/{sample}", "-n", CONNECTORS_NAMESPACE)
     count_before = ((before or {}).get("status") or {}).get("refreshCount") or 0
     token = request_refresh(cli, CONNECTORS_NAMESPACE, sample)
-    status = wait_refresh_handled(cli, CONNECTORS_NAMESPACE, sample, token)
-    assert status["refreshCount"] >= count_before + 1
+    wait_refresh_handled(cli, CONNECTORS_NAMESPACE, sample, token)
+
+    # the token is echoed once the runtime accepted the request; the count follows when the refresh ends
+    def refreshed() -> Json | None:
+        obj = cli.get(f"ic/{sample}", "-n", CONNECTORS_NAMESPACE)
+        status: Json = (obj or {}).get("status") or {}
+        return status if (status.get("refreshCount") or 0) >= count_before + 1 else None
+
+    status = wait_for(refreshed, timeout=60, interval=0.5, what=f"the refresh asked by {token} to finish")
+    assert status["lastHandledRefreshAt"] == token
     shown = cli.kubectl(
         "get",
         "ic",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import kopf
 import pytest
 
 from metaferry_operator.cli import liveness_endpoint
 from metaferry_operator.config import ConfigError, load_config, parse_args
+from metaferry_operator.handlers import configure_kopf
 from metaferry_operator.leader import lease_settings
 
 
@@ -85,3 +87,12 @@ def test_a_renew_deadline_not_shorter_than_the_lease_is_refused() -> None:
     }
     with pytest.raises(ConfigError, match="gives up before a standby may take over"):
         load_config(environ=environ)
+
+
+def test_kopf_keeps_its_state_under_our_domain_and_drops_idle_workers_quickly() -> None:
+    settings = kopf.OperatorSettings()
+    configure_kopf(settings, load_config(environ={"METAFERRY_MAX_WORKERS": "7"}))
+    assert settings.persistence.finalizer == "metaferry.io/finalizer"
+    assert settings.execution.max_workers == 7
+    # a worker (and the last body it holds) per object outlives a burst by this long; kopf's default is 5 s
+    assert settings.queueing.idle_timeout <= 1

@@ -3,12 +3,18 @@ the same guarantees as the long way round."""
 
 from __future__ import annotations
 
+import enum
+import math
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from metaferry_runtime.repository import ChangeKind, MetadataRepository, NotOwner, TypeErrorInRepository
-from metaferry_runtime.repository.sql.records import new_guid
+from metaferry_runtime.repository.sql.records import new_guid, scalar_properties_json
 from tests.repository.conftest import ACTOR, OTHER
 
 
@@ -112,3 +118,109 @@ def test_bulk_upserts_refuse_what_another_collection_owns(repository: MetadataRe
         assert transaction.find_element_by_name("file:///mine") is None, "the transaction rolled back whole"
         theirs = transaction.find_element_by_name("file:///theirs")
     assert theirs is not None and theirs.properties == {"name": "theirs"}
+
+
+MANY = 100  # more names than a transaction looks up one by one before it loads its collection
+
+
+def _many(prefix: str) -> list[tuple[str, str, dict[str, object]]]:
+    return [("DataFile", f"file:///{prefix}/{i}", {"name": f"{i}", "size": i, "fileType": "csv"}) for i in range(MANY)]
+
+
+def test_a_refresh_that_changes_nothing_only_observes(repository: MetadataRepository) -> None:
+    with repository.transaction(actor=ACTOR, refresh_id="first") as transaction:
+        created = transaction.upsert_elements(_many("same"))
+    before = len(list(repository.events_since(0)))
+    reordered = [(type_name, name, dict(reversed(properties.items()))) for type_name, name, properties in _many("same")]
+    with repository.transaction(actor=ACTOR, refresh_id="second") as transaction:
+        again = transaction.upsert_elements(_many("same")[:50] + reordered[50:])
+        counts = transaction.counts
+    assert again == [(guid, ChangeKind.UNCHANGED) for guid, _ in created], "the order of the names does not matter"
+    assert (counts.unchanged, counts.updated, counts.created) == (MANY, 0, 0)
+    assert len(list(repository.events_since(0))) == before, "no events for elements that did not change"
+    with repository.transaction(actor=ACTOR) as transaction:
+        stored = [transaction.get_element(guid) for guid, _ in created]
+    assert {(element.version, element.provenance.last_refresh_id) for element in stored} == {(1, "second")}
+
+
+@pytest.mark.parametrize("wrong", [True, 1.0])
+def test_after_loading_its_collection_an_equal_value_of_another_kind_is_still_refused(
+    repository: MetadataRepository, wrong: object
+) -> None:
+    with repository.transaction(actor=ACTOR) as transaction:
+        transaction.upsert_elements(_many("kind"))
+    upserts = _many("kind")
+    upserts[1][2]["size"] = wrong  # stored as 1
+    with pytest.raises(TypeErrorInRepository), repository.transaction(actor=ACTOR) as transaction:
+        transaction.upsert_elements(upserts)
+
+
+def test_after_loading_its_collection_a_refresh_still_sees_every_change(repository: MetadataRepository) -> None:
+    with repository.transaction(actor=ACTOR, refresh_id="first") as transaction:
+        created = transaction.upsert_elements(_many("change"))
+    changed = _many("change")
+    changed[10][2]["size"] = 1010
+    changed[20][2]["fileType"] = "json"
+    changed[30] = ("CSVFile", changed[30][1], changed[30][2])
+    with repository.transaction(actor=ACTOR, refresh_id="second") as transaction:
+        results = transaction.upsert_elements(changed)
+        counts = transaction.counts
+    updated = {index for index, (_, change) in enumerate(results) if change is ChangeKind.ELEMENT_UPDATED}
+    assert updated == {10, 20, 30}
+    assert (counts.unchanged, counts.updated) == (MANY - 3, 3)
+    events = [event for event in repository.events_since(0) if event.kind == ChangeKind.ELEMENT_UPDATED]
+    assert [(e.element.guid, e.element.properties) for e in events if e.element is not None] == [
+        (created[index][0], changed[index][2]) for index in (10, 20, 30)
+    ]
+    assert [e.previous_element.properties for e in events if e.previous_element is not None] == [
+        _many("change")[index][2] for index in (10, 20, 30)
+    ]
+
+
+def test_a_large_bulk_upsert_looks_its_names_up_at_once(repository: MetadataRepository) -> None:
+    with repository.transaction(actor=ACTOR) as transaction:
+        transaction.upsert_elements(_many("once"))
+    statements: list[str] = []
+    engine = repository._engines.write  # type: ignore[attr-defined]
+
+    def listener(*args: object) -> None:
+        statements.append(str(args[2]))  # before_cursor_execute(connection, cursor, statement, ...)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        with repository.transaction(actor=ACTOR) as transaction:
+            transaction.upsert_elements(_many("once"))
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
+
+
+@pytest.mark.parametrize(
+    ("properties", "text"),
+    [
+        ({"name": 'é"', "size": 1, "ratio": 1.0, "ok": True}, '{"name":"é\\"","size":1,"ratio":1.0,"ok":true}'),
+        ({"size": enum.IntEnum("Size", "ONE").ONE}, None),
+        ({"columnNames": ["a"]}, None),
+        ({"description": None}, None),
+        ({"ratio": math.nan}, None),
+        ({"ratio": math.inf}, None),
+        ({1: "one"}, None),
+    ],
+)
+def test_only_plain_scalars_are_compared_as_json_text(properties: dict[object, object], text: str | None) -> None:
+    assert scalar_properties_json(properties) == text  # type: ignore[arg-type]
+
+
+def test_sqlite_runtimes_do_not_import_the_postgresql_dialect(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from metaferry_runtime.repository import open_repository\n"
+        f"repository = open_repository('sqlite:///{tmp_path}/repository.db')\n"
+        "with repository.transaction(actor='a') as transaction:\n"
+        "    element, _ = transaction.upsert_element('DataFile', 'file:///x', {'name': 'x'})\n"
+        "    transaction.publish_element(element.guid, ['z'])\n"
+        "    assert [e.guid for e in transaction.find_elements(zone='z', search_string='x')] == [element.guid]\n"
+        "print('sqlalchemy.dialects.postgresql' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

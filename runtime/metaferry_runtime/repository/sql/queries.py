@@ -25,8 +25,9 @@ from sqlalchemy import (
     text,
     type_coerce,
     union_all,
+    update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.elements import ColumnElement
 
 from metaferry_runtime.repository.model import Page
@@ -43,6 +44,8 @@ def like_pattern(search_string: str) -> str:
 
 def zone_filter(zone: str, *, postgresql: bool) -> ColumnElement[bool]:
     if postgresql:
+        from sqlalchemy.dialects.postgresql import JSONB  # only here: see schema.Json
+
         return type_coerce(elements.c.zones, JSONB).contains([zone])
     return exists(
         select(literal(1))
@@ -57,11 +60,25 @@ def in_text_list(column: ColumnElement[str], parameter: str, *, postgresql: bool
     bound anew for every statement, which cost more than the statement's own work. PostgreSQL:
     `= ANY(array)`; SQLite: the members of a JSON array, by json_each."""
     if postgresql:
+        from sqlalchemy.dialects.postgresql import ARRAY  # only here: see schema.Json
+
         return column == any_(bindparam(parameter, type_=ARRAY(String)))
     members: Select[tuple[Any]] = select(literal_column("value")).select_from(
         func.json_each(bindparam(parameter, type_=Text))
     )
     return column.in_(members.scalar_subquery())
+
+
+def update_elements_in_text_list(column: ColumnElement[str], parameter: str, *, postgresql: bool) -> Update:
+    """`UPDATE` of the elements whose `column` is one of the strings bound as :parameter (see `text_list`).
+    Why not `in_text_list` on SQLite: `IN (SELECT value FROM json_each(...))` builds a temporary index of
+    the strings and then looks each row up through it; joining json_each (`UPDATE ... FROM`, SQLite 3.33)
+    walks the strings and the column's index together, and took half the time for a refresh's observed
+    elements."""
+    if postgresql:
+        return update(elements).where(in_text_list(column, parameter, postgresql=True))
+    members = func.json_each(bindparam(parameter, type_=Text)).table_valued("value")
+    return update(elements).where(column == members.c.value)
 
 
 def text_list(values: Sequence[str], *, postgresql: bool) -> Any:

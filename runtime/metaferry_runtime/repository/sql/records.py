@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from operator import attrgetter
@@ -84,6 +84,26 @@ def column_json(value: dict[str, Any] | list[Any]) -> str:
     return (not value and _EMPTY_TEXT.get(type(value))) or dumps(value)
 
 
+_SCALARS = frozenset({str, int, float, bool})
+_scalars_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
+def scalar_properties_json(properties: Mapping[str, Any]) -> str | None:
+    """`dumps(properties)` when every name is a str and every value a str, int, float (not NaN or infinite)
+    or bool, exactly those types; else None. Such JSON texts are equal only when the two dicts have the same
+    names in the same order, each with an equal value of the same type, so comparing one with stored text
+    tells whether the properties are the stored ones without decoding that text."""
+    if type(properties) is not dict:
+        return None
+    for name, value in properties.items():
+        if type(name) is not str or type(value) not in _SCALARS:
+            return None
+    try:
+        return _scalars_dumps(properties)
+    except ValueError:  # NaN or infinity: equal texts would not mean equal values
+        return None
+
+
 _text = json.encoder.encode_basestring  # what `dumps` uses for a string (ensure_ascii=False)
 
 
@@ -151,7 +171,7 @@ class ElementRecord:
         "json_text",
         "last_observed_time",
         "last_refresh_id",
-        "properties",
+        "loaded_properties",
         "qualified_name",
         "status",
         "type_name",
@@ -166,7 +186,7 @@ class ElementRecord:
         guid: str,
         type_name: str,
         qualified_name: str,
-        properties: dict[str, Any],
+        properties: dict[str, Any] | str,
         curated: dict[str, Any],
         classifications: dict[str, dict[str, Any]],
         zones: list[str],
@@ -183,7 +203,6 @@ class ElementRecord:
         self.guid = guid
         self.type_name = type_name
         self.qualified_name = qualified_name
-        self.properties = properties
         self.curated = curated
         self.classifications = classifications
         self.zones = zones
@@ -198,6 +217,31 @@ class ElementRecord:
         self.db_version = db_version  # the version stored in the database; None while not yet inserted
         self.json_source: dict[str, Any] | None = None  # the properties `json_text` encodes
         self.json_text = ""
+        # None while the properties are only the JSON text read from SQLite (`json_text`): see `properties`.
+        self.loaded_properties: dict[str, Any] | None
+        if isinstance(properties, str):
+            self.loaded_properties = None
+            self.json_text = properties
+        else:
+            self.loaded_properties = properties
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        """The harvested properties, decoded from the stored JSON text on first use. Why lazily: a refresh
+        loads every element its collection owns, and when nothing changed the text is all it compares
+        (`stored_properties_text`), and decoding each one was a tenth of a no-change refresh."""
+        properties = self.loaded_properties
+        if properties is None:
+            properties = self.loaded_properties = self.json_source = json_value(self.json_text)
+        return properties
+
+    @properties.setter
+    def properties(self, value: dict[str, Any]) -> None:
+        self.loaded_properties = value
+
+    def stored_properties_text(self) -> str | None:
+        """The properties' JSON text as read from SQLite while they are not decoded yet, else None."""
+        return self.json_text if self.loaded_properties is None else None
 
     def properties_json(self) -> str:
         """The properties as JSON text, kept while they stay the same dict (records replace, never mutate,
@@ -230,13 +274,12 @@ class ElementRecord:
             created_by_refresh,
             last_refresh_id,
             last_observed_time,
-            _,
         ) = row
         return cls(
             guid=guid,
             type_name=type_name,
             qualified_name=qualified_name,
-            properties=json_value(properties),
+            properties=properties,  # JSON text from SQLite: decoded on first use
             curated=json_value(curated),
             classifications=json_value(classifications),
             zones=json_value(zones),

@@ -33,9 +33,9 @@ from sqlalchemy import (
     text,
     type_coerce,
 )
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from metaferry_runtime.repository.errors import RepositoryError
 
@@ -44,7 +44,23 @@ log = logging.getLogger(__name__)
 SCHEMA_LOCK_KEY = 0x6D65_7461_0001  # advisory lock held while migrating (PostgreSQL)
 EVENTS_LOCK_KEY = 0x6D65_7461_0002  # advisory lock held from event insertion to commit (PostgreSQL)
 
-Json = JSON().with_variant(JSONB(), "postgresql")
+
+class Json(TypeDecorator[Any]):
+    """JSON, stored as JSONB on PostgreSQL. Why not `JSON().with_variant(JSONB(), "postgresql")`: that needs
+    JSONB when this module is imported, which loads SQLAlchemy's PostgreSQL dialect (over 2 MiB resident)
+    into every runtime, SQLite ones included; here it is imported only for a PostgreSQL connection."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+
 Sequence = BigInteger().with_variant(Integer(), "sqlite")  # SQLite: INTEGER PRIMARY KEY AUTOINCREMENT
 Time = DateTime(timezone=True)
 
@@ -111,24 +127,26 @@ events = Table(
 schema_version = Table("schema_version", metadata, Column("version", Integer, primary_key=True))
 
 
-def _raw_columns(table: Table, postgresql: bool) -> list[ColumnElement[Any]]:
-    """The table's columns for reading in bulk. On SQLite JSON and times come back as the stored text and
+def _raw_columns(columns: list[Column[Any]], postgresql: bool) -> list[ColumnElement[Any]]:
+    """The columns for reading in bulk. On SQLite JSON and times come back as the stored text and
     records.py decodes them (several times faster than the generic result processors); psycopg already
     decodes JSONB and timestamptz natively."""
     if postgresql:
-        return list(table.c)
+        return list(columns)
     return [
-        type_coerce(column, Text).label(column.name) if isinstance(column.type, JSON | DateTime) else column
-        for column in table.c
+        type_coerce(column, Text).label(column.name) if isinstance(column.type, Json | DateTime) else column
+        for column in columns
     ]
 
 
 def element_columns(postgresql: bool) -> list[ColumnElement[Any]]:
-    return _raw_columns(elements, postgresql)
+    """The columns an element record is read from: all but `search_text`, which only searches use (in SQL)
+    and which cost a fifth of reading a collection's elements at the start of a refresh."""
+    return _raw_columns([column for column in elements.c if column.name != "search_text"], postgresql)
 
 
 def relationship_columns(postgresql: bool) -> list[ColumnElement[Any]]:
-    return _raw_columns(relationships, postgresql)
+    return _raw_columns(list(relationships.c), postgresql)
 
 
 def _v1_tables(conn: Connection) -> None:

@@ -51,6 +51,7 @@ from metaferry_runtime.repository.sql.records import (
     element_json,
     new_guid,
     relationship_json,
+    scalar_properties_json,
 )
 from metaferry_runtime.repository.sql.schema import (
     EVENTS_LOCK_KEY,
@@ -253,10 +254,16 @@ class SqlTransaction(Transaction):
         equal to the stored ones and of the same Python types (so True is not taken for 1, nor 1.0 for 1)
         were validated when they were stored, so they need no second validation. The first upsert of each
         type and set of property names in a transaction is still validated in full, so a type definition
-        that changed since the values were stored is still enforced.
+        that changed since the values were stored is still enforced. Properties read from SQLite are compared
+        as JSON text while they can be (see ElementRecord.properties).
         """
         if record.status != ACTIVE or record.type_name != type_name or record.collection != self.actor:
             return False
+        shape = (type_name, *properties)
+        validated = shape in self._validated_shapes
+        stored_text = record.stored_properties_text()
+        if validated and stored_text is not None and scalar_properties_json(properties) == stored_text:
+            return True  # equal texts, equal values (see scalar_properties_json): no need to decode the stored
         stored = record.properties
         if len(properties) != len(stored):
             return False
@@ -264,8 +271,7 @@ class SqlTransaction(Transaction):
             held = stored.get(name, _ABSENT)
             if value != held or type(value) is not type(held):
                 return False
-        shape = (type_name, *properties)
-        if shape not in self._validated_shapes:
+        if not validated:
             if self._harvested(type_name, record.qualified_name, properties) != stored:
                 return False
             self._validated_shapes.add(shape)
@@ -380,8 +386,14 @@ class SqlTransaction(Transaction):
 
     def upsert_elements(self, upserts: Iterable[tuple[str, str, Mapping[str, Any]]]) -> list[tuple[str, ChangeKind]]:
         self._check_open()
+        items = list(upserts)
+        if not self._actor_loaded:
+            unknown = sum(1 for _, qualified_name, _ in items if qualified_name not in self._by_name)
+            if self._lookups + unknown > PRELOAD_AFTER_LOOKUPS:
+                # These would be looked up one by one up to the limit, and then everything loaded anyway.
+                self._load_actor_elements()
         upsert = self._upsert_record
-        return [(record.guid, change) for record, change in (upsert(*item) for item in upserts)]
+        return [(record.guid, change) for record, change in (upsert(*item) for item in items)]
 
     def _upsert_record(
         self, type_name: str, qualified_name: str, properties: Mapping[str, Any]
@@ -941,9 +953,9 @@ class SqlTransaction(Transaction):
             values: dict[str, Any] = {"last_observed_time": self._observed_at}
             if self.refresh_id is not None:
                 values["last_refresh_id"] = self.refresh_id
-            # One set-based statement for every element observed unchanged (see queries.in_guid_list).
+            # One set-based statement for every element observed unchanged (see queries.update_elements_in_text_list).
             pg = self._postgresql
-            observed = update(elements).where(queries.in_text_list(elements.c.guid, "guids", postgresql=pg))
+            observed = queries.update_elements_in_text_list(elements.c.guid, "guids", postgresql=pg)
             guids = queries.text_list(sorted(self._observed_pending), postgresql=pg)
             self._execute(observed.values(**values), {"guids": guids})
             self._observed_pending.clear()
