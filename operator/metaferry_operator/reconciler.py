@@ -6,13 +6,20 @@ a resync is due); carry out pending refresh/restart requests on a ready runtime;
 report; compute the status; write it and post events only if it changed.
 
 Each connector has its own :class:`ConnectorReconciler`, driven by its own task in ``supervisor``; that
-task is the only writer of the connector's children and status, so passes never race each other. All
+task is the only writer of the connector's children and status, so passes never race each other.
+
+A refresh request need not wait for the pass that is running when it arrives (its status and event writes
+take a few hundred milliseconds under load): while nothing the last pass settled on has changed (the
+generation, the referenced Secret, the ready pod with the applied configuration), :meth:`refresh_now`
+sends it to the runtime at once and the next pass echoes it. One lock and one record of the tokens
+carried out keep the two paths from sending a request twice. All
 state needed to resume lives in the cluster (children, the token Secret, annotations, status); what is
 kept here (the token, the versions last applied, the status last written) is a cache rebuilt on restart.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import hashlib
@@ -82,6 +89,27 @@ def _status_of(written: Json) -> Json:
     }
 
 
+@dataclasses.dataclass(frozen=True)
+class _Settled:
+    """What the last pass found and applied: while the connector still matches it, a refresh may go ahead."""
+
+    generation: int
+    desired_hash: str
+    secret_digest: str | None
+
+
+def _ready_for(pod: PodObservation | None, desired_hash: str | None) -> bool:
+    """The runtime can take a request: its pod is ready, staying, and runs the configuration last applied."""
+    return (
+        pod is not None
+        and pod.ready
+        and pod.ip is not None
+        and not pod.deleting
+        and desired_hash is not None
+        and pod.config_hash == desired_hash
+    )
+
+
 def _resource_version(body: Json) -> int:
     try:
         return int(body.get("metadata", {}).get("resourceVersion", "0"))
@@ -100,6 +128,9 @@ class ConnectorReconciler:
         self._applied_digest: str | None = None
         self._applied_at = 0.0
         self._written: Json | None = None  # resourceVersion and status of what our last status patch returned
+        self._settled: _Settled | None = None
+        self._requests = asyncio.Lock()  # one path at a time carries out requests
+        self._carried_out: dict[actions.Action, str] = {}  # tokens carried out that status may not echo yet
 
     # -- inputs --------------------------------------------------------------------------------------------
 
@@ -154,10 +185,16 @@ class ConnectorReconciler:
             else None
         )
 
-        pod = current_pod(self.deps.cache.pods(self.key))
-        handled = await self._carry_out_requests(
-            body, previous=previous, suspended=suspended, pod=pod, desired_hash=desired_hash
+        self._settled = (
+            _Settled(generation=generation, desired_hash=desired_hash, secret_digest=secret_digest)
+            if desired_hash is not None and not suspended
+            else None
         )
+        pod = current_pod(self.deps.cache.pods(self.key))
+        async with self._requests:
+            handled = await self._carry_out_requests(
+                body, previous=previous, suspended=suspended, pod=pod, desired_hash=desired_hash
+            )
         report, runtime_error = await self._read_report(pod) if not suspended else (None, None)
         seen = status_.Observed(
             generation=generation,
@@ -174,6 +211,40 @@ class ConnectorReconciler:
         await self._publish(body, seen=seen, previous=previous)
         if failure:
             raise ReconcileFailed(failure)
+
+    # -- the request lane ----------------------------------------------------------------------------------
+
+    def refresh_due_now(self) -> actions.Request | None:
+        """The refresh request in the latest body that may go to the runtime without waiting for a pass:
+        nothing the last pass settled on has changed, and no restart is asked for (a pass does that first)."""
+        body, settled = self.body, self._settled
+        if body is None or settled is None or self._token is None:
+            return None
+        meta = body["metadata"]
+        if int(meta.get("generation") or 0) != settled.generation or (body.get("spec") or {}).get("suspend"):
+            return None
+        pending = actions.pending_requests(annotations=meta.get("annotations") or {}, status=self._previous_status())
+        if not pending or pending[0].action is not actions.Action.REFRESH:
+            return None
+        request = pending[0]
+        if self._carried_out.get(request.action) == request.token:
+            return None
+        secret = self.secret_name
+        if secret is not None and self.deps.cache.secret_digest((self.key[0], secret)) != (True, settled.secret_digest):
+            return None  # the Secret changed (or is not seen yet): a pass rolls the pod first
+        if not _ready_for(current_pod(self.deps.cache.pods(self.key)), settled.desired_hash):
+            return None
+        return request
+
+    async def refresh_now(self) -> bool:
+        """Carry out the refresh request :meth:`refresh_due_now` finds, if it still does once no pass is
+        carrying out requests; True when the runtime accepted or refused it (the next pass echoes it)."""
+        async with self._requests:
+            request, body = self.refresh_due_now(), self.body
+            pod = current_pod(self.deps.cache.pods(self.key))
+            if request is None or body is None or pod is None or pod.ip is None or self._token is None:
+                return False
+            return await self._carry_out(body, request, RuntimeAddress(pod.ip), token=self._token)
 
     # -- steps ---------------------------------------------------------------------------------------------
 
@@ -241,14 +312,16 @@ class ConnectorReconciler:
         handled: dict[str, str] = {}
         annotations = body["metadata"].get("annotations") or {}
         pending = actions.pending_requests(annotations=annotations, status=previous)
-        ready = (
-            pod is not None
-            and pod.ready
-            and pod.ip is not None
-            and not pod.deleting
-            and pod.config_hash == desired_hash
-        )
+        self._carried_out = {
+            request.action: request.token
+            for request in pending
+            if self._carried_out.get(request.action) == request.token
+        }
+        ready = _ready_for(pod, desired_hash)
         for request in pending:
+            if self._carried_out.get(request.action) == request.token:
+                handled[request.action.status_field] = request.token  # by refresh_now, not yet echoed
+                continue
             if suspended:
                 handled[request.action.status_field] = request.token
                 metrics.ACTION_REQUESTS.labels(request.action.value, "suspended").inc()
@@ -263,41 +336,46 @@ class ConnectorReconciler:
                 continue
             if not ready or pod is None or pod.ip is None or self._token is None:
                 continue  # stays pending: carried out by the first pass that finds the runtime ready
-            address = RuntimeAddress(pod.ip)
-            try:
-                if request.action is actions.Action.REFRESH:
-                    accepted = await self.deps.runtime.refresh(address, token=self._token, request_id=request.token)
-                    message = (
-                        f"refresh {accepted.refresh_id} requested ({request.action.annotation}="
-                        f"{request.token}){', queued behind the running one' if accepted.queued else ''}"
-                    )
-                else:
-                    restarted = await self.deps.runtime.restart(address, token=self._token)
-                    message = (
-                        f"connector restart {restarted.restart_count} requested "
-                        f"({request.action.annotation}={request.token})"
-                    )
-            except RuntimeRefused as error:
+            if await self._carry_out(body, request, RuntimeAddress(pod.ip), token=self._token):
                 handled[request.action.status_field] = request.token
-                metrics.ACTION_REQUESTS.labels(request.action.value, "refused").inc()
-                await self._event(
-                    body,
-                    status_.Event(
-                        "Warning",
-                        f"{request.action.value.capitalize()}Refused",
-                        f"the runtime refused {request.token}: {error}",
-                    ),
-                )
-                continue
-            except RuntimeUnavailable as error:
-                metrics.ACTION_REQUESTS.labels(request.action.value, "failed").inc()
-                logger.info("%s of %s/%s stays pending: %s", request.action.value, *self.key, error)
-                continue
-            handled[request.action.status_field] = request.token
-            metrics.ACTION_REQUESTS.labels(request.action.value, "accepted").inc()
-            logger.info("%s/%s: %s", *self.key, message)
-            await self._event(body, status_.Event("Normal", f"{request.action.value.capitalize()}Requested", message))
         return handled
+
+    async def _carry_out(self, body: Json, request: actions.Request, address: RuntimeAddress, *, token: str) -> bool:
+        """Send one request to the runtime; True when it accepted or refused it, False when it stays pending."""
+        try:
+            if request.action is actions.Action.REFRESH:
+                accepted = await self.deps.runtime.refresh(address, token=token, request_id=request.token)
+                message = (
+                    f"refresh {accepted.refresh_id} requested ({request.action.annotation}="
+                    f"{request.token}){', queued behind the running one' if accepted.queued else ''}"
+                )
+            else:
+                restarted = await self.deps.runtime.restart(address, token=token)
+                message = (
+                    f"connector restart {restarted.restart_count} requested "
+                    f"({request.action.annotation}={request.token})"
+                )
+        except RuntimeRefused as error:
+            self._carried_out[request.action] = request.token
+            metrics.ACTION_REQUESTS.labels(request.action.value, "refused").inc()
+            await self._event(
+                body,
+                status_.Event(
+                    "Warning",
+                    f"{request.action.value.capitalize()}Refused",
+                    f"the runtime refused {request.token}: {error}",
+                ),
+            )
+            return True
+        except RuntimeUnavailable as error:
+            metrics.ACTION_REQUESTS.labels(request.action.value, "failed").inc()
+            logger.info("%s of %s/%s stays pending: %s", request.action.value, *self.key, error)
+            return False
+        self._carried_out[request.action] = request.token
+        metrics.ACTION_REQUESTS.labels(request.action.value, "accepted").inc()
+        logger.info("%s/%s: %s", *self.key, message)
+        await self._event(body, status_.Event("Normal", f"{request.action.value.capitalize()}Requested", message))
+        return True
 
     async def _read_report(self, pod: PodObservation | None) -> tuple[ConnectorReport | None, str | None]:
         if pod is None or pod.ip is None or not pod.running or pod.deleting:

@@ -9,6 +9,8 @@ bounded by the Kubernetes client's connection pool (``METAFERRY_MAX_WORKERS``).
 
 A wake-up during a pass makes the task run once more right after it, so bursts of events coalesce into
 at most one extra pass; errors back off exponentially (1 s doubling to 60 s), events still wake the task.
+A refresh request that may go ahead without a pass (see ``reconciler``) gets a short-lived second task,
+the request lane, so it never waits for the pass that is running when it arrives.
 
 With leader election a standby replica's supervisor starts inactive: it keeps the latest body of every
 connector its watches report but runs no task until :meth:`Supervisor.activate`, so it acts the moment it
@@ -37,6 +39,26 @@ class _Worker:
         self._interval = deps.config.status_poll_interval
         self._on_phase = on_phase
         self.task = asyncio.create_task(self._run(), name=f"connector {key[0]}/{key[1]}")
+        self.lane: asyncio.Task[None] | None = None
+
+    def offer_requests(self) -> None:
+        """Start the request lane when the latest body asks for a refresh that need not wait for a pass."""
+        if (self.lane is None or self.lane.done()) and self.reconciler.refresh_due_now() is not None:
+            key = self.reconciler.key
+            self.lane = asyncio.create_task(self._carry_out_requests(), name=f"requests of {key[0]}/{key[1]}")
+
+    async def _carry_out_requests(self) -> None:
+        try:
+            while self.reconciler.refresh_due_now() is not None and await self.reconciler.refresh_now():
+                self.wake.set()  # a pass echoes the token in status
+        except Exception as error:  # the pass carries the request out instead
+            logger.info("request lane of %s/%s: %s", *self.reconciler.key, error)
+
+    def cancel(self) -> list[asyncio.Task[None]]:
+        tasks = [task for task in (self.task, self.lane) if task is not None]
+        for task in tasks:
+            task.cancel()
+        return tasks
 
     async def _run(self) -> None:
         failures = 0
@@ -102,6 +124,7 @@ class Supervisor:
             worker = self._workers[key] = _Worker(key=key, deps=self.deps, on_phase=self._phase_changed)
             metrics.CONNECTORS.set(len(self._workers))
         worker.reconciler.observe(body)
+        worker.offer_requests()
         worker.wake.set()
 
     def activate(self) -> None:
@@ -126,7 +149,7 @@ class Supervisor:
         worker = self._workers.pop(key, None)
         if worker is None:
             return
-        worker.task.cancel()
+        worker.cancel()
         self._phase_changed(worker.reconciler.phase, None)
         self.deps.cache.forget(key)
         metrics.CONNECTORS.set(len(self._workers))
@@ -143,6 +166,5 @@ class Supervisor:
         self.active = False
         workers = list(self._workers.values())
         self._workers.clear()
-        for worker in workers:
-            worker.task.cancel()
-        await asyncio.gather(*(worker.task for worker in workers), return_exceptions=True)
+        tasks = [task for worker in workers for task in worker.cancel()]
+        await asyncio.gather(*tasks, return_exceptions=True)
