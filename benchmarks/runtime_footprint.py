@@ -157,7 +157,8 @@ def main() -> None:
         ("idle RSS", rss, "MiB", "< 60 MiB"),
     ):
         floor, libraries, runtime = values["floor"], values["libraries"], values["runtime"]
-        row = f"{label + f' ({unit})':<26}{floor:>16.3f}{libraries:>18.3f}{runtime:>11.3f}"
+        digits = 3 if unit == "s" else 1
+        row = f"{label + f' ({unit})':<26}{floor:>16.{digits}f}{libraries:>18.{digits}f}{runtime:>11.{digits}f}"
         print(f"{row}{runtime / libraries:>7.2f}{target:>10}")
     print("ratio: metaferry over the libraries floor")
 

@@ -131,6 +131,7 @@ class ConnectorReconciler:
         self._settled: _Settled | None = None
         self._requests = asyncio.Lock()  # one path at a time carries out requests
         self._carried_out: dict[actions.Action, str] = {}  # tokens carried out that status may not echo yet
+        self._unposted: list[status_.Event] = []  # what carrying them out has to tell, posted by the next pass
 
     # -- inputs --------------------------------------------------------------------------------------------
 
@@ -338,10 +339,14 @@ class ConnectorReconciler:
                 continue  # stays pending: carried out by the first pass that finds the runtime ready
             if await self._carry_out(body, request, RuntimeAddress(pod.ip), token=self._token):
                 handled[request.action.status_field] = request.token
+        unposted, self._unposted = self._unposted, []
+        for event in unposted:
+            await self._event(body, event)
         return handled
 
     async def _carry_out(self, body: Json, request: actions.Request, address: RuntimeAddress, *, token: str) -> bool:
-        """Send one request to the runtime; True when it accepted or refused it, False when it stays pending."""
+        """Send one request to the runtime; True when it accepted or refused it, False when it stays pending.
+        Its Event waits for the pass that echoes the token: a burst of requests then reaches the runtimes first."""
         try:
             if request.action is actions.Action.REFRESH:
                 accepted = await self.deps.runtime.refresh(address, token=token, request_id=request.token)
@@ -358,13 +363,12 @@ class ConnectorReconciler:
         except RuntimeRefused as error:
             self._carried_out[request.action] = request.token
             metrics.ACTION_REQUESTS.labels(request.action.value, "refused").inc()
-            await self._event(
-                body,
+            self._unposted.append(
                 status_.Event(
                     "Warning",
                     f"{request.action.value.capitalize()}Refused",
                     f"the runtime refused {request.token}: {error}",
-                ),
+                )
             )
             return True
         except RuntimeUnavailable as error:
@@ -374,7 +378,7 @@ class ConnectorReconciler:
         self._carried_out[request.action] = request.token
         metrics.ACTION_REQUESTS.labels(request.action.value, "accepted").inc()
         logger.info("%s/%s: %s", *self.key, message)
-        await self._event(body, status_.Event("Normal", f"{request.action.value.capitalize()}Requested", message))
+        self._unposted.append(status_.Event("Normal", f"{request.action.value.capitalize()}Requested", message))
         return True
 
     async def _read_report(self, pod: PodObservation | None) -> tuple[ConnectorReport | None, str | None]:

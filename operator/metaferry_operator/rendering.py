@@ -61,6 +61,10 @@ def _metadata(connector: IntegrationConnector) -> Manifest:
     }
 
 
+# libyaml's emitter when PyYAML has it (the same text, five times faster: every pass renders the document)
+_SAFE_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def connector_document(connector: IntegrationConnector) -> str:
     """``connector.yaml``: what the runtime reads. Annotations and status are left out, so a refresh
     request or a status write never changes the file (and never rolls the pod)."""
@@ -71,7 +75,7 @@ def connector_document(connector: IntegrationConnector) -> str:
         "metadata": {"name": meta.name, "namespace": meta.namespace, "uid": meta.uid, "generation": meta.generation},
         "spec": connector.spec.to_wire(),
     }
-    return yaml.safe_dump(document, sort_keys=False)
+    return yaml.dump(document, Dumper=_SAFE_DUMPER, sort_keys=False)
 
 
 def config_map(connector: IntegrationConnector) -> Manifest:

@@ -7,8 +7,9 @@ reports the deletion. Why per connector: a runtime that hangs or fails costs its
 timeout and never delays another connector (Strimzi #12004). Concurrency towards the API server is
 bounded by the Kubernetes client's connection pool (``METAFERRY_MAX_WORKERS``).
 
-A wake-up during a pass makes the task run once more right after it, so bursts of events coalesce into
-at most one extra pass; errors back off exponentially (1 s doubling to 60 s), events still wake the task.
+A woken task waits 0.1 s for the rest of a burst (a status write, then our own write's echo, then the
+annotation), then makes one pass; a wake-up during a pass makes it run once more after it. Errors back off
+exponentially (1 s doubling to 60 s); events still wake the task.
 A refresh request that may go ahead without a pass (see ``reconciler``) gets a short-lived second task,
 the request lane, so it never waits for the pass that is running when it arrives.
 
@@ -30,6 +31,7 @@ from metaferry_operator.reconciler import ConnectorGone, ConnectorReconciler, De
 
 logger = logging.getLogger(__name__)
 MAX_BACKOFF = 60.0
+SETTLE_SECONDS = 0.1
 
 
 class _Worker:
@@ -92,6 +94,7 @@ class _Worker:
                     self._on_phase(before, self.reconciler.phase)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=delay)
+                await asyncio.sleep(SETTLE_SECONDS)  # woken: let the burst of events end, then one pass
 
 
 class Supervisor:

@@ -170,6 +170,7 @@ async def test_a_refresh_request_goes_to_the_runtime_while_a_pass_is_writing_sta
     assert reconciler.refresh_due_now() == actions.Request(actions.Action.REFRESH, "t1")
     assert await reconciler.refresh_now()
     assert runtime.refreshes == ["t1"] and not running.done()
+    assert "RefreshRequested" not in [event["reason"] for event in fake.events]  # told by the echoing pass
     assert reconciler.refresh_due_now() is None and not await reconciler.refresh_now()
 
     fake.status_gate.set()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 
+import yaml
+
 from metaferry_operator import naming, rendering
 from metaferry_operator.config import OperatorConfig
 from tests.operator.builders import connector
@@ -174,3 +176,18 @@ def test_only_the_operator_pods_may_reach_the_runtime() -> None:
             "ports": [{"protocol": "TCP", "port": 8080}],
         }
     ]
+
+
+def test_the_manifest_text_is_what_pyyaml_writes_so_a_new_emitter_rolls_no_pod() -> None:
+    # the config hash covers this text: a different emitter output would restart every runtime on upgrade
+    properties = {
+        "long": "word " * 60,
+        "unicode": "Zürich – 東京",
+        "lines": "first\nsecond\n",
+        "looks like yaml": ["yes", "0777", "a: b", "- x", "#c", "", "  lead"],
+        "nested": {"n": 1, "f": 1.5, "t": True, "none": None},
+    }
+    body = connector(connection={"endpoint": "/data", "configurationProperties": properties})
+    document = yaml.safe_load(rendering.connector_document(body))
+    assert document["spec"]["connection"]["configurationProperties"] == properties
+    assert rendering.connector_document(body) == yaml.safe_dump(document, sort_keys=False)
