@@ -6,15 +6,15 @@ a resync is due); carry out pending refresh/restart requests on a ready runtime;
 report; compute the status; write it and post events only if it changed.
 
 Each connector has its own :class:`ConnectorReconciler`, driven by its own task in ``supervisor``; that
-task is the only writer of the connector's children and status, so passes never race each other.
+task is the only writer of the connector's children and status, so passes never race each other. All
+state needed to resume lives in the cluster (children, the token Secret, annotations, status); what is
+kept here (the token, the versions last applied, the status last written) is a cache rebuilt on restart.
 
 A refresh request need not wait for the pass that is running when it arrives (its status and event writes
 take a few hundred milliseconds under load): while nothing the last pass settled on has changed (the
 generation, the referenced Secret, the ready pod with the applied configuration), :meth:`refresh_now`
 sends it to the runtime at once and the next pass echoes it. One lock and one record of the tokens
-carried out keep the two paths from sending a request twice. All
-state needed to resume lives in the cluster (children, the token Secret, annotations, status); what is
-kept here (the token, the versions last applied, the status last written) is a cache rebuilt on restart.
+carried out keep the two paths from sending a request twice.
 """
 
 from __future__ import annotations

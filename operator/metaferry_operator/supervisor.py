@@ -10,6 +10,7 @@ bounded by the Kubernetes client's connection pool (``METAFERRY_MAX_WORKERS``).
 A woken task waits 0.1 s for the rest of a burst (a status write, then our own write's echo, then the
 annotation), then makes one pass; a wake-up during a pass makes it run once more after it. Errors back off
 exponentially (1 s doubling to 60 s); events still wake the task.
+
 A refresh request that may go ahead without a pass (see ``reconciler``) gets a short-lived second task,
 the request lane, so it never waits for the pass that is running when it arrives.
 
@@ -47,9 +48,9 @@ class _Worker:
         """Start the request lane when the latest body asks for a refresh that need not wait for a pass."""
         if (self.lane is None or self.lane.done()) and self.reconciler.refresh_due_now() is not None:
             key = self.reconciler.key
-            self.lane = asyncio.create_task(self._carry_out_requests(), name=f"requests of {key[0]}/{key[1]}")
+            self.lane = asyncio.create_task(self._request_lane(), name=f"requests of {key[0]}/{key[1]}")
 
-    async def _carry_out_requests(self) -> None:
+    async def _request_lane(self) -> None:
         try:
             while self.reconciler.refresh_due_now() is not None and await self.reconciler.refresh_now():
                 self.wake.set()  # a pass echoes the token in status
