@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import operator_common as common  # first: puts the repository on sys.path
+import _operator_common as common  # first: puts the repository on sys.path
 from kubernetes import client, watch
 
 REFRESH = "metaferry.io/refresh-requested-at"
@@ -136,7 +136,8 @@ def main() -> None:
             floor.stream.stop()
         finally:
             operator.stop()
-    rows = [("what", "samples", "p50 (ms)", "p99 (ms)", "p50 ratio to floor", "p99 ratio to floor")]
+    headers = ("what", "samples", "p50 (ms)", "p99 (ms)", "p50 ratio to floor", "p99 ratio to floor")
+    rows: list[tuple[str, ...]] = []
     floor_p50 = common.percentile(watch_latency, 0.5)
     floor_p99 = common.percentile(watch_latency, 0.99)
     for label, values in (
@@ -154,7 +155,7 @@ def main() -> None:
                 f"{p99 / floor_p99:.1f}",
             )
         )
-    print(common.table(rows))
+    print(common.table(headers, rows))
     shutil.rmtree(root, ignore_errors=True)
 
 

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import operator_common as common  # first: puts the repository on sys.path
+import _operator_common as common  # first: puts the repository on sys.path
 from kubernetes import client
 
 from metaferry_operator import kube, naming, rendering
@@ -139,8 +139,8 @@ def main() -> None:
             operator.stop()
     print(
         common.table(
+            ("what", "connectors", "seconds", "per connector (ms)", "ratio to floor"),
             [
-                ("what", "connectors", "seconds", "per connector (ms)", "ratio to floor"),
                 (
                     "floor: bare client, 5 applies + 1 status each",
                     str(args.count),

@@ -22,6 +22,8 @@ from kubernetes import client, config
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
+from _common import percentile, table  # noqa: E402,F401  (re-exported for the operator benchmarks)
+
 from tests.cluster import tools  # noqa: E402
 from tests.cluster.control_plane import ControlPlane, free_port, running  # noqa: E402
 from tests.cluster.pod_runner import PodRunner  # noqa: E402
@@ -112,18 +114,6 @@ class Operator:
                 self.process.wait(30)
             except subprocess.TimeoutExpired:
                 os.kill(self.process.pid, signal.SIGKILL)
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
-
-
-def table(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
 
 
 def manifest(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
