@@ -12,10 +12,9 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from kubernetes import client, config
 
@@ -27,8 +26,8 @@ from _common import percentile, table  # noqa: E402,F401  (re-exported for the o
 from tests.cluster import tools  # noqa: E402
 from tests.cluster.control_plane import ControlPlane, free_port, running  # noqa: E402
 from tests.cluster.pod_runner import PodRunner  # noqa: E402
+from tests.cluster.waiting import wait_for  # noqa: E402  (re-exported for the operator benchmarks)
 
-T = TypeVar("T")
 CRD = REPOSITORY / "crds" / "integrationconnectors.metaferry.io.yaml"
 
 
@@ -69,16 +68,6 @@ def _service_account(core: client.CoreV1Api, namespace: str) -> bool:
         return True
     except client.ApiException:
         return False
-
-
-def wait_for(condition: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.2) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"{what} did not happen within {timeout:g}s")
 
 
 class Operator:

@@ -156,7 +156,7 @@ def main() -> None:
                     f"{elapsed / floor:.2f}",
                 ),
                 ("  (of which creating the connectors)", str(args.count), f"{created:.1f}", "", ""),
-            ]
+            ],
         )
     )
     print(json.dumps({"operator_peak_rss_mib": round(rss, 1)}))
