@@ -112,17 +112,28 @@ class LeaderElector:
         self.leading = False
 
     async def release(self) -> None:
-        """Hand the Lease back (holder emptied, duration 1 s) so a standby takes over without waiting."""
-        if not self.leading or self._observed is None:
+        """Hand the Lease back (holder emptied, duration 1 s) so a standby takes over without waiting.
+
+        The Lease is read again first, as client-go does: a renewal cancelled by shutdown may have reached
+        the API server without its answer reaching us, and a write carrying the older resourceVersion would
+        be refused. It is released only if this replica still holds it.
+        """
+        if not self.leading:
             return
         self.leading = False
-        released = {**self._observed, "holderIdentity": None, "leaseDurationSeconds": 1}
+        where = f"{self.settings.namespace}/{self.settings.name}"
         try:
-            await self._write(released, resource_version=self._observed_version)
+            lease = await self._kube.get(self.settings.path)
+            current: Json = (lease or {}).get("spec") or {}
+            if lease is None or current.get("holderIdentity") != self.identity:
+                logger.info("lease %s is no longer ours: nothing to release", where)
+                return
+            released = {**current, "holderIdentity": None, "leaseDurationSeconds": 1}
+            await self._write(released, resource_version=str(lease["metadata"].get("resourceVersion") or ""))
         except (ApiError, httpx.HTTPError) as error:
-            logger.warning("could not release lease %s/%s: %s", self.settings.namespace, self.settings.name, error)
+            logger.warning("could not release lease %s: %s", where, error)
         else:
-            logger.info("released lease %s/%s", self.settings.namespace, self.settings.name)
+            logger.info("released lease %s", where)
 
     @property
     def identity(self) -> str:

@@ -112,6 +112,31 @@ async def test_a_released_lease_is_taken_without_waiting(kube: KubeClient, names
     assert (spec["holderIdentity"], spec["leaseTransitions"]) == ("b", 0)
 
 
+async def test_a_leader_releases_the_lease_after_a_renewal_whose_answer_it_never_saw(
+    kube: KubeClient, namespace: str
+) -> None:
+    """A renewal cancelled by shutdown can reach the API server without its answer reaching us: the Lease's
+    resourceVersion then moved on, and a release carrying the old one was refused (409) and left the
+    standby waiting for the whole lease duration."""
+    leader = elector(kube, namespace, "a")
+    await leader.acquire()
+    path = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/ops"
+    await kube.merge_patch(path, {"spec": {"renewTime": "2030-01-01T00:00:00.000000Z"}})  # our lost renewal
+    await leader.release()
+    spec = await lease(kube, namespace)
+    assert (spec.get("holderIdentity"), spec["leaseDurationSeconds"]) == (None, 1)
+    assert await elector(kube, namespace, "b", Clock())._try()  # taken at once
+
+
+async def test_a_leader_never_releases_a_lease_someone_else_took(kube: KubeClient, namespace: str) -> None:
+    leader = elector(kube, namespace, "a")
+    await leader.acquire()
+    path = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/ops"
+    await kube.merge_patch(path, {"spec": {"holderIdentity": "intruder"}})
+    await leader.release()
+    assert (await lease(kube, namespace))["holderIdentity"] == "intruder"
+
+
 async def test_a_leader_whose_lease_is_taken_stops_holding(kube: KubeClient, namespace: str) -> None:
     leader = elector(kube, namespace, "a")
     await leader.acquire()
