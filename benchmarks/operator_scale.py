@@ -47,6 +47,12 @@ async def _create_all(kube_client: kube.KubeClient, manifests: list[dict[str, An
     return list(await asyncio.gather(*(create(body) for body in manifests)))
 
 
+async def _apply(namespace: str, count: int) -> None:
+    kube_client = kube.KubeClient.connect(max_connections=20)
+    await _create_all(kube_client, _connectors(namespace, count))
+    await kube_client.aclose()
+
+
 async def _floor(namespace: str, count: int) -> float:
     """Create connectors, then what the operator would: 5 children + 1 status write each."""
     kube_client = kube.KubeClient.connect(max_connections=20)
@@ -126,8 +132,7 @@ def main() -> None:
         log = Path(plane.workdir) / "operator.log"
         operator = common.Operator(plane, namespace="bench", log=log, METAFERRY_STATUS_POLL_INTERVAL="30")
         started = time.monotonic()
-        kube_client = kube.KubeClient.connect(max_connections=20)
-        asyncio.run(_create_all(kube_client, _connectors("bench", args.count)))
+        asyncio.run(_apply("bench", args.count))
         created = time.monotonic() - started
         try:
             common.wait_for(

@@ -12,8 +12,6 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
 from metaferry_operator import kube, naming
 from metaferry_operator.status import Event
 
@@ -52,5 +50,5 @@ async def post(client: kube.KubeClient, *, connector: dict[str, Any], event: Eve
     path = kube.object_path(api_version="v1", kind="Event", namespace=connector["metadata"]["namespace"])
     try:
         await client.create(path, manifest)
-    except (kube.ApiError, httpx.HTTPError) as error:  # an event is a courtesy; never fail a reconcile for it
+    except kube.KubeError as error:  # an event is a courtesy; never fail a reconcile for it
         logger.warning("cannot post event %s for %s: %s", event.reason, connector["metadata"]["name"], error)

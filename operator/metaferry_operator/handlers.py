@@ -14,6 +14,7 @@ editing a referenced Secret rolls the connector's pod.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Any, cast
 
@@ -25,7 +26,7 @@ from metaferry_operator.config import OperatorConfig
 from metaferry_operator.leader import LeaderElector, lease_settings
 from metaferry_operator.observation import observe_deployment, observe_pod
 from metaferry_operator.reconciler import Dependencies
-from metaferry_operator.runtime_client import RuntimeClient, new_http_client
+from metaferry_operator.runtime_client import RuntimeClient
 from metaferry_operator.supervisor import Supervisor
 
 logger = logging.getLogger(__name__)
@@ -41,11 +42,15 @@ _CHILD_KINDS = (
 async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     config: OperatorConfig = memo.config
     configure_kopf(settings, config)
-    memo.http = new_http_client(timeout=config.http_timeout)
     memo.kube = kube.KubeClient.connect(max_connections=config.max_workers)
     memo.cache = WorldCache()
     memo.supervisor = Supervisor(
-        Dependencies(config=config, kube=memo.kube, runtime=RuntimeClient(memo.http), cache=memo.cache),
+        Dependencies(
+            config=config,
+            kube=memo.kube,
+            runtime_client=functools.partial(RuntimeClient.open, timeout=config.http_timeout),
+            cache=memo.cache,
+        ),
         active=not config.leader_election,
     )
     memo.elector = None
@@ -103,7 +108,6 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
     if memo.elector is not None:
         await memo.elector.release()  # only after every task has stopped acting
     await memo.kube.aclose()
-    await memo.http.aclose()
 
 
 @kopf.on.probe(id="connectors")
@@ -139,6 +143,7 @@ async def pod_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
 
 
 def _record_child(event: kopf.RawEvent, memo: kopf.Memo, kind: str) -> None:
+    """Record a child's version and wake its connector, unless the event only echoes our own apply."""
     meta = _raw(event)["metadata"]
     key = _owner(meta)
     if key is None or meta["name"] != naming.child_name(key[1]):
@@ -146,16 +151,15 @@ def _record_child(event: kopf.RawEvent, memo: kopf.Memo, kind: str) -> None:
     if event["type"] == "DELETED":
         memo.cache.drop_child(key, kind)
     else:
-        memo.cache.set_child(
-            key,
-            kind,
-            ChildVersion(
-                resource_version=meta.get("resourceVersion", ""),
-                generation=int(meta.get("generation") or 0) if kind == "Deployment" else 0,
-            ),
+        version = ChildVersion(
+            resource_version=meta.get("resourceVersion", ""),
+            generation=int(meta.get("generation") or 0) if kind == "Deployment" else 0,
         )
         if kind == "Deployment":
             memo.cache.set_deployment(key, observe_deployment(_raw(event)))
+        if memo.cache.child(key, kind) == version:
+            return  # the version our apply returned: the pass that applied it knew all of it
+        memo.cache.set_child(key, kind, version)
     memo.supervisor.wake(key)
 
 

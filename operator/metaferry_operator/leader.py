@@ -26,10 +26,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
 from metaferry_operator.config import OperatorConfig
-from metaferry_operator.kube import ApiError, KubeClient
+from metaferry_operator.kube import ApiError, KubeClient, KubeError
 
 logger = logging.getLogger(__name__)
 Json = dict[str, Any]
@@ -130,7 +128,7 @@ class LeaderElector:
                 return
             released = {**current, "holderIdentity": None, "leaseDurationSeconds": 1}
             await self._write(released, resource_version=str(lease["metadata"].get("resourceVersion") or ""))
-        except (ApiError, httpx.HTTPError) as error:
+        except KubeError as error:
             logger.warning("could not release lease %s: %s", where, error)
         else:
             logger.info("released lease %s", where)
@@ -144,7 +142,7 @@ class LeaderElector:
         try:
             async with asyncio.timeout(self.settings.retry_period):
                 return await self._try_once()
-        except (ApiError, httpx.HTTPError, TimeoutError) as error:
+        except (KubeError, TimeoutError) as error:
             logger.warning("lease %s/%s: %s", self.settings.namespace, self.settings.name, error or "timed out")
             return False
 

@@ -27,10 +27,9 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-
-import httpx
 
 from metaferry_operator import actions, events, kube, metrics, naming, rendering
 from metaferry_operator import status as status_
@@ -60,7 +59,7 @@ class ReconcileFailed(Exception):
 class Dependencies:
     config: OperatorConfig
     kube: kube.KubeClient
-    runtime: RuntimeClient
+    runtime_client: Callable[[], RuntimeClient]  # a new client for each connector (see runtime_client)
     cache: WorldCache
 
 
@@ -121,6 +120,7 @@ class ConnectorReconciler:
     def __init__(self, *, key: Key, deps: Dependencies) -> None:
         self.key = key
         self.deps = deps
+        self.runtime = deps.runtime_client()
         self.body: Json | None = None
         self.phase: str | None = None
         self._token: str | None = None
@@ -133,13 +133,25 @@ class ConnectorReconciler:
         self._carried_out: dict[actions.Action, str] = {}  # tokens carried out that status may not echo yet
         self._unposted: list[status_.Event] = []  # what carrying them out has to tell, posted by the next pass
 
+    async def aclose(self) -> None:
+        """Release the connection pool to the runtime (the connector's task has ended)."""
+        await self.runtime.aclose()
+
     # -- inputs --------------------------------------------------------------------------------------------
 
-    def observe(self, body: Json) -> None:
-        """A newer body from the watch; once it includes our last status write, it is the truth again."""
+    def observe(self, body: Json) -> bool:
+        """A newer body from the watch; once it includes our last status write, it is the truth again.
+
+        True when the body may call for a pass: anything but the echo of our own last status write, which
+        holds nothing the pass that wrote it did not already know.
+        """
         self.body = _without_managed_fields(body)
-        if self._written is not None and _resource_version(body) >= _resource_version(self._written):
+        if self._written is None:
+            return True
+        version, written = _resource_version(body), _resource_version(self._written)
+        if version >= written:
             self._written = None
+        return version != written
 
     @property
     def secret_name(self) -> str | None:
@@ -177,7 +189,7 @@ class ConnectorReconciler:
             token = await self._ensure_token(connector)
             desired = rendering.children(connector, config=self.deps.config, token=token, secret_digest=secret_digest)
             await self._apply(desired)
-        except (kube.ApiError, httpx.HTTPError) as error:
+        except kube.KubeError as error:
             failure = str(error) or type(error).__name__
             desired = []
         desired_hash = (
@@ -349,13 +361,13 @@ class ConnectorReconciler:
         Its Event waits for the pass that echoes the token: a burst of requests then reaches the runtimes first."""
         try:
             if request.action is actions.Action.REFRESH:
-                accepted = await self.deps.runtime.refresh(address, token=token, request_id=request.token)
+                accepted = await self.runtime.refresh(address, token=token, request_id=request.token)
                 message = (
                     f"refresh {accepted.refresh_id} requested ({request.action.annotation}="
                     f"{request.token}){', queued behind the running one' if accepted.queued else ''}"
                 )
             else:
-                restarted = await self.deps.runtime.restart(address, token=token)
+                restarted = await self.runtime.restart(address, token=token)
                 message = (
                     f"connector restart {restarted.restart_count} requested "
                     f"({request.action.annotation}={request.token})"
@@ -385,7 +397,7 @@ class ConnectorReconciler:
         if pod is None or pod.ip is None or not pod.running or pod.deleting:
             return None, None
         try:
-            return await self.deps.runtime.status(RuntimeAddress(pod.ip)), None
+            return await self.runtime.status(RuntimeAddress(pod.ip)), None
         except RuntimeUnavailable as error:
             return None, str(error)
 

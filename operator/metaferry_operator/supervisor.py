@@ -4,11 +4,14 @@ Why not kopf daemons or timers: kopf puts a finalizer on every object that has o
 makes ``kubectl delete ic NAME`` hang whenever the operator is down. These tasks need none: the
 children are garbage-collected through their owner references, and the task simply ends when the watch
 reports the deletion. Why per connector: a runtime that hangs or fails costs its own task one HTTP
-timeout and never delays another connector (Strimzi #12004). Concurrency towards the API server is
-bounded by the Kubernetes client's connection pool (``METAFERRY_MAX_WORKERS``).
+timeout and never delays another connector (Strimzi #12004); each task has its own connection pool to
+its runtime, closed when the task ends. Concurrency towards the API server is bounded by the Kubernetes
+client's connection pool (``METAFERRY_MAX_WORKERS``).
 
-A woken task waits 0.1 s for the rest of a burst (a status write, then our own write's echo, then the
-annotation), then makes one pass; a wake-up during a pass makes it run once more after it. Errors back off
+Events that only echo the operator's own writes (its last status patch, the children it applied) wake
+nobody: the pass that wrote them already knew everything they hold. Any other event wakes the task, which
+waits 0.1 s for the rest of a burst (an edit, then the controller's status updates, then an annotation),
+then makes one pass; a wake-up during a pass makes it run once more after it. Errors back off
 exponentially (1 s doubling to 60 s); events still wake the task.
 
 A refresh request that may go ahead without a pass (see ``reconciler``) gets a short-lived second task,
@@ -26,13 +29,15 @@ import contextlib
 import logging
 from typing import Any
 
-from metaferry_operator import metrics
+from metaferry_operator import kube, metrics
 from metaferry_operator.cache import Key
-from metaferry_operator.reconciler import ConnectorGone, ConnectorReconciler, Dependencies
+from metaferry_operator.reconciler import ConnectorGone, ConnectorReconciler, Dependencies, ReconcileFailed
 
 logger = logging.getLogger(__name__)
 MAX_BACKOFF = 60.0
 SETTLE_SECONDS = 0.1
+# failures whose message says it all: logged without a traceback
+_EXPLAINED = (ReconcileFailed, kube.KubeError, OSError, LookupError, ValueError)
 
 
 class _Worker:
@@ -64,6 +69,14 @@ class _Worker:
         return tasks
 
     async def _run(self) -> None:
+        try:
+            await self._passes()
+        finally:  # ended: the connector is gone, or the task was cancelled
+            if self.lane is not None:
+                self.lane.cancel()
+            await self.reconciler.aclose()
+
+    async def _passes(self) -> None:
         failures = 0
         loop = asyncio.get_running_loop()
         while True:
@@ -82,7 +95,9 @@ class _Worker:
                     *self.reconciler.key,
                     failures,
                     error,
-                    exc_info=not isinstance(error, OSError | LookupError | ValueError),
+                    exc_info=not isinstance(
+                        error, ReconcileFailed | kube.KubeError | OSError | LookupError | ValueError
+                    ),
                 )
                 delay = min(2.0 ** (failures - 1), MAX_BACKOFF)
             else:
@@ -127,9 +142,9 @@ class Supervisor:
         if worker is None or worker.task.done():
             worker = self._workers[key] = _Worker(key=key, deps=self.deps, on_phase=self._phase_changed)
             metrics.CONNECTORS.set(len(self._workers))
-        worker.reconciler.observe(body)
-        worker.offer_requests()
-        worker.wake.set()
+        if worker.reconciler.observe(body):
+            worker.offer_requests()
+            worker.wake.set()
 
     def activate(self) -> None:
         """Start acting: one task per connector seen so far (this replica now holds the Lease)."""

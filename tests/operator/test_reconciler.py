@@ -67,7 +67,7 @@ def _reconciler(fake: FakeKube, runtime: httpx.AsyncClient | None = None) -> Con
     deps = Dependencies(
         config=OperatorConfig(),
         kube=cast(kube.KubeClient, fake),
-        runtime=RuntimeClient(runtime or httpx.AsyncClient()),
+        runtime_client=lambda: RuntimeClient(runtime or httpx.AsyncClient()),
         cache=WorldCache(),
     )
     return ConnectorReconciler(key=("data", "files"), deps=deps)

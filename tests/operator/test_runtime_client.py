@@ -14,7 +14,6 @@ from metaferry_operator.runtime_client import (
     RuntimeClient,
     RuntimeRefused,
     RuntimeUnavailable,
-    new_http_client,
 )
 from tests.operator.builders import report
 
@@ -65,9 +64,9 @@ async def runtime() -> AsyncIterator[tuple[FakeRuntime, RuntimeAddress]]:
 
 @pytest.fixture
 async def client() -> AsyncIterator[RuntimeClient]:
-    http = new_http_client(timeout=0.5)
-    yield RuntimeClient(http)
-    await http.aclose()
+    client = RuntimeClient.open(timeout=0.5)
+    yield client
+    await client.aclose()
 
 
 async def test_status_is_parsed_into_the_report_model(runtime, client) -> None:
