@@ -9,7 +9,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from metaferry_runtime.audit import AuditLog, SecretMasker
 from metaferry_runtime.lifecycle.assembly import connection_for, context_for
+from metaferry_runtime.lifecycle.configure import configure_connector
 from metaferry_runtime.repository import ChangeCounts, MetadataRepository
 from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
 from metaferry_runtime.sdk.broker import create_connector
@@ -48,13 +50,21 @@ def check_connector(
     steps.append(CheckStep("context", True, f"{spec.integration_service.value} context over {repository.url}"))
     connection = connection_for(resource, secured_properties)
     try:
-        connector.initialize(connection, str(uuid.uuid4()))
-        connector.set_connector_name(resource.metadata.name)
-        connector.set_context(context)
+        audit_log = AuditLog(
+            "metaferry-runtime", connector_name=resource.metadata.name, masker=SecretMasker(secured_properties.values())
+        )
+        configure_connector(
+            connector,
+            connection=connection,
+            instance_id=str(uuid.uuid4()),
+            audit_log=audit_log.child(f"connector/{spec.connector}"),
+            connector_name=resource.metadata.name,
+            context=context,
+        )
         connector.start()
     except Exception as error:
         return [*steps, CheckStep("start", False, f"{type(error).__name__}: {error}")]
-    steps.append(CheckStep("start", True, "initialize, set_context and start succeeded"))
+    steps.append(CheckStep("start", True, "configured in the runtime's order and started"))
     counts = ChangeCounts()
     try:
         with context.refresh_batch(f"dry-run-{uuid.uuid4().hex[:8]}") as batch:

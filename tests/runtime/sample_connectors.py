@@ -9,6 +9,7 @@ import threading
 import time
 from typing import Any, ClassVar
 
+from metaferry_runtime.audit import AuditMessage, Severity
 from metaferry_runtime.sdk import Connection, ConnectorConfigurationError, IntegrationConnector
 
 
@@ -184,3 +185,13 @@ def wait_until(predicate: Any, *, timeout: float = 10.0, interval: float = 0.01)
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+class AuditingWritingConnector(WritingConnector):
+    """Writes to its audit log in start(), which only works if the audit log was set before start."""
+
+    STARTED = AuditMessage("SAMPLE-0001", Severity.INFO, "{name} started", "none", "none")
+
+    def start(self) -> None:
+        super().start()
+        self.audit_log.log_message("start", self.STARTED, name=self.connector_name)

@@ -70,6 +70,13 @@ def test_check_reports_each_step_and_writes_nothing(tmp_path: Path, capsys: pyte
     assert "(0 elements)" in capsys.readouterr().out
 
 
+def test_check_sets_the_audit_log_before_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = write(tmp_path, VALID.replace(":WritingConnector", ":AuditingWritingConnector"))
+    assert main(["check", manifest, "--repository", f"sqlite:///{tmp_path / 'r.db'}"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "ok   start" in out and "ok   dry-run refresh  would create 3" in out
+
+
 BAD_MANIFESTS = {
     "wrong apiVersion": (VALID.replace("metaferry.io/v1alpha1", "metaferry.io/v1"), "apiVersion: expected"),
     "wrong kind": (VALID.replace("kind: IntegrationConnector", "kind: Connector"), "kind: expected"),

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from metaferry_runtime.audit import AuditLog, RuntimeMessages, SecretMasker
 from metaferry_runtime.lifecycle.assembly import connection_for, context_for
 from metaferry_runtime.lifecycle.backoff import Backoff
+from metaferry_runtime.lifecycle.configure import configure_connector
 from metaferry_runtime.lifecycle.engage import EngageThread
 from metaferry_runtime.lifecycle.memory import release_free_memory
 from metaferry_runtime.lifecycle.status import StatusTracker
@@ -320,10 +321,14 @@ class ConnectorRuntime:
         connector_log = self.audit_log.child(f"connector/{self.spec.connector}")
 
         def configure() -> None:
-            connector.initialize(connection, instance_id)
-            connector.set_audit_log(connector_log)
-            connector.set_connector_name(self.connector_name)
-            connector.set_context(context)
+            configure_connector(
+                connector,
+                connection=connection,
+                instance_id=instance_id,
+                audit_log=connector_log,
+                connector_name=self.connector_name,
+                context=context,
+            )
 
         if not await self._lifecycle_call("initialize", configure, failed_status=ConnectorStatus.CONFIG_FAILED):
             return
