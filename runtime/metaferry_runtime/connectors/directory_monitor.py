@@ -28,8 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from metaferry_runtime.audit.messages import AuditMessage, Severity
-from metaferry_runtime.repository import Element
+from metaferry_runtime.sdk import AuditMessage, Element, Severity
 from metaferry_runtime.sdk.connector import IntegrationConnector
 from metaferry_runtime.sdk.contexts import ElementUpsert
 from metaferry_runtime.sdk.contexts.files import (

@@ -1,5 +1,7 @@
 """What connector authors import: the connector base class, the Connection, the contexts and the errors."""
 
+from metaferry_runtime.audit.messages import AuditMessage, Severity
+from metaferry_runtime.repository import Element
 from metaferry_runtime.sdk.broker import ENTRY_POINT_GROUP, available_connectors, create_connector
 from metaferry_runtime.sdk.connection import Connection
 from metaferry_runtime.sdk.connector import IntegrationConnector
@@ -14,14 +16,17 @@ from metaferry_runtime.sdk.errors import (
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "AuditMessage",
     "Connection",
     "ConnectorConfigurationError",
     "ConnectorError",
     "ContextDisconnected",
+    "Element",
     "EngageNotImplemented",
     "IntegrationConnector",
     "IntegrationContext",
     "RefreshAbandoned",
+    "Severity",
     "SynchronizationNotPermitted",
     "available_connectors",
     "create_connector",
