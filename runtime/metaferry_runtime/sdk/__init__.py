@@ -13,6 +13,7 @@ from metaferry_runtime.sdk.errors import (
     EngageNotImplemented,
     SynchronizationNotPermitted,
 )
+from metaferry_runtime.sdk.messages import MessageCatalogue
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -25,6 +26,7 @@ __all__ = [
     "EngageNotImplemented",
     "IntegrationConnector",
     "IntegrationContext",
+    "MessageCatalogue",
     "RefreshAbandoned",
     "Severity",
     "SynchronizationNotPermitted",
