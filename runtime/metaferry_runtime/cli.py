@@ -120,7 +120,7 @@ def _load(args: argparse.Namespace) -> tuple[IntegrationConnector, dict[str, str
         return _fail(str(error), EXIT_BAD_INPUT)
     try:
         secrets = read_secured_properties(args.secrets_dir or os.environ.get(SECRETS_DIR_ENV))
-    except OSError as error:
+    except (OSError, ValueError) as error:
         return _fail(f"cannot read secured properties: {error}", EXIT_BAD_INPUT)
     return resource, secrets
 

@@ -266,7 +266,7 @@ def test_a_spec_change_rolls_the_pod_and_the_new_configuration_is_used(connector
 
 
 def test_a_secret_change_rolls_the_pod(connectors: Connectors, kubectl: Kubectl, namespace: str) -> None:
-    kubectl.run("create", "secret", "generic", "creds", "-n", namespace, "--from-literal=password=first")
+    kubectl.run("create", "secret", "generic", "creds", "-n", namespace, "--from-literal=password=first-password")
     data = connectors.create("files", secret="creds")
     connectors.wait_ready("files")
     digests = {line["secret"] for line in connectors.refreshes(data)}
@@ -278,7 +278,7 @@ def test_a_secret_change_rolls_the_pod(connectors: Connectors, kubectl: Kubectl,
         "creds",
         "-n",
         namespace,
-        "--from-literal=password=second",
+        "--from-literal=password=second-password",
         "--dry-run=client",
         "-o",
         "yaml",
@@ -291,7 +291,7 @@ def test_a_secret_change_rolls_the_pod(connectors: Connectors, kubectl: Kubectl,
             "creds",
             "-n",
             namespace,
-            "--from-literal=password=second",
+            "--from-literal=password=second-password",
             "--dry-run=client",
             "-o",
             "yaml",

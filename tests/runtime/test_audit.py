@@ -55,5 +55,5 @@ def test_every_message_id_is_unique_and_well_formed() -> None:
 
 
 def test_the_longest_secret_is_masked_whole() -> None:
-    masker = SecretMasker(["abc", "abcdef"])
-    assert masker.mask("value abcdef") == "value ****"
+    masker = SecretMasker(["abcdef", "abcdef-ghi"])
+    assert masker.mask("value abcdef-ghi") == "value ****"

@@ -154,3 +154,21 @@ def test_run_once_on_postgresql_commits_to_the_shared_repository(
     assert "created          3" in capsys.readouterr().out
     assert main(["elements", "--repository", postgres_database, "--collection", "default/writer"]) == EXIT_OK
     assert "(3 elements)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [["run", "--once"], ["check"]])
+def test_a_secured_property_shorter_than_six_characters_is_refused_at_load_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    manifest = write(tmp_path, VALID)
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "username").write_text("metaferry-reader\n")
+    (secrets / "password").write_text("zq9\n")
+    database = f"sqlite:///{tmp_path / 'r.db'}"
+    argv = [command[0], manifest, *command[1:], "--repository", database, "--secrets-dir", str(secrets)]
+    assert main(argv) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert f"secured property 'password' ({secrets / 'password'}) is 3 characters long" in err
+    assert "at least 6 characters" in err
+    assert "zq9" not in err, "the refused value itself is never printed"

@@ -8,38 +8,15 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from metaferry_runtime.audit.masking import SecretMasker
 from metaferry_runtime.audit.messages import AuditMessage
 
-MASK = "****"
 _logger = logging.getLogger("metaferry.audit")
-
-
-class SecretMasker:
-    """Replaces every known secret value in text with `****`; shared by the audit log, the report and the API."""
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._lock = threading.Lock()
-        self._secrets: tuple[str, ...] = ()
-        self.add(secrets)
-
-    def add(self, secrets: Iterable[str]) -> None:
-        with self._lock:
-            known = set(self._secrets) | {s for s in secrets if s and len(s) >= 3}
-            # Longest first, so a secret containing another is masked whole.
-            self._secrets = tuple(sorted(known, key=len, reverse=True))
-
-    def mask(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, MASK)
-        return text
 
 
 @dataclass(frozen=True)
