@@ -136,6 +136,7 @@ def _open_repository(url: str) -> MetadataRepository | int:
 
 def _run(args: argparse.Namespace) -> int:
     from metaferry_runtime.api import load_api_token
+    from metaferry_runtime.audit import SecretMasker
     from metaferry_runtime.lifecycle import ConnectorRuntime, RuntimeSettings
     from metaferry_runtime.logs import configure_logging
     from metaferry_runtime.resource import parse_duration
@@ -143,11 +144,13 @@ def _run(args: argparse.Namespace) -> int:
     from metaferry_runtime.summary import print_refresh_summary
 
     log_format = args.log_format or ("json" if os.environ.get("KUBERNETES_SERVICE_HOST") else "text")
-    configure_logging(log_format=log_format)
+    masker = SecretMasker()  # shared by the log handler and the runtime, which adds the API token to it
+    configure_logging(log_format=log_format, masker=masker)
     loaded = _load(args)
     if isinstance(loaded, int):
         return loaded
     resource, secrets = loaded
+    masker.add(secrets.values())
     try:
         grace = parse_duration(args.shutdown_grace)
         listen = ListenAddress.parse(args.listen or f"{os.environ.get(LISTEN_HOST_ENV) or '0.0.0.0'}:{DEFAULT_PORT}")
@@ -161,6 +164,7 @@ def _run(args: argparse.Namespace) -> int:
         resource=resource,
         repository=repository,
         secured_properties=secrets,
+        masker=masker,
         settings=RuntimeSettings(shutdown_grace=grace),
     )
     try:

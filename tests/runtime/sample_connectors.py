@@ -5,6 +5,7 @@ They are loaded the way users load theirs, as `tests.runtime.sample_connectors:C
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any, ClassVar
@@ -195,3 +196,27 @@ class AuditingWritingConnector(WritingConnector):
     def start(self) -> None:
         super().start()
         self.audit_log.log_message("start", self.STARTED, name=self.connector_name)
+
+
+class LeakingConnector(IntegrationConnector[Any]):
+    """Puts its `password` secured property into every output it can reach: plain logging (with and without a
+    traceback), its audit log, and the exception that fails its refresh. The runtime must mask it everywhere."""
+
+    LEAK = AuditMessage("SAMPLE-0002", Severity.INFO, "{name} logs in as {password}", "none", "none")
+    log = logging.getLogger("tests.leaking_connector")
+
+    def _password(self) -> str:
+        return self.connection.secret("password") or ""
+
+    def start(self) -> None:
+        password = self._password()
+        self.log.warning("connecting with pw=%s", password)
+        self.audit_log.log_message("start", self.LEAK, name=self.connector_name, password=password)
+
+    def refresh(self) -> None:
+        password = self._password()
+        try:
+            raise ConnectionError(f"login refused for pw={password}")
+        except ConnectionError:
+            self.log.exception("refresh of %s failed", password)
+        raise RuntimeError(f"cannot log in with {password}")

@@ -90,6 +90,7 @@ class ConnectorRuntime:
         repository: MetadataRepository,
         secured_properties: dict[str, str] | None = None,
         audit_log: AuditLog | None = None,
+        masker: SecretMasker | None = None,
         metrics: RuntimeMetrics | None = None,
         settings: RuntimeSettings | None = None,
         call_runner: CallRunner[Any] = run_on_thread,
@@ -99,7 +100,7 @@ class ConnectorRuntime:
         self.connector_name = resource.metadata.name
         self._repository = repository
         self._secrets = dict(secured_properties or {})
-        self.masker = audit_log.masker if audit_log else SecretMasker()
+        self.masker = masker or (audit_log.masker if audit_log else SecretMasker())
         self.masker.add(self._secrets.values())
         self.audit_log = audit_log or AuditLog(
             "metaferry-runtime", connector_name=self.connector_name, masker=self.masker
