@@ -1,7 +1,9 @@
 """`metaferry-runtime check`: test the connection step by step and do a dry-run refresh that is rolled back.
 
 Users of DataHub and OpenMetadata asked for exactly this: a way to see which part works before anything is
-written. Each step is reported with what went wrong; nothing is committed to the repository.
+written. Each step is reported with what went wrong; nothing is committed to the repository. Every step's
+detail passes through the secret masker as it is made: a failing step usually quotes an exception, and a
+connector's exception text is where a password most often shows up.
 """
 
 from __future__ import annotations
@@ -29,30 +31,37 @@ class _DryRunRollback(Exception):
 
 
 def check_connector(
-    resource: ConnectorResource, repository: MetadataRepository, secured_properties: dict[str, str]
+    resource: ConnectorResource,
+    repository: MetadataRepository,
+    secured_properties: dict[str, str],
+    *,
+    masker: SecretMasker | None = None,
 ) -> list[CheckStep]:
-    steps: list[CheckStep] = [
-        CheckStep("manifest", True, f"{resource.metadata.namespace}/{resource.metadata.name} is valid")
-    ]
+    """The steps in order, stopping at the first that fails (except the dry-run refresh, which is last)."""
+    masker = masker or SecretMasker()
+    masker.add(secured_properties.values())
+    steps: list[CheckStep] = []
+
+    def step(name: str, ok: bool, detail: str) -> list[CheckStep]:
+        steps.append(CheckStep(name, ok, masker.mask(detail)))
+        return steps
+
+    step("manifest", True, f"{resource.metadata.namespace}/{resource.metadata.name} is valid")
     spec = resource.spec
     try:
         connector = create_connector(spec.connector)
     except Exception as error:
-        return [*steps, CheckStep("connector", False, str(error))]
-    steps.append(
-        CheckStep("connector", True, f"{spec.connector} -> {type(connector).__module__}.{type(connector).__name__}")
-    )
-    steps.append(CheckStep("secrets", True, f"{len(secured_properties)} secured properties"))
+        return step("connector", False, str(error))
+    step("connector", True, f"{spec.connector} -> {type(connector).__module__}.{type(connector).__name__}")
+    step("secrets", True, f"{len(secured_properties)} secured properties")
     try:
         context = context_for(resource, repository)
     except Exception as error:
-        return [*steps, CheckStep("context", False, f"{type(error).__name__}: {error}")]
-    steps.append(CheckStep("context", True, f"{spec.integration_service.value} context over {repository.url}"))
+        return step("context", False, f"{type(error).__name__}: {error}")
+    step("context", True, f"{spec.integration_service.value} context over {repository.url}")
     connection = connection_for(resource, secured_properties)
     try:
-        audit_log = AuditLog(
-            "metaferry-runtime", connector_name=resource.metadata.name, masker=SecretMasker(secured_properties.values())
-        )
+        audit_log = AuditLog("metaferry-runtime", connector_name=resource.metadata.name, masker=masker)
         configure_connector(
             connector,
             connection=connection,
@@ -63,8 +72,8 @@ def check_connector(
         )
         connector.start()
     except Exception as error:
-        return [*steps, CheckStep("start", False, f"{type(error).__name__}: {error}")]
-    steps.append(CheckStep("start", True, "configured in the runtime's order and started"))
+        return step("start", False, f"{type(error).__name__}: {error}")
+    step("start", True, "configured in the runtime's order and started")
     counts = ChangeCounts()
     try:
         with context.refresh_batch(f"dry-run-{uuid.uuid4().hex[:8]}") as batch:
@@ -72,16 +81,14 @@ def check_connector(
             counts = batch.transaction.counts.model_copy()
             raise _DryRunRollback()
     except _DryRunRollback:
-        steps.append(
-            CheckStep(
-                "dry-run refresh",
-                True,
-                f"would create {counts.created}, update {counts.updated}, archive"
-                f" {counts.archived + counts.would_archive}; nothing was written",
-            )
+        step(
+            "dry-run refresh",
+            True,
+            f"would create {counts.created}, update {counts.updated}, archive"
+            f" {counts.archived + counts.would_archive}; nothing was written",
         )
     except Exception as error:
-        steps.append(CheckStep("dry-run refresh", False, f"{type(error).__name__}: {error}"))
+        step("dry-run refresh", False, f"{type(error).__name__}: {error}")
     finally:
         context.disconnect()
         connector.disconnect()

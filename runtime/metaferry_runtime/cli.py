@@ -180,17 +180,22 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from metaferry_runtime.audit import SecretMasker
     from metaferry_runtime.check import check_connector
+    from metaferry_runtime.logs import configure_logging
 
+    masker = SecretMasker()
+    configure_logging(log_format="text", masker=masker, level="WARNING")  # warnings and errors, on stderr
     loaded = _load(args)
     if isinstance(loaded, int):
         return loaded
     resource, secrets = loaded
+    masker.add(secrets.values())
     repository = _open_repository(args.repository)
     if isinstance(repository, int):
         return repository
     try:
-        steps = check_connector(resource, repository, secrets)
+        steps = check_connector(resource, repository, secrets, masker=masker)
     finally:
         repository.close()
     for step in steps:

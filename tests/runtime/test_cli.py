@@ -172,3 +172,17 @@ def test_a_secured_property_shorter_than_six_characters_is_refused_at_load_namin
     assert f"secured property 'password' ({secrets / 'password'}) is 3 characters long" in err
     assert "at least 6 characters" in err
     assert "zq9" not in err, "the refused value itself is never printed"
+
+
+def test_check_prints_every_line_with_secrets_masked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = write(tmp_path, VALID.replace(":WritingConnector", ":LeakingConnector"))
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "password").write_text("hunter2-very-secret\n")
+    argv = ["check", manifest, "--repository", f"sqlite:///{tmp_path / 'r.db'}", "--secrets-dir", str(secrets)]
+    assert main(argv) == EXIT_CONNECTOR_FAILED
+    captured = capsys.readouterr()
+    assert "hunter2-very-secret" not in captured.out + captured.err
+    assert "ok   secrets          1 secured properties" in captured.out
+    assert "FAIL  dry-run refresh  RuntimeError: cannot log in with ****" in captured.out
+    assert "connecting with pw=****" in captured.err, "a connector's own logging is masked too"
