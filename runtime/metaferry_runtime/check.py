@@ -17,6 +17,7 @@ from metaferry_runtime.lifecycle.configure import configure_connector
 from metaferry_runtime.repository import ChangeCounts, MetadataRepository
 from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
 from metaferry_runtime.sdk.broker import create_connector
+from metaferry_runtime.secured import SecretsNotMounted, require_secured_properties
 
 
 @dataclass
@@ -33,13 +34,14 @@ class _DryRunRollback(Exception):
 def check_connector(
     resource: ConnectorResource,
     repository: MetadataRepository,
-    secured_properties: dict[str, str],
+    secured_properties: dict[str, str] | None,
     *,
     masker: SecretMasker | None = None,
 ) -> list[CheckStep]:
-    """The steps in order, stopping at the first that fails (except the dry-run refresh, which is last)."""
+    """The steps in order, stopping at the first that fails (except the dry-run refresh, which is last).
+    `secured_properties` is None when no secrets directory was given."""
     masker = masker or SecretMasker()
-    masker.add(secured_properties.values())
+    masker.add((secured_properties or {}).values())
     steps: list[CheckStep] = []
 
     def step(name: str, ok: bool, detail: str) -> list[CheckStep]:
@@ -53,13 +55,17 @@ def check_connector(
     except Exception as error:
         return step("connector", False, str(error))
     step("connector", True, f"{spec.connector} -> {type(connector).__module__}.{type(connector).__name__}")
-    step("secrets", True, f"{len(secured_properties)} secured properties")
+    try:
+        secrets = require_secured_properties(resource, secured_properties)
+    except SecretsNotMounted as error:
+        return step("secrets", False, str(error))
+    step("secrets", True, f"{len(secrets)} secured properties")
     try:
         context = context_for(resource, repository)
     except Exception as error:
         return step("context", False, f"{type(error).__name__}: {error}")
     step("context", True, f"{spec.integration_service.value} context over {repository.url}")
-    connection = connection_for(resource, secured_properties)
+    connection = connection_for(resource, secrets)
     try:
         audit_log = AuditLog("metaferry-runtime", connector_name=resource.metadata.name, masker=masker)
         configure_connector(

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from metaferry_runtime import __version__
+from metaferry_runtime.secured import SECRETS_DIR_ENV, SECRETS_DIR_FLAG
 
 if TYPE_CHECKING:
     from metaferry_runtime.repository import MetadataRepository
@@ -24,6 +25,7 @@ REPOSITORY_ENV = "METAFERRY_REPOSITORY_URL"
 LISTEN_HOST_ENV = "METAFERRY_LISTEN_HOST"
 DEFAULT_REPOSITORY = "sqlite:///metaferry.db"
 DEFAULT_PORT = 8080
+SECRETS_DIR_HELP = f"directory of secured properties, one file per key (default ${SECRETS_DIR_ENV})"
 
 EPILOG = f"""\
 exit codes:
@@ -36,7 +38,7 @@ environment:
   {REPOSITORY_ENV}     repository URL when --repository is not given (default {DEFAULT_REPOSITORY})
   METAFERRY_API_TOKEN_FILE     file holding the bearer token for POST /refresh and /restart
   METAFERRY_API_TOKEN          the bearer token itself (when no token file is given)
-  METAFERRY_SECRETS_DIR        directory of secured properties (one file per key)
+  {SECRETS_DIR_ENV}        directory of secured properties (one file per key), when {SECRETS_DIR_FLAG} is not given
   {LISTEN_HOST_ENV}        host to listen on when --listen is not given (default 0.0.0.0)
 """
 
@@ -72,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"HOST:PORT for the HTTP API (default ${LISTEN_HOST_ENV} or 0.0.0.0, port {DEFAULT_PORT})",
     )
     run.add_argument("--token-file", metavar="FILE", help="bearer token file for POST calls")
-    run.add_argument("--secrets-dir", metavar="DIR", help="directory of secured properties (one file per key)")
+    run.add_argument(SECRETS_DIR_FLAG, metavar="DIR", help=SECRETS_DIR_HELP)
     run.add_argument(
         "--shutdown-grace",
         metavar="DURATION",
@@ -84,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="test the connection step by step with a dry-run refresh")
     check.add_argument("manifest", metavar="FILE.yaml")
     add_repository(check)
-    check.add_argument("--secrets-dir", metavar="DIR")
+    check.add_argument(SECRETS_DIR_FLAG, metavar="DIR", help=SECRETS_DIR_HELP)
 
     elements = commands.add_parser("elements", help="list or search what the repository holds")
     add_repository(elements)
@@ -110,16 +112,18 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def _load(args: argparse.Namespace) -> tuple[IntegrationConnector, dict[str, str]] | int:
+def _load(args: argparse.Namespace) -> tuple[IntegrationConnector, dict[str, str] | None] | int:
+    """The manifest and the secured properties (None when no secrets directory was given)."""
     from metaferry_runtime.resource import ManifestError, load_manifest
-    from metaferry_runtime.secured import SECRETS_DIR_ENV, read_secured_properties
+    from metaferry_runtime.secured import read_secured_properties
 
     try:
         resource = load_manifest(args.manifest)
     except ManifestError as error:
         return _fail(str(error), EXIT_BAD_INPUT)
+    directory = args.secrets_dir or os.environ.get(SECRETS_DIR_ENV)
     try:
-        secrets = read_secured_properties(args.secrets_dir or os.environ.get(SECRETS_DIR_ENV))
+        secrets = read_secured_properties(directory) if directory else None
     except (OSError, ValueError) as error:
         return _fail(f"cannot read secured properties: {error}", EXIT_BAD_INPUT)
     return resource, secrets
@@ -150,7 +154,7 @@ def _run(args: argparse.Namespace) -> int:
     if isinstance(loaded, int):
         return loaded
     resource, secrets = loaded
-    masker.add(secrets.values())
+    masker.add((secrets or {}).values())
     try:
         grace = parse_duration(args.shutdown_grace)
         listen = ListenAddress.parse(args.listen or f"{os.environ.get(LISTEN_HOST_ENV) or '0.0.0.0'}:{DEFAULT_PORT}")
@@ -190,7 +194,7 @@ def _check(args: argparse.Namespace) -> int:
     if isinstance(loaded, int):
         return loaded
     resource, secrets = loaded
-    masker.add(secrets.values())
+    masker.add((secrets or {}).values())
     repository = _open_repository(args.repository)
     if isinstance(repository, int):
         return repository

@@ -14,7 +14,8 @@ def print_refresh_summary(runtime: ConnectorRuntime, record: RefreshRecord | Non
         ("repository", repository_url),
     ]
     if record is None:
-        rows += [("result", f"connector did not start: {report.status.value}"), ("error", report.last_error or "-")]
+        status = runtime.last_failure_status or report.status
+        rows += [("result", f"connector did not start: {status.value}"), ("error", report.last_error or "-")]
     else:
         stats = record.statistics
         rows += [

@@ -186,3 +186,46 @@ def test_check_prints_every_line_with_secrets_masked(tmp_path: Path, capsys: pyt
     assert "ok   secrets          1 secured properties" in captured.out
     assert "FAIL  dry-run refresh  RuntimeError: cannot log in with ****" in captured.out
     assert "connecting with pw=****" in captured.err, "a connector's own logging is masked too"
+
+
+WITH_SECRET_REF = VALID.replace("  connection:\n", "  connection:\n    secretRef: {name: db-credentials}\n")
+
+
+def test_check_fails_the_secrets_step_when_the_named_secret_is_not_mounted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("METAFERRY_SECRETS_DIR", raising=False)
+    manifest = write(tmp_path, WITH_SECRET_REF)
+    assert main(["check", manifest, "--repository", f"sqlite:///{tmp_path / 'r.db'}"]) == EXIT_CONNECTOR_FAILED
+    out = capsys.readouterr().out
+    failed = [line for line in out.splitlines() if line.startswith("FAIL")]
+    assert len(failed) == 1 and failed[0].startswith("FAIL  secrets ")
+    assert "Secret 'db-credentials'" in failed[0]
+    assert "--secrets-dir" in failed[0] and "METAFERRY_SECRETS_DIR" in failed[0]
+    assert "dry-run refresh" not in out, "nothing runs without the connector's secured properties"
+
+
+def test_run_ends_config_failed_naming_the_secret_and_where_its_keys_come_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("METAFERRY_SECRETS_DIR", raising=False)
+    manifest = write(tmp_path, WITH_SECRET_REF)
+    database = f"sqlite:///{tmp_path / 'r.db'}"
+    assert main(["run", manifest, "--once", "--repository", database]) == EXIT_CONNECTOR_FAILED
+    out = capsys.readouterr().out
+    assert "result           connector did not start: CONFIG_FAILED" in out
+    error = next(line for line in out.splitlines() if line.startswith("error"))
+    assert "Secret 'db-credentials'" in error
+    assert "--secrets-dir" in error and "METAFERRY_SECRETS_DIR" in error
+
+
+def test_a_mounted_secret_directory_given_by_environment_satisfies_the_secret_ref(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "password").write_text("hunter2-very-secret\n")
+    monkeypatch.setenv("METAFERRY_SECRETS_DIR", str(secrets))
+    manifest = write(tmp_path, WITH_SECRET_REF)
+    assert main(["check", manifest, "--repository", f"sqlite:///{tmp_path / 'r.db'}"]) == EXIT_OK
+    assert "ok   secrets          1 secured properties" in capsys.readouterr().out

@@ -348,3 +348,18 @@ async def test_a_restart_request_abandons_a_running_refresh(repository: Metadata
     assert runtime.failed_refresh_count == 1
     samples.HangingConnector.release.set()
     await runtime.shutdown()
+
+
+async def test_a_secret_ref_without_its_secured_properties_is_config_failed_naming_the_secret(
+    repository: MetadataRepository,
+) -> None:
+    resource = make_resource("WritingConnector", connection={"secretRef": {"name": "db-credentials"}})
+    runtime = ConnectorRuntime(resource=resource, repository=repository)
+    await runtime.start()
+    report = runtime.report()
+    assert report.status is ConnectorStatus.CONFIG_FAILED
+    assert "Secret 'db-credentials'" in (report.last_error or "")
+    assert "--secrets-dir" in (report.last_error or "") and "METAFERRY_SECRETS_DIR" in (report.last_error or "")
+    assert runtime.audit_log.records()[-1].message_id == "METAFERRY-RUNTIME-0022"
+    assert report.refresh_count == 0
+    await runtime.shutdown()

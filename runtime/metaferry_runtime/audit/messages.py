@@ -195,3 +195,11 @@ class RuntimeMessages:
         "Nothing is archived by this refresh; its other changes are rolled back too.",
         "Check the source; if the deletions are real, raise spec.deletionDetection.maxArchivePercent.",
     )
+    SECRETS_NOT_MOUNTED = _message(
+        22,
+        Severity.ERROR,
+        "Connector {connector_name} cannot start: {reason}",
+        "The connector is not started; its status is CONFIG_FAILED until the runtime is given the Secret's keys.",
+        "In a cluster, check that the Secret exists in the connector's namespace; standalone, pass the directory"
+        " that holds one file per key of the Secret.",
+    )

@@ -45,6 +45,7 @@ from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
 from metaferry_runtime.resource import RefreshStatistics, format_duration
 from metaferry_runtime.sdk import ConnectorConfigurationError, IntegrationConnector, IntegrationContext
 from metaferry_runtime.sdk.broker import NotAConnector, create_connector
+from metaferry_runtime.secured import SecretsNotMounted, require_secured_properties
 
 T = TypeVar("T")
 HEALTHY = (ConnectorStatus.WAITING, ConnectorStatus.REFRESHING, ConnectorStatus.RUNNING)
@@ -81,7 +82,11 @@ class _Incarnation:
 
 
 class ConnectorRuntime:
-    """Runs the connector described by one IntegrationConnector resource."""
+    """Runs the connector described by one IntegrationConnector resource.
+
+    `secured_properties` is None when no secrets directory was given: a resource naming a `secretRef` is then
+    CONFIG_FAILED rather than started without its credentials. `masker` is shared with the log handler.
+    """
 
     def __init__(
         self,
@@ -99,9 +104,9 @@ class ConnectorRuntime:
         self.spec = resource.spec
         self.connector_name = resource.metadata.name
         self._repository = repository
-        self._secrets = dict(secured_properties or {})
+        self._secured_properties = dict(secured_properties) if secured_properties is not None else None
         self.masker = masker or (audit_log.masker if audit_log else SecretMasker())
-        self.masker.add(self._secrets.values())
+        self.masker.add((secured_properties or {}).values())
         self.audit_log = audit_log or AuditLog(
             "metaferry-runtime", connector_name=self.connector_name, masker=self.masker
         )
@@ -132,6 +137,7 @@ class ConnectorRuntime:
         self.restart_count = 0
         self._consecutive_failures = 0
         self._last_error: str | None = None
+        self._last_failure_status: ConnectorStatus | None = None
         self._last_refresh: RefreshRecord | None = None
         self._last_statistics = RefreshStatistics()
 
@@ -139,6 +145,11 @@ class ConnectorRuntime:
     @property
     def status(self) -> ConnectorStatus:
         return self._status.status
+
+    @property
+    def last_failure_status(self) -> ConnectorStatus | None:
+        """The failed status the connector was last in; a report taken after shutdown says DISCONNECTED."""
+        return self._last_failure_status
 
     @property
     def is_ready(self) -> bool:
@@ -308,6 +319,14 @@ class ConnectorRuntime:
             self._record_failure(ConnectorStatus.CONFIG_FAILED, str(error))
             return
         try:
+            secrets = require_secured_properties(self.resource, self._secured_properties)
+        except SecretsNotMounted as error:
+            self.audit_log.log_message(
+                "initialize", RuntimeMessages.SECRETS_NOT_MOUNTED, connector_name=self.connector_name, reason=str(error)
+            )
+            self._record_failure(ConnectorStatus.CONFIG_FAILED, str(error))
+            return
+        try:
             context = context_for(
                 self.resource,
                 self._repository,
@@ -318,7 +337,7 @@ class ConnectorRuntime:
             return
         incarnation = _Incarnation(instance_id=instance_id, connector=connector, context=context)
         self._incarnation = incarnation
-        connection = connection_for(self.resource, self._secrets)
+        connection = connection_for(self.resource, secrets)
         connector_log = self.audit_log.child(f"connector/{self.spec.connector}")
 
         def configure() -> None:
@@ -528,6 +547,7 @@ class ConnectorRuntime:
 
     def _record_failure(self, status: ConnectorStatus, message: str) -> None:
         self._last_error = self.masker.mask(message)
+        self._last_failure_status = status
         self._status.set(status)
 
     def _engage_failure_handler(self, incarnation: _Incarnation) -> Any:
