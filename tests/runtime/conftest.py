@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +22,18 @@ def repository(tmp_path: Path) -> Iterator[MetadataRepository]:
     repo = open_repository(f"sqlite:///{tmp_path / 'repository.db'}")
     yield repo
     repo.close()
+
+
+@pytest.fixture
+def isolated_logging() -> Iterator[None]:
+    """For tests that call configure_logging, which replaces the root handlers and the exception hooks:
+    pytest's are put back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    hooks = sys.excepthook, threading.excepthook
+    yield
+    root.handlers[:], root.level = handlers, level
+    sys.excepthook, threading.excepthook = hooks
 
 
 def make_resource(connector: str, *, name: str = "sample", **spec: Any) -> IntegrationConnector:

@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from metaferry_runtime.audit import AuditMessage, Severity
 from metaferry_runtime.sdk import Connection, ConnectorConfigurationError, IntegrationConnector
@@ -211,6 +212,7 @@ class LeakingConnector(IntegrationConnector[Any]):
     def start(self) -> None:
         password = self._password()
         self.log.warning("connecting with pw=%s", password)
+        self.log.warning("connecting to postgresql://reader:%s@db:5432/meta", quote(password, safe=""))
         self.audit_log.log_message("start", self.LEAK, name=self.connector_name, password=password)
 
     def refresh(self) -> None:

@@ -6,7 +6,6 @@ import json
 import logging
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,15 +18,7 @@ SECRET = "hunter2-very-secret"
 log = logging.getLogger("tests.logs")
 
 
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """configure_logging replaces the root handlers and the exception hooks; put pytest's back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    hooks = sys.excepthook, threading.excepthook
-    yield
-    root.handlers[:], root.level = handlers, level
-    sys.excepthook, threading.excepthook = hooks
+pytestmark = pytest.mark.usefixtures("isolated_logging")
 
 
 def _fail_with_the_secret() -> None:

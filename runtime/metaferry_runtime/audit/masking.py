@@ -35,8 +35,15 @@ def check_secret_length(secret: str, *, name: str = "a secret") -> None:
 
 
 def _encodings(secret: str) -> set[str]:
-    """The forms in which a secret appears in output: as is, percent-encoded, and JSON-escaped."""
-    return {secret, quote(secret, safe=""), quote_plus(secret, safe=""), json.dumps(secret)[1:-1]}
+    """The forms in which a secret appears in output: as is, percent-encoded, and JSON-escaped (with and
+    without non-ASCII characters escaped, as `json.dumps` writes them by default and with ensure_ascii off)."""
+    return {
+        secret,
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+    }
 
 
 def _whole_value(form: str) -> str:
