@@ -229,3 +229,16 @@ def test_a_mounted_secret_directory_given_by_environment_satisfies_the_secret_re
     manifest = write(tmp_path, WITH_SECRET_REF)
     assert main(["check", manifest, "--repository", f"sqlite:///{tmp_path / 'r.db'}"]) == EXIT_OK
     assert "ok   secrets          1 secured properties" in capsys.readouterr().out
+
+
+def test_an_api_token_shorter_than_six_characters_is_refused_at_load(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = write(tmp_path, VALID)
+    token = tmp_path / "token"
+    token.write_text("zq9\n")
+    argv = ["run", manifest, "--token-file", str(token), "--repository", f"sqlite:///{tmp_path / 'r.db'}"]
+    assert main(argv) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert f"the API token in {token} is 3 characters long" in err and "at least 6 characters" in err
+    assert "zq9" not in err

@@ -17,7 +17,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 
-from metaferry_runtime.audit import RuntimeMessages
+from metaferry_runtime.audit import RuntimeMessages, check_secret_length
 from metaferry_runtime.lifecycle import ConnectorRuntime
 from metaferry_runtime.lifecycle.engine import RefreshRefused
 from metaferry_runtime.report import RestartAccepted
@@ -35,12 +35,17 @@ class RefreshRequest(KubeModel):
 
 
 def load_api_token(token_file: str | None = None) -> str | None:
-    """The bearer token: from `token_file`, $METAFERRY_API_TOKEN_FILE, or $METAFERRY_API_TOKEN."""
+    """The bearer token: from `token_file`, $METAFERRY_API_TOKEN_FILE, or $METAFERRY_API_TOKEN. It is masked
+    like a secured property, so a token too short to be masked as a whole value is refused (SecretTooShort)."""
     path = token_file or os.environ.get(API_TOKEN_FILE_ENV)
     if path:
         token = Path(path).read_text(encoding="utf-8").strip()
-        return token or None
-    return os.environ.get(API_TOKEN_ENV) or None
+        source = f"the API token in {path}"
+    else:
+        token = os.environ.get(API_TOKEN_ENV, "")
+        source = f"the API token in ${API_TOKEN_ENV}"
+    check_secret_length(token, name=source)
+    return token or None
 
 
 class RuntimeApi:
