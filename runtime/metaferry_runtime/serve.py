@@ -30,7 +30,8 @@ class ListenAddress:
 
 
 async def serve(runtime: ConnectorRuntime, *, listen: ListenAddress, token: str | None) -> None:
-    """Serve the API and run the connector until SIGTERM/SIGINT; then disconnect within the grace period."""
+    """Serve the API and run the connector until SIGTERM/SIGINT, in whatever phase it is; then stop within the
+    grace period."""
     api = RuntimeApi(runtime, token=token)
     runner = web.AppRunner(api.app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
     await runner.setup()
@@ -43,7 +44,7 @@ async def serve(runtime: ConnectorRuntime, *, listen: ListenAddress, token: str 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await runtime.start()
+        runtime.launch()  # not awaited: SIGTERM must be heard while initialize() or start() runs
         await stop.wait()
     finally:
         await runtime.shutdown(reason="termination signal")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any, ClassVar
 
 from metaferry_runtime.audit import AuditMessage, Severity
@@ -195,3 +196,34 @@ class AuditingWritingConnector(WritingConnector):
     def start(self) -> None:
         super().start()
         self.audit_log.log_message("start", self.STARTED, name=self.connector_name)
+
+
+class PhaseHangingConnector(IntegrationConnector[Any]):
+    """Hangs for good, ignoring every timeout, in the lifecycle method named by configurationProperties
+    `hangIn`; first it creates a file of that name in `markerDirectory`, so a test knows the call began.
+
+    Only the end of the process ends the hang: it is for tests that run the runtime as a subprocess.
+    """
+
+    def initialize(self, connection: Connection, connector_instance_id: str) -> None:
+        super().initialize(connection, connector_instance_id)
+        self._hang_if("initialize")
+
+    def start(self) -> None:
+        self._hang_if("start")
+
+    def refresh(self) -> None:
+        self._hang_if("refresh")
+
+    def engage(self) -> None:
+        self._hang_if("engage")
+
+    def disconnect(self) -> None:
+        self._hang_if("disconnect")
+
+    def _hang_if(self, method: str) -> None:
+        properties = self.connection.configuration_properties
+        if properties.get("hangIn") != method:
+            return
+        (Path(properties["markerDirectory"]) / method).touch()
+        threading.Event().wait()
