@@ -227,3 +227,40 @@ class PhaseHangingConnector(IntegrationConnector[Any]):
             return
         (Path(properties["markerDirectory"]) / method).touch()
         threading.Event().wait()
+
+
+class TransactionHoldingConnector(IntegrationConnector[Any]):
+    """The first refresh writes an element into its transaction (flushed: the database holds it, uncommitted),
+    then hangs past any timeout until released, then writes again, recording what that late write did.
+    Every later refresh writes the same element and returns."""
+
+    QUALIFIED_NAME = "test://holding/element"
+    LATE_QUALIFIED_NAME = "test://holding/late"
+    release: ClassVar[threading.Event] = threading.Event()
+    late_write_done: ClassVar[threading.Event] = threading.Event()
+    late_write_error: ClassVar[BaseException | None] = None
+    refreshes: ClassVar[int] = 0
+
+    def refresh(self) -> None:
+        cls = type(self)
+        cls.refreshes += 1
+        with self.context._transaction() as transaction:
+            transaction.upsert_element("DataFile", cls.QUALIFIED_NAME, {"name": f"refresh {cls.refreshes}"})
+            transaction.find_elements(type_name="DataFile")  # flushes: the row is written and locked
+            if cls.refreshes > 1:
+                return
+            cls.release.wait(60)
+            try:
+                transaction.upsert_element("DataFile", cls.LATE_QUALIFIED_NAME, {"name": "late"})
+                transaction.find_elements(type_name="DataFile")
+            except Exception as error:
+                cls.late_write_error = error
+            finally:
+                cls.late_write_done.set()
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.release = threading.Event()
+        cls.late_write_done = threading.Event()
+        cls.late_write_error = None
+        cls.refreshes = 0

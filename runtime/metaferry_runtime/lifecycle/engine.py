@@ -7,7 +7,8 @@ are easy to check:
   -> start (WAITING, or RUNNING with the engage thread for blocking connectors);
 - refresh at start, every `refreshInterval` after the previous refresh ended, and on request; never two at
   once; requests that arrive while a refresh runs coalesce into exactly one more; each refresh is one
-  repository transaction and is abandoned (rolled back, reported as failed) after `refreshTimeout`;
+  repository transaction and is abandoned (reported as failed, its transaction aborted at once so that its
+  locks cannot hold up the next refresh) after `refreshTimeout`;
 - failure -> FAILED, then an automatic restart (disconnect, initialize again) after a capped exponential
   backoff, counted in the report; CONFIG_FAILED waits for a restart request (the configuration must change);
 - shutdown never hangs: one deadline, the grace period, bounds every wait on connector code (initialize,
@@ -449,13 +450,13 @@ class ConnectorRuntime:
         try:
             counts = await self._await_call("refresh", work, timeout=timeout.total_seconds(), interruptible=True)
         except TimeoutError:
-            incarnation.context.abandon_refresh()
+            await self._abandon_refresh(incarnation)
             result, error = (
                 RefreshResult.TIMED_OUT,
                 TimeoutError(f"refresh did not finish within {format_duration(timeout)}"),
             )
         except (_Interrupted, _Abandoned):
-            incarnation.context.abandon_refresh()
+            await self._abandon_refresh(incarnation)
             result, error = RefreshResult.FAILED, RuntimeError("refresh abandoned by a restart or shutdown request")
         except Exception as exc:
             result, error = RefreshResult.FAILED, exc
@@ -725,6 +726,11 @@ class ConnectorRuntime:
             )
             raise _Abandoned()
         raise TimeoutError()
+
+    async def _abandon_refresh(self, incarnation: _Incarnation) -> None:
+        """Refuse the refresh's further calls and abort its transaction, off the loop (it may wait on the
+        database for a moment)."""
+        await run_on_thread(incarnation.context.abandon_refresh, name="metaferry-abandon-refresh")
 
     async def _join_engage(self, engage: EngageThread, deadline: float) -> bool:
         """Wait for the engage loop to end until `deadline`, on a daemon thread: one the process never waits for."""
