@@ -44,8 +44,12 @@ async def serve(runtime: ConnectorRuntime, *, listen: ListenAddress, token: str 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        runtime.launch()  # not awaited: SIGTERM must be heard while initialize() or start() runs
-        await stop.wait()
+        # Not awaited alone: SIGTERM must be heard while initialize() or start() runs. The supervisor ends
+        # first only if the runtime itself failed; shutdown then raises that failure.
+        supervisor = runtime.launch()
+        stopped = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({supervisor, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
     finally:
         await runtime.shutdown(reason="termination signal")
         await runner.cleanup()

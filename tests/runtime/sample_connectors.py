@@ -5,6 +5,7 @@ They are loaded the way users load theirs, as `tests.runtime.sample_connectors:C
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -199,18 +200,26 @@ class AuditingWritingConnector(WritingConnector):
 
 
 class PhaseHangingConnector(IntegrationConnector[Any]):
-    """Hangs for good, ignoring every timeout, in the lifecycle method named by configurationProperties
-    `hangIn`; first it creates a file of that name in `markerDirectory`, so a test knows the call began.
+    """Hangs for good, ignoring every timeout, in the method named by the environment variable HANG_IN_ENV
+    (`__init__` or a lifecycle method); first it creates a file of that name in MARKER_DIRECTORY_ENV, so a
+    test knows the call began. The environment, not the connection, says so because `__init__` has none.
 
     Only the end of the process ends the hang: it is for tests that run the runtime as a subprocess.
     """
 
-    def initialize(self, connection: Connection, connector_instance_id: str) -> None:
-        super().initialize(connection, connector_instance_id)
-        self._hang_if("initialize")
+    HANG_IN_ENV = "SAMPLE_CONNECTOR_HANG_IN"
+    MARKER_DIRECTORY_ENV = "SAMPLE_CONNECTOR_MARKER_DIRECTORY"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._hang_if("__init__")
 
     def start(self) -> None:
         self._hang_if("start")
+
+    def initialize(self, connection: Connection, connector_instance_id: str) -> None:
+        super().initialize(connection, connector_instance_id)
+        self._hang_if("initialize")
 
     def refresh(self) -> None:
         self._hang_if("refresh")
@@ -222,11 +231,18 @@ class PhaseHangingConnector(IntegrationConnector[Any]):
         self._hang_if("disconnect")
 
     def _hang_if(self, method: str) -> None:
-        properties = self.connection.configuration_properties
-        if properties.get("hangIn") != method:
+        if os.environ.get(self.HANG_IN_ENV) != method:
             return
-        (Path(properties["markerDirectory"]) / method).touch()
+        (Path(os.environ[self.MARKER_DIRECTORY_ENV]) / method).touch()
         threading.Event().wait()
+
+
+class RaisingConstructorConnector(IntegrationConnector[Any]):
+    """Its constructor fails, as a connector's would when its client library cannot be set up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        raise RuntimeError("the client library could not be set up")
 
 
 class TransactionHoldingConnector(IntegrationConnector[Any]):

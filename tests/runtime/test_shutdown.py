@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.runtime.sample_connectors import wait_until
+from tests.runtime.sample_connectors import PhaseHangingConnector, wait_until
 from tests.runtime.test_process import free_port
 
 GRACE_SECONDS = 2
@@ -41,14 +41,11 @@ class RuntimeProcess:
                 {
                     "apiVersion": "metaferry.io/v1alpha1",
                     "kind": "IntegrationConnector",
-                    "metadata": {"name": f"hang-in-{hang_in}", "namespace": "test"},
+                    "metadata": {"name": f"hang-in-{hang_in.strip('_')}", "namespace": "test"},
                     "spec": {
                         "integrationService": "files",
                         "connector": "tests.runtime.sample_connectors:PhaseHangingConnector",
                         "usesBlockingCalls": uses_blocking_calls,
-                        "connection": {
-                            "configurationProperties": {"hangIn": hang_in, "markerDirectory": str(self.markers)}
-                        },
                     },
                 }
             )
@@ -56,7 +53,12 @@ class RuntimeProcess:
         port = free_port()
         self.base = f"http://127.0.0.1:{port}"
         self.log = tmp_path / "runtime.log"
-        env = {**os.environ, "METAFERRY_API_TOKEN": "shutdown-token"}
+        env = {
+            **os.environ,
+            "METAFERRY_API_TOKEN": "shutdown-token",
+            PhaseHangingConnector.HANG_IN_ENV: hang_in,
+            PhaseHangingConnector.MARKER_DIRECTORY_ENV: str(self.markers),
+        }
         env.pop("METAFERRY_REPOSITORY_URL", None)
         with self.log.open("wb") as output:
             self.process = subprocess.Popen(
@@ -121,6 +123,7 @@ def start_runtime(tmp_path: Path) -> Iterator[Any]:
 
 # (phase the connector hangs in, usesBlockingCalls, connector status while it hangs)
 PHASES = [
+    ("__init__", False, "STOPPED"),  # the connector's module and constructor run as connector code too
     ("initialize", False, "STOPPED"),
     ("start", False, "INITIALIZED"),
     ("refresh", False, "REFRESHING"),

@@ -251,7 +251,8 @@ class ConnectorRuntime:
                 supervisor.cancel()
                 await asyncio.gather(supervisor, return_exceptions=True)
         deadline = max(self._shutdown_deadline, loop.time() + DISCONNECT_MINIMUM_SECONDS)
-        await self._disconnect(reason=reason, deadline=deadline)
+        if not await self._disconnect(reason=reason, deadline=deadline):  # it never came up: say it is over
+            self.audit_log.log_message("disconnect", RuntimeMessages.DISCONNECTED, connector_name=self.connector_name)
         self._status.set(ConnectorStatus.DISCONNECTED)
         self._stopped.set()
         if supervisor is not None and not supervisor.cancelled():
@@ -332,14 +333,23 @@ class ConnectorRuntime:
             instance_id=instance_id,
             permitted_synchronization=self.spec.permitted_synchronization.value,
         )
-        try:
-            connector = create_connector(self.spec.connector)
-            expected = connector.integration_service
+
+        def build() -> IntegrationConnector[Any]:
+            built = create_connector(self.spec.connector)
+            expected = built.integration_service
             if expected is not None and expected != self.spec.integration_service.value:
                 raise NotAConnector(
                     f"connector {self.spec.connector!r} is written for the {expected} integration service,"
                     f" but the resource names {self.spec.integration_service.value}"
                 )
+            return built
+
+        try:
+            # Connector code too (its module's import, its constructor), so it runs where shutdown can leave it.
+            timeout = self.spec.refresh_timeout.total_seconds()
+            connector: IntegrationConnector[Any] = await self._await_call("__init__", build, timeout=timeout)
+        except _Abandoned:
+            return
         except ConnectorConfigurationError as error:
             message = (
                 RuntimeMessages.NOT_AN_INTEGRATION_CONNECTOR
@@ -350,6 +360,9 @@ class ConnectorRuntime:
                 "initialize", message, connector=self.spec.connector, reason=str(error), resolved=str(error)
             )
             self._record_failure(ConnectorStatus.CONFIG_FAILED, str(error))
+            return
+        except Exception as error:  # its module or constructor raised, or hung past refreshTimeout
+            self._fail("initialize", error, status=ConnectorStatus.INITIALIZE_FAILED)
             return
         try:
             context = context_for(
@@ -609,12 +622,12 @@ class ConnectorRuntime:
         self._pending = None
         await self._bring_up(trigger="restart")
 
-    async def _disconnect(self, *, reason: str, deadline: float | None = None) -> None:
+    async def _disconnect(self, *, reason: str, deadline: float | None = None) -> bool:
         """Stop engage, make the context refuse use, and call disconnect(); both are waited for until `deadline`
-        (loop time; the grace period from now when not given)."""
+        (loop time; the grace period from now when not given). False if there was no connector to disconnect."""
         incarnation, self._incarnation = self._incarnation, None
         if incarnation is None:
-            return
+            return False
         loop = asyncio.get_running_loop()
         if deadline is None:
             deadline = loop.time() + self.settings.shutdown_grace.total_seconds()
@@ -664,6 +677,7 @@ class ConnectorRuntime:
                 grace=format_duration(self.settings.shutdown_grace),
             )
         self.audit_log.log_message("disconnect", RuntimeMessages.DISCONNECTED, connector_name=self.connector_name)
+        return True
 
     # --- helpers --------------------------------------------------------------------------------------------
     async def _await_call(
