@@ -30,7 +30,8 @@ class ListenAddress:
 
 
 async def serve(runtime: ConnectorRuntime, *, listen: ListenAddress, token: str | None) -> None:
-    """Serve the API and run the connector until SIGTERM/SIGINT; then disconnect within the grace period."""
+    """Serve the API and run the connector until SIGTERM/SIGINT, in whatever phase it is; then stop within the
+    grace period."""
     api = RuntimeApi(runtime, token=token)
     runner = web.AppRunner(api.app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
     await runner.setup()
@@ -43,8 +44,12 @@ async def serve(runtime: ConnectorRuntime, *, listen: ListenAddress, token: str 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await runtime.start()
-        await stop.wait()
+        # Not awaited alone: SIGTERM must be heard while initialize() or start() runs. The supervisor ends
+        # first only if the runtime itself failed; shutdown then raises that failure.
+        supervisor = runtime.launch()
+        stopped = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({supervisor, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
     finally:
         await runtime.shutdown(reason="termination signal")
         await runner.cleanup()

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
+
+import psycopg
 import pytest
 
-from metaferry_runtime.repository import ChangeKind, MetadataRepository, RepositoryError
-from tests.repository.conftest import ACTOR
+from metaferry_runtime.repository import (
+    ChangeKind,
+    MetadataRepository,
+    RepositoryError,
+    Transaction,
+    TransactionAborted,
+    open_repository,
+)
+from tests.repository.conftest import ACTOR, OTHER
 
 
 class Boom(Exception):
@@ -90,3 +102,97 @@ def test_reopening_a_repository_keeps_its_data_and_schema(repository_url: str) -
             assert tx.find_element_by_name("file:///a") is not None
     finally:
         second.close()
+
+
+def test_an_aborted_transaction_releases_its_locks_at_once_and_refuses_every_later_call(
+    repository: MetadataRepository,
+) -> None:
+    opened: list[Transaction] = []
+    ready, resume = threading.Event(), threading.Event()
+    outcome: dict[str, BaseException] = {}
+
+    def hold() -> None:
+        try:
+            with repository.transaction(actor=ACTOR) as tx:
+                tx.create_element("DataFile", "file:///held", {})
+                tx.find_elements(type_name="DataFile")  # flushed: the row is written and locked, uncommitted
+                opened.append(tx)
+                ready.set()
+                resume.wait(30)
+                try:
+                    tx.create_element("DataFile", "file:///late", {})
+                except RepositoryError as error:
+                    outcome["late write"] = error
+        except RepositoryError as error:
+            outcome["commit"] = error
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    assert ready.wait(10)
+
+    opened[0].abort()
+    began = time.monotonic()
+    with repository.transaction(actor=OTHER) as tx:  # would wait for the holder's lock (30 s on SQLite)
+        tx.create_element("DataFile", "file:///held", {})
+    assert time.monotonic() - began < 10, "the aborted transaction's locks were released at once"
+
+    resume.set()
+    holder.join(10)
+    assert isinstance(outcome.get("late write"), TransactionAborted)
+    assert isinstance(outcome.get("commit"), TransactionAborted)
+    with repository.transaction(actor=ACTOR) as tx:
+        held = tx.find_element_by_name("file:///held")
+        assert held is not None and held.metadata_collection == OTHER
+        assert tx.find_element_by_name("file:///late") is None
+
+
+@pytest.mark.postgres
+def test_aborting_a_transaction_blocked_on_a_lock_cancels_its_statement(postgres_database: str) -> None:
+    repository = open_repository(postgres_database)
+    first_has_written, first_may_end = threading.Event(), threading.Event()
+    outcome: dict[str, BaseException] = {}
+    opened: list[Transaction] = []
+
+    def first() -> None:
+        with repository.transaction(actor=ACTOR) as tx:
+            tx.create_element("DataFile", "file:///contended", {})
+            tx.find_elements(type_name="DataFile")  # the uncommitted row holds the name's index entry
+            first_has_written.set()
+            first_may_end.wait(30)
+
+    def second() -> None:
+        try:
+            with repository.transaction(actor=ACTOR) as tx:
+                opened.append(tx)
+                tx.create_element("DataFile", "file:///contended", {})
+                tx.find_elements(type_name="DataFile")  # waits for the first transaction to end
+        except RepositoryError as error:
+            outcome["second"] = error
+
+    holder = threading.Thread(target=first, daemon=True)
+    holder.start()
+    assert first_has_written.wait(10)
+    blocked = threading.Thread(target=second, daemon=True)
+    blocked.start()
+    try:
+        wait_for(lambda: bool(opened))
+        with psycopg.connect(postgres_database) as admin:  # the second one is waiting for a lock now
+            wait_for(lambda: admin.execute(WAITING_ON_A_LOCK).fetchone() is not None)
+        opened[0].abort()
+        blocked.join(10)
+        assert not blocked.is_alive(), "the statement waiting for the lock was cancelled"
+        assert isinstance(outcome.get("second"), TransactionAborted)
+    finally:
+        first_may_end.set()
+        holder.join(10)
+        repository.close()
+
+
+WAITING_ON_A_LOCK = "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+
+
+def wait_for(condition: Callable[[], bool], *, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)

@@ -6,8 +6,10 @@ They are loaded the way users load theirs, as `tests.runtime.sample_connectors:C
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -222,3 +224,86 @@ class LeakingConnector(IntegrationConnector[Any]):
         except ConnectionError:
             self.log.exception("refresh of %s failed", password)
         raise RuntimeError(f"cannot log in with {password}")
+
+
+class PhaseHangingConnector(IntegrationConnector[Any]):
+    """Hangs for good, ignoring every timeout, in the method named by the environment variable HANG_IN_ENV
+    (`__init__` or a lifecycle method); first it creates a file of that name in MARKER_DIRECTORY_ENV, so a
+    test knows the call began. The environment, not the connection, says so because `__init__` has none.
+
+    Only the end of the process ends the hang: it is for tests that run the runtime as a subprocess.
+    """
+
+    HANG_IN_ENV = "SAMPLE_CONNECTOR_HANG_IN"
+    MARKER_DIRECTORY_ENV = "SAMPLE_CONNECTOR_MARKER_DIRECTORY"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._hang_if("__init__")
+
+    def start(self) -> None:
+        self._hang_if("start")
+
+    def initialize(self, connection: Connection, connector_instance_id: str) -> None:
+        super().initialize(connection, connector_instance_id)
+        self._hang_if("initialize")
+
+    def refresh(self) -> None:
+        self._hang_if("refresh")
+
+    def engage(self) -> None:
+        self._hang_if("engage")
+
+    def disconnect(self) -> None:
+        self._hang_if("disconnect")
+
+    def _hang_if(self, method: str) -> None:
+        if os.environ.get(self.HANG_IN_ENV) != method:
+            return
+        (Path(os.environ[self.MARKER_DIRECTORY_ENV]) / method).touch()
+        threading.Event().wait()
+
+
+class RaisingConstructorConnector(IntegrationConnector[Any]):
+    """Its constructor fails, as a connector's would when its client library cannot be set up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        raise RuntimeError("the client library could not be set up")
+
+
+class TransactionHoldingConnector(IntegrationConnector[Any]):
+    """The first refresh writes an element into its transaction (flushed: the database holds it, uncommitted),
+    then hangs past any timeout until released, then writes again, recording what that late write did.
+    Every later refresh writes the same element and returns."""
+
+    QUALIFIED_NAME = "test://holding/element"
+    LATE_QUALIFIED_NAME = "test://holding/late"
+    release: ClassVar[threading.Event] = threading.Event()
+    late_write_done: ClassVar[threading.Event] = threading.Event()
+    late_write_error: ClassVar[BaseException | None] = None
+    refreshes: ClassVar[int] = 0
+
+    def refresh(self) -> None:
+        cls = type(self)
+        cls.refreshes += 1
+        with self.context._transaction() as transaction:
+            transaction.upsert_element("DataFile", cls.QUALIFIED_NAME, {"name": f"refresh {cls.refreshes}"})
+            transaction.find_elements(type_name="DataFile")  # flushes: the row is written and locked
+            if cls.refreshes > 1:
+                return
+            cls.release.wait(60)
+            try:
+                transaction.upsert_element("DataFile", cls.LATE_QUALIFIED_NAME, {"name": "late"})
+                transaction.find_elements(type_name="DataFile")
+            except Exception as error:
+                cls.late_write_error = error
+            finally:
+                cls.late_write_done.set()
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.release = threading.Event()
+        cls.late_write_done = threading.Event()
+        cls.late_write_error = None
+        cls.refreshes = 0

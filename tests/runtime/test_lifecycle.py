@@ -181,6 +181,21 @@ async def test_configuration_errors_are_config_failed_and_not_restarted(reposito
     await runtime.shutdown()
 
 
+async def test_a_connector_whose_constructor_raises_is_initialize_failed_and_restarted(
+    repository: MetadataRepository,
+) -> None:
+    runtime = ConnectorRuntime(
+        resource=make_resource("RaisingConstructorConnector", autoRestart={"initialBackoff": "1h"}),
+        repository=repository,
+    )
+    await runtime.start()
+    report = runtime.report()
+    assert report.status is ConnectorStatus.INITIALIZE_FAILED
+    assert "the client library could not be set up" in (report.last_error or "")
+    assert runtime._restart_at is not None, "a restart is scheduled"
+    await runtime.shutdown()
+
+
 @pytest.mark.parametrize(
     ("connector", "expected"),
     [

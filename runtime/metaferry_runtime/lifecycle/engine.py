@@ -1,15 +1,19 @@
 """The lifecycle engine of one connector: Egeria's integration connector handler, made recoverable.
 
-One asyncio task (`_supervise`) owns every state change, so the rules are easy to check:
+One asyncio task (the supervisor: `_run`, the bring-up then `_supervise`) owns every state change, so the rules
+are easy to check:
 
 - lifecycle order: broker -> initialize -> set_audit_log -> set_connector_name -> set_context (INITIALIZED)
   -> start (WAITING, or RUNNING with the engage thread for blocking connectors);
 - refresh at start, every `refreshInterval` after the previous refresh ended, and on request; never two at
   once; requests that arrive while a refresh runs coalesce into exactly one more; each refresh is one
-  repository transaction and is abandoned (rolled back, reported as failed) after `refreshTimeout`;
+  repository transaction and is abandoned (reported as failed, its transaction aborted at once so that its
+  locks cannot hold up the next refresh) after `refreshTimeout`;
 - failure -> FAILED, then an automatic restart (disconnect, initialize again) after a capped exponential
   backoff, counted in the report; CONFIG_FAILED waits for a restart request (the configuration must change);
-- shutdown: give running work a grace period, then abandon it; the context refuses use from then on.
+- shutdown never hangs: one deadline, the grace period, bounds every wait on connector code (initialize,
+  start, refresh, engage, a restart's disconnect); what is still running then is abandoned and logged by name,
+  disconnect() gets what is left (at least DISCONNECT_MINIMUM_SECONDS), and the context refuses use.
 
 Connector code runs on worker threads (see `threads.py`) so the HTTP API answers during a refresh.
 """
@@ -50,6 +54,10 @@ from metaferry_runtime.secured import SecretsNotMounted, require_secured_propert
 T = TypeVar("T")
 HEALTHY = (ConnectorStatus.WAITING, ConnectorStatus.REFRESHING, ConnectorStatus.RUNNING)
 MAX_ERRORS_IN_REPORT = 10
+# disconnect() is called even when running work used up the grace, and given this long at least.
+DISCONNECT_MINIMUM_SECONDS = 0.5
+# How long after the grace shutdown waits for the supervisor to notice the abandonment before cancelling it.
+SUPERVISOR_SLACK_SECONDS = 1.0
 
 
 class RefreshRefused(Exception):
@@ -122,6 +130,9 @@ class ConnectorRuntime:
         self._wakeup = asyncio.Event()
         self._interrupt = asyncio.Event()
         self._stopping = False
+        self._shutdown_began = asyncio.Event()
+        self._shutdown_deadline: float | None = None  # loop time
+        self._brought_up = asyncio.Event()
         self._stopped = asyncio.Event()
 
         self._pending: _PendingRefresh | None = None
@@ -156,17 +167,33 @@ class ConnectorRuntime:
         """Ready = the connector started and is not failed; what `/readyz` reports."""
         return self._status.status in HEALTHY and not self._stopping
 
+    def launch(self) -> asyncio.Task[None]:
+        """Begin the lifecycle on the supervisor task and return at once.
+
+        Why: the process must be listening for SIGTERM while initialize() or start() runs, since either may
+        hang; shutdown then abandons whichever call is running.
+        """
+        if self._supervisor is None:
+            self.audit_log.log_message(
+                "start",
+                RuntimeMessages.RUNTIME_STARTING,
+                connector_name=self.connector_name,
+                connector=self.spec.connector,
+                service=self.spec.integration_service.value,
+            )
+            self._supervisor = asyncio.create_task(self._run(), name=f"metaferry-supervisor-{self.connector_name}")
+        return self._supervisor
+
     async def start(self) -> None:
-        """Bring the connector up and begin supervising it; returns once the first lifecycle pass is done."""
-        self.audit_log.log_message(
-            "start",
-            RuntimeMessages.RUNTIME_STARTING,
-            connector_name=self.connector_name,
-            connector=self.spec.connector,
-            service=self.spec.integration_service.value,
-        )
-        await self._bring_up(trigger="start")
-        self._supervisor = asyncio.create_task(self._supervise(), name=f"metaferry-supervisor-{self.connector_name}")
+        """Launch the lifecycle; returns once the first lifecycle pass is done (or shutdown cut it short)."""
+        supervisor = self.launch()
+        brought_up = asyncio.ensure_future(self._brought_up.wait())
+        try:
+            await asyncio.wait({supervisor, brought_up}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            brought_up.cancel()
+        if supervisor.done() and not supervisor.cancelled():
+            supervisor.result()  # a failure of the runtime's own reaches the caller
 
     async def run_once(self) -> RefreshRecord | None:
         """Start, refresh once, disconnect: the CLI's `--once`. None if the connector never came up."""
@@ -216,22 +243,32 @@ class ConnectorRuntime:
         return self.restart_count + 1
 
     async def shutdown(self, *, reason: str = "shutdown") -> None:
-        """Stop within a bounded time: running calls get the grace period, then are abandoned."""
+        """Stop within the grace period (plus DISCONNECT_MINIMUM_SECONDS), whatever the connector is doing.
+
+        Running calls may finish until the grace ends; then `_await_call` abandons them, so the supervisor
+        returns; disconnect() and the engage thread get what is left of the grace.
+        """
         if self._stopping and self._stopped.is_set():
             return
-        self._stopping = True
-        self._wakeup.set()
+        loop = asyncio.get_running_loop()
         grace = self.settings.shutdown_grace.total_seconds()
-        if self._supervisor is not None and not self._supervisor.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(self._supervisor), timeout=grace)
-            except TimeoutError:
-                self._interrupt.set()
-                self._supervisor.cancel()
-                await asyncio.gather(self._supervisor, return_exceptions=True)
-        await self._disconnect(reason=reason)
+        self._stopping = True
+        self._shutdown_deadline = loop.time() + grace
+        self._shutdown_began.set()
+        self._wakeup.set()
+        supervisor = self._supervisor
+        if supervisor is not None and not supervisor.done():
+            await asyncio.wait({supervisor}, timeout=grace + SUPERVISOR_SLACK_SECONDS)
+            if not supervisor.done():  # waiting on something other than connector code: the last resort
+                supervisor.cancel()
+                await asyncio.gather(supervisor, return_exceptions=True)
+        deadline = max(self._shutdown_deadline, loop.time() + DISCONNECT_MINIMUM_SECONDS)
+        if not await self._disconnect(reason=reason, deadline=deadline):  # it never came up: say it is over
+            self.audit_log.log_message("disconnect", RuntimeMessages.DISCONNECTED, connector_name=self.connector_name)
         self._status.set(ConnectorStatus.DISCONNECTED)
         self._stopped.set()
+        if supervisor is not None and not supervisor.cancelled():
+            supervisor.result()  # a failure of the runtime's own is not hidden by the shutdown
 
     async def wait_stopped(self) -> None:
         await self._stopped.wait()
@@ -259,6 +296,13 @@ class ConnectorRuntime:
         )
 
     # --- supervision loop -----------------------------------------------------------------------------------
+    async def _run(self) -> None:
+        try:
+            await self._bring_up(trigger="start")
+        finally:
+            self._brought_up.set()
+        await self._supervise()
+
     async def _supervise(self) -> None:
         loop = asyncio.get_running_loop()
         while not self._stopping:
@@ -291,6 +335,8 @@ class ConnectorRuntime:
     # --- lifecycle steps ------------------------------------------------------------------------------------
     async def _bring_up(self, *, trigger: str) -> None:
         """Broker, initialize, set_audit_log, set_connector_name, set_context, start; then queue a refresh."""
+        if self._stopping:
+            return
         instance_id = str(uuid.uuid4())
         self.audit_log.log_message(
             "initialize",
@@ -299,14 +345,23 @@ class ConnectorRuntime:
             instance_id=instance_id,
             permitted_synchronization=self.spec.permitted_synchronization.value,
         )
-        try:
-            connector = create_connector(self.spec.connector)
-            expected = connector.integration_service
+
+        def build() -> IntegrationConnector[Any]:
+            built = create_connector(self.spec.connector)
+            expected = built.integration_service
             if expected is not None and expected != self.spec.integration_service.value:
                 raise NotAConnector(
                     f"connector {self.spec.connector!r} is written for the {expected} integration service,"
                     f" but the resource names {self.spec.integration_service.value}"
                 )
+            return built
+
+        try:
+            # Connector code too (its module's import, its constructor), so it runs where shutdown can leave it.
+            timeout = self.spec.refresh_timeout.total_seconds()
+            connector: IntegrationConnector[Any] = await self._await_call("__init__", build, timeout=timeout)
+        except _Abandoned:
+            return
         except ConnectorConfigurationError as error:
             message = (
                 RuntimeMessages.NOT_AN_INTEGRATION_CONNECTOR
@@ -317,6 +372,9 @@ class ConnectorRuntime:
                 "initialize", message, connector=self.spec.connector, reason=str(error), resolved=str(error)
             )
             self._record_failure(ConnectorStatus.CONFIG_FAILED, str(error))
+            return
+        except Exception as error:  # its module or constructor raised, or hung past refreshTimeout
+            self._fail("initialize", error, status=ConnectorStatus.INITIALIZE_FAILED)
             return
         try:
             secrets = require_secured_properties(self.resource, self._secured_properties)
@@ -355,6 +413,8 @@ class ConnectorRuntime:
         self._status.set(ConnectorStatus.INITIALIZED)
         if not await self._lifecycle_call("start", connector.start, failed_status=ConnectorStatus.FAILED):
             return
+        if self._stopping:
+            return
         interval = self.spec.refresh_period
         self.audit_log.log_message(
             "start",
@@ -377,8 +437,13 @@ class ConnectorRuntime:
         self.request_refresh(trigger=trigger)
 
     async def _lifecycle_call(self, method: str, call: Any, *, failed_status: ConnectorStatus) -> bool:
+        """Run one step of the bring-up; False if it failed, or shutdown began or abandoned it."""
+        if self._stopping:
+            return False
         try:
-            await self._await_call(call, timeout=self.spec.refresh_timeout.total_seconds())
+            await self._await_call(method, call, timeout=self.spec.refresh_timeout.total_seconds())
+        except _Abandoned:
+            return False
         except ConnectorConfigurationError as error:
             self._fail(method, error, status=ConnectorStatus.CONFIG_FAILED)
             return False
@@ -416,15 +481,15 @@ class ConnectorRuntime:
         result = RefreshResult.SUCCEEDED
         counts = ChangeCounts()
         try:
-            counts = await self._await_call(work, timeout=timeout.total_seconds(), interruptible=True)
+            counts = await self._await_call("refresh", work, timeout=timeout.total_seconds(), interruptible=True)
         except TimeoutError:
-            incarnation.context.abandon_refresh()
+            await self._abandon_refresh(incarnation)
             result, error = (
                 RefreshResult.TIMED_OUT,
                 TimeoutError(f"refresh did not finish within {format_duration(timeout)}"),
             )
-        except _Interrupted:
-            incarnation.context.abandon_refresh()
+        except (_Interrupted, _Abandoned):
+            await self._abandon_refresh(incarnation)
             result, error = RefreshResult.FAILED, RuntimeError("refresh abandoned by a restart or shutdown request")
         except Exception as exc:
             result, error = RefreshResult.FAILED, exc
@@ -578,12 +643,15 @@ class ConnectorRuntime:
         self._pending = None
         await self._bring_up(trigger="restart")
 
-    async def _disconnect(self, *, reason: str) -> None:
-        """Stop engage, make the context refuse use, and call disconnect(), each within the grace period."""
+    async def _disconnect(self, *, reason: str, deadline: float | None = None) -> bool:
+        """Stop engage, make the context refuse use, and call disconnect(); both are waited for until `deadline`
+        (loop time; the grace period from now when not given). False if there was no connector to disconnect."""
         incarnation, self._incarnation = self._incarnation, None
         if incarnation is None:
-            return
-        grace = self.settings.shutdown_grace.total_seconds()
+            return False
+        loop = asyncio.get_running_loop()
+        if deadline is None:
+            deadline = loop.time() + self.settings.shutdown_grace.total_seconds()
         self.audit_log.log_message(
             "disconnect",
             RuntimeMessages.DISCONNECTING,
@@ -596,7 +664,14 @@ class ConnectorRuntime:
             engage.stop()
         incarnation.context.disconnect()
         try:
-            await self._await_call(incarnation.connector.disconnect, timeout=grace)
+            await self._await_call(
+                "disconnect",
+                incarnation.connector.disconnect,
+                timeout=max(0.0, deadline - loop.time()),
+                bounded_by_shutdown=not self._stopping,  # shutdown's own disconnect has its own deadline
+            )
+        except _Abandoned:
+            pass  # a restart's disconnect, cut short by shutdown: `_await_call` logged it
         except TimeoutError:
             self.audit_log.log_message(
                 "disconnect",
@@ -614,7 +689,7 @@ class ConnectorRuntime:
                 method="disconnect",
                 backoff="-",
             )
-        if engage is not None and not await asyncio.to_thread(engage.join, grace):
+        if engage is not None and not await self._join_engage(engage, deadline):
             self.audit_log.log_message(
                 "disconnect",
                 RuntimeMessages.DISCONNECT_TIMED_OUT,
@@ -623,29 +698,79 @@ class ConnectorRuntime:
                 grace=format_duration(self.settings.shutdown_grace),
             )
         self.audit_log.log_message("disconnect", RuntimeMessages.DISCONNECTED, connector_name=self.connector_name)
+        return True
 
     # --- helpers --------------------------------------------------------------------------------------------
-    async def _await_call(self, call: Any, *, timeout: float, interruptible: bool = False) -> Any:  # noqa: ASYNC109
-        """Await connector code on its thread, bounded by `timeout`; with `interruptible`, a restart request or
-        shutdown stops the wait (the thread is left to finish; its context calls are refused)."""
+    async def _await_call(
+        self,
+        method: str,
+        call: Any,
+        *,
+        timeout: float,  # noqa: ASYNC109
+        interruptible: bool = False,
+        bounded_by_shutdown: bool = True,
+    ) -> Any:
+        """Await connector code on its thread: TimeoutError after `timeout` seconds.
+
+        The one place the runtime waits for connector code, so shutdown bounds every such wait: once it has
+        begun, the call may run until the shutdown deadline, then it is logged as abandoned and `_Abandoned`
+        is raised. With `interruptible`, a restart request ends the wait too (`_Interrupted`). An abandoned
+        thread is left to finish on its own; its context refuses its calls.
+        """
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + timeout
         future = self._call(call)
         waiters: set[asyncio.Future[Any]] = {future}
-        interrupt: asyncio.Task[Any] | None = None
+        shutdown: asyncio.Future[Any] | None = None
+        interrupt: asyncio.Future[Any] | None = None
+        if bounded_by_shutdown:
+            shutdown = asyncio.ensure_future(self._shutdown_began.wait())
+            waiters.add(shutdown)
         if interruptible:
             interrupt = asyncio.ensure_future(self._interrupt.wait())
             waiters.add(interrupt)
+        abandoning = False
         try:
-            done, _ = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            while True:
+                deadline, abandoning = ends, False
+                if bounded_by_shutdown and self._shutdown_deadline is not None and self._shutdown_deadline < ends:
+                    deadline, abandoning = self._shutdown_deadline, True
+                remaining = max(0.0, deadline - loop.time())
+                done, _ = await asyncio.wait(waiters, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+                if future in done:
+                    return future.result()
+                if interrupt is not None and interrupt in done:
+                    raise _Interrupted()
+                if shutdown is not None and shutdown in done:
+                    waiters.discard(shutdown)  # wait again, now bounded by the shutdown deadline
+                    continue
+                break
         finally:
-            if interrupt is not None:
-                interrupt.cancel()
+            for helper in (shutdown, interrupt):
+                if helper is not None:
+                    helper.cancel()
             if not future.done():  # abandoned (timeout, interrupt or our own cancellation): settle it quietly
                 future.add_done_callback(_consume_result)
-        if future in done:
-            return future.result()
-        if interrupt is not None and interrupt in done:
-            raise _Interrupted()
+        if abandoning:
+            self.audit_log.log_message(
+                method,
+                RuntimeMessages.DISCONNECT_TIMED_OUT,
+                connector_name=self.connector_name,
+                method=f"{method}()",
+                grace=format_duration(self.settings.shutdown_grace),
+            )
+            raise _Abandoned()
         raise TimeoutError()
+
+    async def _abandon_refresh(self, incarnation: _Incarnation) -> None:
+        """Refuse the refresh's further calls and abort its transaction, off the loop (it may wait on the
+        database for a moment)."""
+        await run_on_thread(incarnation.context.abandon_refresh, name="metaferry-abandon-refresh")
+
+    async def _join_engage(self, engage: EngageThread, deadline: float) -> bool:
+        """Wait for the engage loop to end until `deadline`, on a daemon thread: one the process never waits for."""
+        remaining = max(0.0, deadline - asyncio.get_running_loop().time())
+        return await run_on_thread(lambda: engage.join(remaining), name="metaferry-engage-join")
 
     def _describe(self, error: BaseException) -> str:
         text = str(error) or type(error).__name__
@@ -653,7 +778,11 @@ class ConnectorRuntime:
 
 
 class _Interrupted(Exception):
-    pass
+    """A restart request ended the wait for a refresh."""
+
+
+class _Abandoned(Exception):
+    """Shutdown's grace ended while the call ran; the call is left behind."""
 
 
 def _consume_result(future: asyncio.Future[Any]) -> None:

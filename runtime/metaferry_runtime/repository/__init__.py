@@ -8,6 +8,7 @@ from metaferry_runtime.repository.errors import (
     RepositoryError,
     RepositoryUnavailable,
     StaleVersion,
+    TransactionAborted,
     TypeErrorInRepository,
 )
 from metaferry_runtime.repository.factory import open_repository
@@ -44,6 +45,7 @@ __all__ = [
     "RepositoryUnavailable",
     "StaleVersion",
     "Transaction",
+    "TransactionAborted",
     "TypeErrorInRepository",
     "open_repository",
 ]

@@ -33,3 +33,7 @@ class DeletionFailSafe(RepositoryError):
 
 class RepositoryUnavailable(RepositoryError):
     """The database cannot be reached; the caller may retry later."""
+
+
+class TransactionAborted(RepositoryError):
+    """The transaction was aborted from another thread (an abandoned refresh): nothing of it is written."""

@@ -121,6 +121,15 @@ class Transaction(abc.ABC):
     def mark_observed(self, guid: str) -> None:
         """Record that the refresh saw this element without changing it."""
 
+    @abc.abstractmethod
+    def abort(self) -> None:
+        """From any thread: roll back now and give the connection (and its locks) back to the database.
+
+        Why: a refresh that hangs past its timeout is abandoned, but its thread cannot be stopped; without
+        this its open transaction would block every later writer. Every later call of the transaction, and
+        its commit, raise TransactionAborted.
+        """
+
     # --- relationships --------------------------------------------------------------------------------------
     @abc.abstractmethod
     def create_relationship(

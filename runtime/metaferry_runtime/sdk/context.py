@@ -62,6 +62,7 @@ class IntegrationContext:
         self._local = threading.local()
         self._batch_lock = threading.Lock()
         self._current_batch: RefreshBatch | None = None
+        self._abandonments = 0  # a refresh still opening its transaction is abandoned if this changed meanwhile
         self._disconnected = threading.Event()
         self._unregister: list[Callable[[], None]] = []
 
@@ -111,11 +112,15 @@ class IntegrationContext:
     def refresh_batch(self, refresh_id: str) -> Iterator[RefreshBatch]:
         """Run a refresh in one transaction on the calling thread; an exception or abandonment rolls it back."""
         self._check_usable()
+        with self._batch_lock:
+            abandonments = self._abandonments
         with self._repository.transaction(actor=self._metadata_source, refresh_id=refresh_id) as transaction:
             batch = RefreshBatch(refresh_id=refresh_id, transaction=transaction)
-            self._local.batch = batch
             with self._batch_lock:
+                if self._abandonments != abandonments:  # abandoned while it waited for the database
+                    raise RefreshAbandoned(f"refresh {refresh_id} was abandoned before it began")
                 self._current_batch = batch
+            self._local.batch = batch
             try:
                 yield batch
                 if batch.abandoned.is_set():
@@ -127,11 +132,15 @@ class IntegrationContext:
                         self._current_batch = None
 
     def abandon_refresh(self) -> None:
-        """Called by the runtime from another thread on timeout or shutdown: refuse the refresh's further calls."""
+        """Called by the runtime from another thread on timeout or shutdown: refuse the refresh's further calls
+        and abort its transaction, so its locks do not block the refreshes that follow."""
         with self._batch_lock:
-            if self._current_batch is not None:
-                self._current_batch.abandoned.set()
-                self._current_batch = None
+            self._abandonments += 1
+            batch, self._current_batch = self._current_batch, None
+            if batch is not None:
+                batch.abandoned.set()
+        if batch is not None:
+            batch.transaction.abort()
 
     def disconnect(self) -> None:
         """After this every call raises ContextDisconnected, and listeners stop receiving events."""

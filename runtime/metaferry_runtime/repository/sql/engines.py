@@ -8,6 +8,7 @@ writer committed in between); readers (listeners, events_since) begin deferred a
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +86,16 @@ def _sqlite_engine(url: URL, *, begin: str) -> Engine:
         connection.exec_driver_sql(begin)
 
     return engine
+
+
+def interrupt(driver_connection: Any, *, timeout: float) -> None:
+    """End the statement a driver connection is running, from another thread: sqlite3's `interrupt()`, or a
+    PostgreSQL cancel request (psycopg sends it on a connection of its own, within `timeout`)."""
+    with contextlib.suppress(Exception):  # nothing running, or already closed: nothing to interrupt
+        if hasattr(driver_connection, "cancel_safe"):
+            driver_connection.cancel_safe(timeout=timeout)
+        else:
+            driver_connection.interrupt()
 
 
 def make_engines(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engines:

@@ -81,14 +81,23 @@ class SqlRepository(MetadataRepository):
         try:
             # A refresh is the bulk case: see collector.py for why it collects garbage less often.
             pause = fewer_collections() if refresh_id is not None else nullcontext()
-            with pause, database_errors(), connection.begin():
-                tx = SqlTransaction(connection=connection, types=self.types, actor=actor, refresh_id=refresh_id)
-                yield tx
-                wrote = tx.commit_writes()
+            with pause, database_errors():
+                begun = connection.begin()
+                tx = SqlTransaction(
+                    connection=connection, begun=begun, types=self.types, actor=actor, refresh_id=refresh_id
+                )
+                try:
+                    yield tx
+                    wrote = tx.commit()
+                except BaseException:
+                    tx.rollback()
+                    raise
         finally:
+            # From here on the transaction owns the connection (see SqlTransaction.abort): it closes it.
             if tx is not None:
                 tx.close()
-            connection.close()
+            else:
+                connection.close()
         if wrote:
             self._topic.wake_all()
 

@@ -15,10 +15,18 @@ not the actor's is assumed new; whether another collection owns it is checked in
 Records never have their containers mutated in place (a change assigns a new dict or list), so the
 snapshot (a tuple of the record's fields) captured for an event stays as it was when the event happened;
 its JSON payload is written at commit.
+
+The transaction is the only user of its connection, and every use (statements, COMMIT, ROLLBACK, close)
+holds `_guard`, so `abort()` can come from another thread: the runtime abandons a refresh that hangs past
+its timeout, and the transaction's locks must not outlive that. Abort interrupts a statement in progress,
+takes the guard, discards the connection (the database rolls back and releases the locks) and makes every
+later use raise TransactionAborted.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -26,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, func, or_, select, text, tuple_, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy.engine import Connection, CursorResult, RootTransaction
 
 from metaferry_runtime.repository.errors import (
     DeletionFailSafe,
@@ -36,11 +44,12 @@ from metaferry_runtime.repository.errors import (
     RepositoryError,
     RepositoryUnavailable,
     StaleVersion,
+    TransactionAborted,
     TypeErrorInRepository,
 )
 from metaferry_runtime.repository.interface import Transaction
 from metaferry_runtime.repository.model import ChangeCounts, ChangeKind, Element, Page, Relationship
-from metaferry_runtime.repository.sql import bulk, queries
+from metaferry_runtime.repository.sql import bulk, engines, queries
 from metaferry_runtime.repository.sql.records import (
     ACTIVE,
     ARCHIVED,
@@ -72,6 +81,8 @@ IN_CHUNK = 500
 # A transaction's first upserts look their names up one by one; past this many it loads everything the actor
 # owns at once (a refresh), so small event-driven transactions never pay for a whole collection.
 PRELOAD_AFTER_LOOKUPS = 64
+# How long abort() waits for an interrupted statement to return before leaving the release to its thread.
+ABORT_WAIT_SECONDS = 1.0
 
 _ELEMENT_UPDATE = (
     update(elements).where(elements.c.guid == bindparam("b_guid")).where(elements.c.version == bindparam("b_version"))
@@ -89,6 +100,7 @@ _Event = tuple[str, tuple[Any, ...] | None, tuple[Any, ...] | None, tuple[Any, .
 
 
 _ABSENT = object()
+ABORTED = "this transaction was aborted (its refresh was abandoned); nothing of it is written"
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -115,13 +127,27 @@ def database_errors() -> Iterator[None]:
 
 
 class SqlTransaction(Transaction):
-    """One open database transaction. Not thread-safe: use it from the thread that opened it."""
+    """One open database transaction on a connection of its own. Use it from the thread that opened it;
+    only `abort()` may be called from another thread."""
 
-    def __init__(self, *, connection: Connection, types: TypeRegistry, actor: str, refresh_id: str | None) -> None:
+    def __init__(
+        self,
+        *,
+        connection: Connection,
+        begun: RootTransaction,
+        types: TypeRegistry,
+        actor: str,
+        refresh_id: str | None,
+    ) -> None:
         self.actor = actor
         self.refresh_id = refresh_id
         self.counts = ChangeCounts()
         self._conn = connection
+        self._begun = begun
+        self._driver_connection = connection.connection.dbapi_connection  # what abort() interrupts
+        self._guard = threading.RLock()  # held by every use of the connection, and by abort()
+        self._aborted = False
+        self._released = False
         self._types = types
         self._postgresql = connection.dialect.name == "postgresql"
         self._element_columns = element_columns(self._postgresql)
@@ -156,14 +182,34 @@ class SqlTransaction(Transaction):
 
     # === plumbing ===========================================================================================
     def _check_open(self) -> None:
+        if self._aborted:
+            raise TransactionAborted(ABORTED)
         if self._closed:
             raise RepositoryError("this transaction has ended; open a new one")
         if self._poisoned is not None:
             raise RepositoryError(f"this transaction failed earlier and will roll back: {self._poisoned}")
 
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        """The connection for one use, held against `abort()` meanwhile; TransactionAborted once aborted."""
+        with self._guard:
+            try:
+                if self._aborted:
+                    raise TransactionAborted(ABORTED)
+                try:
+                    with database_errors():
+                        yield self._conn
+                except Exception as error:  # the driver's own errors too: COPY bypasses SQLAlchemy
+                    if self._aborted:  # the statement was interrupted by abort()
+                        raise TransactionAborted(ABORTED) from error
+                    raise
+            finally:
+                if self._aborted:  # abort() could not take the guard in time: release it here
+                    self._release(discard=True)
+
     def _execute(self, statement: Any, parameters: Any = None) -> CursorResult[Any]:
-        with database_errors():
-            return self._conn.execute(statement, parameters)
+        with self._connection() as connection:
+            return connection.execute(statement, parameters)
 
     def _emit(
         self,
@@ -928,9 +974,9 @@ class SqlTransaction(Transaction):
             self._unchecked_names.clear()
         if self._new:
             new = list(self._new.values())
-            with database_errors():
+            with self._connection() as connection:
                 bulk.insert_rows(
-                    self._conn, elements, ELEMENT_INSERT_COLUMNS, [r.insert_tuple(self._time) for r in new]
+                    connection, elements, ELEMENT_INSERT_COLUMNS, [r.insert_tuple(self._time) for r in new]
                 )
             for record in new:
                 record.db_version = record.version
@@ -986,9 +1032,9 @@ class SqlTransaction(Transaction):
             self._unchecked_rel_keys.clear()
         if self._new_rels:
             new = list(self._new_rels.values())
-            with database_errors():
+            with self._connection() as connection:
                 bulk.insert_rows(
-                    self._conn, relationships, RELATIONSHIP_INSERT_COLUMNS, [r.insert_tuple(self._time) for r in new]
+                    connection, relationships, RELATIONSHIP_INSERT_COLUMNS, [r.insert_tuple(self._time) for r in new]
                 )
             for record in new:
                 record.db_version = record.version
@@ -1007,10 +1053,27 @@ class SqlTransaction(Transaction):
                 record.db_version = record.version
             self._dirty_rels.clear()
 
+    def commit(self) -> int:
+        """Write everything and COMMIT, as one use of the connection; returns the number of events written.
+        Called by the repository when the `with` block ends normally."""
+        with self._guard:
+            wrote = self.commit_writes()
+            with self._connection():
+                self._begun.commit()
+            return wrote
+
+    def rollback(self) -> None:
+        """Called by the repository when the `with` block raised (nothing to do once aborted: `close` discards
+        the connection, which rolls back)."""
+        with self._guard:
+            if not self._aborted and not self._released:
+                with database_errors():
+                    self._begun.rollback()
+
     def commit_writes(self) -> int:
         """Flush, then insert the events (in order, under the events lock on PostgreSQL) and notify.
 
-        Returns the number of events written. Called by the repository just before COMMIT.
+        Returns the number of events written. Called by `commit` just before COMMIT.
         """
         self._check_open()
         self.flush()
@@ -1022,11 +1085,35 @@ class SqlTransaction(Transaction):
             self._execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENTS_LOCK_KEY})
         now = self._time(datetime.now(UTC))
         rows = [self._event_row(event, now) for event in self._events]
-        with database_errors():
-            bulk.insert_rows(self._conn, events, EVENT_INSERT_COLUMNS, rows)
+        with self._connection() as connection:
+            bulk.insert_rows(connection, events, EVENT_INSERT_COLUMNS, rows)
         if self._postgresql:
             self._execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
         return len(rows)
 
     def close(self) -> None:
-        self._closed = True
+        """End the transaction's use of its connection (back to the pool; discarded if aborted)."""
+        with self._guard:
+            self._closed = True
+            self._release(discard=self._aborted)
+
+    def abort(self) -> None:
+        self._aborted = True
+        if not self._guard.acquire(blocking=False):
+            engines.interrupt(self._driver_connection, timeout=ABORT_WAIT_SECONDS)
+            if not self._guard.acquire(timeout=ABORT_WAIT_SECONDS):
+                return  # the statement still runs; `_connection` releases the connection when it returns
+        try:
+            self._release(discard=True)
+        finally:
+            self._guard.release()
+
+    def _release(self, *, discard: bool) -> None:
+        """Give the connection back once: discarded (closed, which rolls back and frees its locks) or pooled."""
+        if self._released:
+            return
+        self._released = True
+        with contextlib.suppress(Exception):  # a broken connection may fail to close; it is gone either way
+            if discard:
+                self._conn.invalidate()
+            self._conn.close()
