@@ -79,11 +79,11 @@ if [[ -f $pg_dir/url && -f $data/postmaster.pid ]]; then
   port=$(sed -n 4p "$data/postmaster.pid" | tr -d ' ')
   if as_db "$bindir/pg_isready" -q -h 127.0.0.1 -p "$port"; then
     log "already running on port $port"
-    cat "$pg_dir/url"
-    exit 0
+    running=1
   fi
 fi
 
+start_server() {
 if [[ ! -f $data/PG_VERSION ]]; then
   log "initialising $data"
   rm -rf "$data"
@@ -109,6 +109,18 @@ as_db "$bindir/pg_ctl" -D "$data" -l "$pg_dir/log" -w -t 60 \
 if ! as_db "$bindir/psql" -h 127.0.0.1 -p "$port" -U "$db_user" -d postgres -tAc \
     "SELECT 1 FROM pg_database WHERE datname = '$db_name'" | grep -q 1; then
   as_db "$bindir/createdb" -h 127.0.0.1 -p "$port" -U "$db_user" "$db_name" 9>&-
+fi
+}
+[[ -n ${running:-} ]] || start_server
+
+# Members of the role password_login must give a password over TCP (scram-sha-256): the tests of a
+# connector's wrong-password error create their users in it. Everyone else keeps trust authentication.
+hba=$data/pg_hba.conf
+psql_admin() { as_db "$bindir/psql" -h 127.0.0.1 -p "$port" -U "$db_user" -d postgres -qtAc "$1" 9>&-; }
+psql_admin "DO \$\$ BEGIN CREATE ROLE password_login NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$" >&2
+if ! grep -q '^host all +password_login ' "$hba"; then
+  as_db sed -i '1i host all +password_login 127.0.0.1/32 scram-sha-256' "$hba"
+  psql_admin "SELECT pg_reload_conf()" >/dev/null
 fi
 
 url="postgresql://$db_user@127.0.0.1:$port/$db_name"

@@ -9,15 +9,21 @@ connector's exception text is where a password most often shows up.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from metaferry_runtime.audit import AuditLog, SecretMasker
 from metaferry_runtime.lifecycle.assembly import connection_for, context_for
 from metaferry_runtime.lifecycle.configure import configure_connector
 from metaferry_runtime.repository import ChangeCounts, MetadataRepository
 from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
+from metaferry_runtime.sdk import Diagnosis, IntegrationConnector, IntegrationContext
 from metaferry_runtime.sdk.broker import create_connector
 from metaferry_runtime.secured import SecretsNotMounted, require_secured_properties
+
+#: The last step: a check that reached it took every step.
+DRY_RUN_STEP = "dry-run refresh"
 
 
 @dataclass
@@ -76,9 +82,33 @@ def check_connector(
             connector_name=resource.metadata.name,
             context=context,
         )
+    except Exception as error:
+        return step("configure", False, f"{type(error).__name__}: {error}")
+    try:
+        _diagnose_start_and_refresh(connector, context, step)
+    finally:
+        context.disconnect()
+        connector.disconnect()
+    return steps
+
+
+def _diagnose_start_and_refresh(
+    connector: IntegrationConnector[Any], context: IntegrationContext, step: Callable[[str, bool, str], object]
+) -> None:
+    """The connector's own steps (`diagnose`), start, and the dry-run refresh, stopping at a failed step."""
+    try:
+        diagnoses = list(connector.diagnose())
+    except Exception as error:
+        diagnoses = [Diagnosis("diagnose", False, f"{type(error).__name__}: {error}")]
+    for diagnosis in diagnoses:
+        step(diagnosis.name, diagnosis.ok, diagnosis.detail)
+    if not all(diagnosis.ok for diagnosis in diagnoses):
+        return
+    try:
         connector.start()
     except Exception as error:
-        return step("start", False, f"{type(error).__name__}: {error}")
+        step("start", False, f"{type(error).__name__}: {error}")
+        return
     step("start", True, "configured in the runtime's order and started")
     counts = ChangeCounts()
     try:
@@ -88,14 +118,10 @@ def check_connector(
             raise _DryRunRollback()
     except _DryRunRollback:
         step(
-            "dry-run refresh",
+            DRY_RUN_STEP,
             True,
             f"would create {counts.created}, update {counts.updated}, archive"
             f" {counts.archived + counts.would_archive}; nothing was written",
         )
     except Exception as error:
-        step("dry-run refresh", False, f"{type(error).__name__}: {error}")
-    finally:
-        context.disconnect()
-        connector.disconnect()
-    return steps
+        step(DRY_RUN_STEP, False, f"{type(error).__name__}: {error}")

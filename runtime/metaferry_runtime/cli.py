@@ -185,7 +185,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from metaferry_runtime.audit import SecretMasker
-    from metaferry_runtime.check import check_connector
+    from metaferry_runtime.check import DRY_RUN_STEP, check_connector
     from metaferry_runtime.logs import configure_logging
 
     masker = SecretMasker()
@@ -204,7 +204,8 @@ def _check(args: argparse.Namespace) -> int:
         repository.close()
     for step in steps:
         print(f"{'ok ' if step.ok else 'FAIL'}  {step.name:<16} {step.detail}")
-    return EXIT_OK if all(step.ok for step in steps) and len(steps) == 6 else EXIT_CONNECTOR_FAILED
+    finished = bool(steps) and steps[-1].name == DRY_RUN_STEP
+    return EXIT_OK if finished and all(step.ok for step in steps) else EXIT_CONNECTOR_FAILED
 
 
 def _elements(args: argparse.Namespace) -> int:

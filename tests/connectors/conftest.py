@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 
-from metaferry_runtime.audit import AuditLog
+from metaferry_runtime.audit import AuditLog, SecretMasker
 from metaferry_runtime.connectors.directory_monitor import DirectoryMonitorConnector
-from metaferry_runtime.repository import ChangeCounts, MetadataRepository, open_repository
+from metaferry_runtime.lifecycle.configure import configure_connector
+from metaferry_runtime.repository import ChangeCounts, ChangeEvent, MetadataRepository, open_repository
 from metaferry_runtime.resource.spec import DeletionDetection
-from metaferry_runtime.sdk import Connection
-from metaferry_runtime.sdk.contexts import FilesIntegratorContext, create_context
+from metaferry_runtime.sdk import Connection, IntegrationConnector
+from metaferry_runtime.sdk.contexts import ElementContext, FilesIntegratorContext, create_context
 
 SOURCE = "test/directory-monitor"
 
@@ -97,6 +98,84 @@ def make_monitor(repository: MetadataRepository) -> Iterator[Callable[..., Monit
     for monitor in made:
         monitor.context.disconnect()
         monitor.connector.disconnect()
+
+
+@dataclass
+class Driven:
+    """A connector configured and started as the runtime does it, over a real repository."""
+
+    connector: IntegrationConnector[Any]
+    context: ElementContext
+    audit_log: AuditLog
+    repository: MetadataRepository
+    refreshes: int = 0
+    last_events: list[ChangeEvent] | None = None
+
+    def refresh(self) -> ChangeCounts:
+        """One refresh in the refresh's transaction; returns its counts and keeps its out-topic events."""
+        self.refreshes += 1
+        before = self.repository.head_sequence()
+        with self.context.refresh_batch(f"refresh-{self.refreshes}") as batch:
+            self.connector.refresh()
+        self.last_events = list(self.repository.events_since(before, limit=100_000))
+        return batch.transaction.counts
+
+    def changed(self, kind: str) -> set[str]:
+        """Qualified names of the elements the last refresh's events report with this kind (ELEMENT_...)."""
+        return {
+            event.element.qualified_name
+            for event in self.last_events or ()
+            if event.kind.value == kind and event.element is not None
+        }
+
+
+@pytest.fixture
+def drive() -> Iterator[Callable[..., Driven]]:
+    """drive(ConnectorClass, repository, service=, endpoint=, config=, secrets=, catalog_targets=, start=)."""
+    made: list[Driven] = []
+
+    def make(
+        connector_class: type[IntegrationConnector[Any]],
+        repository: MetadataRepository,
+        *,
+        service: str,
+        endpoint: str | None = None,
+        config: dict[str, Any] | None = None,
+        secrets: dict[str, str] | None = None,
+        catalog_targets: list[str] | None = None,
+        deletion: DeletionDetection | None = None,
+        start: bool = True,
+    ) -> Driven:
+        secrets = secrets or {}
+        audit_log = AuditLog("test", connector_name="under-test", masker=SecretMasker(secrets.values()))
+        context = create_context(
+            service,
+            repository=repository,
+            connector_name="under-test",
+            metadata_source_qualified_name=f"test/{service}",
+            catalog_targets=catalog_targets,
+            deletion_detection=deletion,
+        )
+        assert isinstance(context, ElementContext)
+        connector = connector_class()
+        configure_connector(
+            connector,
+            connection=Connection(endpoint=endpoint, configuration_properties=config or {}, secured_properties=secrets),
+            instance_id="instance-1",
+            audit_log=audit_log,
+            connector_name="under-test",
+            context=context,
+        )
+        driven = Driven(connector=connector, context=context, audit_log=audit_log, repository=repository)
+        made.append(driven)
+        if start:
+            connector.start()
+        return driven
+
+    yield make
+    for driven in made:
+        driven.context.disconnect()
+        driven.connector.disconnect()
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float = 15.0, what: str = "condition") -> None:

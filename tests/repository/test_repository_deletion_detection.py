@@ -78,3 +78,29 @@ def test_mark_observed_keeps_an_element_from_deletion_detection(repository: Meta
         tx.upsert_element("CSVFile", "file:///lake/0.csv", {})
         tx.mark_observed(kept.guid)
         assert tx.archive_unobserved(type_names=["DataFile"]) == []
+
+
+def test_elements_marked_observed_by_name_are_not_archived_and_unknown_names_are_returned(
+    repository: MetadataRepository,
+) -> None:
+    _catalogue(repository, 10)
+    with repository.transaction(actor=OTHER) as tx:
+        tx.create_element("DataFile", "file:///lake/theirs.csv", {})
+    with repository.transaction(actor=ACTOR, refresh_id="r1") as tx:
+        missing = tx.mark_observed_by_names(
+            [*(f"file:///lake/{i}.csv" for i in range(7)), "file:///lake/theirs.csv", "file:///lake/never.csv"]
+        )
+        archived = tx.archive_unobserved(type_names=["DataFile"])
+        counts = tx.counts
+    assert missing == ["file:///lake/theirs.csv", "file:///lake/never.csv"]  # not ours, and not there
+    assert sorted(e.qualified_name for e in archived) == [f"file:///lake/{i}.csv" for i in (7, 8, 9)]
+    assert (counts.created, counts.updated) == (0, 0)
+
+
+def test_an_archived_element_marked_observed_by_name_is_reported_missing(repository: MetadataRepository) -> None:
+    _catalogue(repository, 4)
+    with repository.transaction(actor=ACTOR, refresh_id="r1") as tx:
+        tx.mark_observed_by_names([f"file:///lake/{i}.csv" for i in range(3)])
+        tx.archive_unobserved(type_names=["DataFile"])
+    with repository.transaction(actor=ACTOR, refresh_id="r2") as tx:
+        assert tx.mark_observed_by_names(["file:///lake/2.csv", "file:///lake/3.csv"]) == ["file:///lake/3.csv"]

@@ -224,3 +224,36 @@ def test_sqlite_runtimes_do_not_import_the_postgresql_dialect(tmp_path: Path) ->
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_upserted_elements_can_be_created_with_classifications_in_one_created_event(
+    repository: MetadataRepository,
+) -> None:
+    with repository.transaction(actor=ACTOR) as transaction:
+        results = transaction.upsert_elements(
+            [
+                ("RelationalColumn", "db.s.t#id", {"name": "id"}, {"PrimaryKey": {"name": "t_pkey"}}),
+                ("RelationalColumn", "db.s.t#note", {"name": "note"}),
+            ]
+        )
+    assert [change for _, change in results] == [ChangeKind.ELEMENT_CREATED, ChangeKind.ELEMENT_CREATED]
+    with repository.transaction(actor=ACTOR) as transaction:
+        key_column = transaction.get_element(results[0][0])
+        again = transaction.upsert_elements(
+            [("RelationalColumn", "db.s.t#id", {"name": "id"}, {"PrimaryKey": {"name": "renamed"}})]
+        )
+    key = key_column.classification("PrimaryKey")
+    assert key is not None and key.properties == {"name": "t_pkey"} and key_column.version == 1
+    events = [e for e in repository.events_since(0) if e.element is not None and e.element.guid == key_column.guid]
+    assert [e.kind for e in events] == [ChangeKind.ELEMENT_CREATED]
+    assert events[0].element is not None and events[0].element.classification("PrimaryKey") is not None
+    # an existing element's classifications are changed by classify/declassify, not by an upsert
+    assert again == [(key_column.guid, ChangeKind.UNCHANGED)]
+
+
+def test_a_classification_invalid_for_the_type_is_refused_at_upsert(repository: MetadataRepository) -> None:
+    with (
+        pytest.raises(TypeErrorInRepository, match="PrimaryKey is not valid on DataFile"),
+        repository.transaction(actor=ACTOR) as transaction,
+    ):
+        transaction.upsert_elements([("DataFile", "file:///x", {}, {"PrimaryKey": {}})])

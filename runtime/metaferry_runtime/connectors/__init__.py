@@ -1,1 +1,1 @@
-"""Built-in connectors, one module each, registered as entry points of group `metaferry.connectors`."""
+"""Built-in connectors, one module or package each, registered as entry points of group `metaferry.connectors`."""

@@ -25,6 +25,13 @@ from metaferry_runtime.repository.model import (
 EventListener = Callable[[ChangeEvent], None]
 
 
+#: One element of `upsert_elements`: type name, qualified name, properties, and optionally the
+#: classifications (name -> properties) it is created with.
+UpsertItem = (
+    tuple[str, str, Mapping[str, Any]] | tuple[str, str, Mapping[str, Any], Mapping[str, Mapping[str, Any]] | None]
+)
+
+
 class Transaction(abc.ABC):
     """Reads see this transaction's own writes. Leaving the `with` block normally commits; an exception rolls back."""
 
@@ -56,11 +63,13 @@ class Transaction(abc.ABC):
         """
 
     @abc.abstractmethod
-    def upsert_elements(self, upserts: Iterable[tuple[str, str, Mapping[str, Any]]]) -> list[tuple[str, ChangeKind]]:
-        """`upsert_element` for each (type name, qualified name, properties), in order; returns each one's GUID
-        and change. Why: a refresh upserts thousands of elements and uses few of the models `upsert_element`
-        returns, so building one per element (and a call per element) was a large part of its cost. Like that
-        many calls, it stops at the first error, leaving the transaction to roll back."""
+    def upsert_elements(self, upserts: Iterable[UpsertItem]) -> list[tuple[str, ChangeKind]]:
+        """`upsert_element` for each (type name, qualified name, properties[, classifications]), in order;
+        returns each one's GUID and change. Classifications are those an element is created with (as
+        `create_element`'s: one CREATED event shows them); an existing element's are left as they are. Why: a
+        refresh upserts thousands of elements and uses few of the models `upsert_element` returns, so building
+        one per element (and a call per element) was a large part of its cost. Like that many calls, it stops
+        at the first error, leaving the transaction to roll back."""
 
     @abc.abstractmethod
     def update_element(
@@ -129,6 +138,12 @@ class Transaction(abc.ABC):
         this its open transaction would block every later writer. Every later call of the transaction, and
         its commit, raise TransactionAborted.
         """
+
+    @abc.abstractmethod
+    def mark_observed_by_names(self, qualified_names: Iterable[str]) -> list[str]:
+        """`mark_observed` for every active element the actor owns with one of these qualified names, in one
+        call; returns the names that matched no such element. Why: a connector that knows a whole subtree is
+        unchanged (a table whose definition digest matches) tells deletion detection without an upsert each."""
 
     # --- relationships --------------------------------------------------------------------------------------
     @abc.abstractmethod

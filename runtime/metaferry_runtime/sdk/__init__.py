@@ -4,7 +4,7 @@ from metaferry_runtime.audit.messages import AuditMessage, Severity
 from metaferry_runtime.repository import Element
 from metaferry_runtime.sdk.broker import ENTRY_POINT_GROUP, available_connectors, create_connector
 from metaferry_runtime.sdk.connection import Connection
-from metaferry_runtime.sdk.connector import IntegrationConnector
+from metaferry_runtime.sdk.connector import Diagnosis, IntegrationConnector
 from metaferry_runtime.sdk.context import IntegrationContext, RefreshAbandoned
 from metaferry_runtime.sdk.errors import (
     ConnectorConfigurationError,
@@ -13,7 +13,7 @@ from metaferry_runtime.sdk.errors import (
     EngageNotImplemented,
     SynchronizationNotPermitted,
 )
-from metaferry_runtime.sdk.messages import MessageCatalogue
+from metaferry_runtime.sdk.messages import MessageCatalogue, numbered
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -22,6 +22,7 @@ __all__ = [
     "ConnectorConfigurationError",
     "ConnectorError",
     "ContextDisconnected",
+    "Diagnosis",
     "Element",
     "EngageNotImplemented",
     "IntegrationConnector",
@@ -32,4 +33,5 @@ __all__ = [
     "SynchronizationNotPermitted",
     "available_connectors",
     "create_connector",
+    "numbered",
 ]

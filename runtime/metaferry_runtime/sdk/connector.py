@@ -9,6 +9,8 @@ blocking Python; it should still put a timeout on every external call so shutdow
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from metaferry_runtime.sdk.errors import ConnectorError, EngageNotImplemented
@@ -19,6 +21,15 @@ if TYPE_CHECKING:
     from metaferry_runtime.sdk.context import IntegrationContext
 
 ContextT = TypeVar("ContextT", bound="IntegrationContext")
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """One named step of `metaferry-runtime check` that only the connector knows how to take."""
+
+    name: str
+    ok: bool
+    detail: str
 
 
 class IntegrationConnector(Generic[ContextT]):
@@ -61,6 +72,12 @@ class IntegrationConnector(Generic[ContextT]):
 
     def disconnect(self) -> None:
         """Free resources. Called once; the context refuses use afterwards."""
+
+    def diagnose(self) -> Sequence[Diagnosis]:
+        """`check` calls this once the connector is configured, before start(): the connector's own steps
+        (reach the server, its version, privileges on each target), so a user sees which part fails before
+        start() reports only the first error. A failed step ends the check. Default: no steps."""
+        return ()
 
     # --- for connector code ---------------------------------------------------------------------------------
     @property

@@ -47,7 +47,7 @@ from metaferry_runtime.repository.errors import (
     TransactionAborted,
     TypeErrorInRepository,
 )
-from metaferry_runtime.repository.interface import Transaction
+from metaferry_runtime.repository.interface import Transaction, UpsertItem
 from metaferry_runtime.repository.model import ChangeCounts, ChangeKind, Element, Page, Relationship
 from metaferry_runtime.repository.sql import bulk, engines, queries
 from metaferry_runtime.repository.sql.records import (
@@ -340,7 +340,13 @@ class SqlTransaction(Transaction):
             self._dirty[record.guid] = record
             self._observed_pending.discard(record.guid)
 
-    def _new_record(self, type_name: str, qualified_name: str, properties: dict[str, Any]) -> ElementRecord:
+    def _new_record(
+        self,
+        type_name: str,
+        qualified_name: str,
+        properties: dict[str, Any],
+        classifications: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> ElementRecord:
         now = self._observed_at
         record = ElementRecord(
             guid=new_guid(),
@@ -348,7 +354,10 @@ class SqlTransaction(Transaction):
             qualified_name=qualified_name,
             properties=properties,
             curated={},
-            classifications={},
+            classifications={
+                name: _without_none(self._types.validate_classification(name, type_name, props))
+                for name, props in (classifications or {}).items()
+            },
             zones=[],
             collection=self.actor,
             status=ACTIVE,
@@ -430,11 +439,11 @@ class SqlTransaction(Transaction):
         record, change = self._upsert_record(type_name, qualified_name, properties)
         return record.model(), change
 
-    def upsert_elements(self, upserts: Iterable[tuple[str, str, Mapping[str, Any]]]) -> list[tuple[str, ChangeKind]]:
+    def upsert_elements(self, upserts: Iterable[UpsertItem]) -> list[tuple[str, ChangeKind]]:
         self._check_open()
         items = list(upserts)
         if not self._actor_loaded:
-            unknown = sum(1 for _, qualified_name, _ in items if qualified_name not in self._by_name)
+            unknown = sum(1 for item in items if item[1] not in self._by_name)
             if self._lookups + unknown > PRELOAD_AFTER_LOOKUPS:
                 # These would be looked up one by one up to the limit, and then everything loaded anyway.
                 self._load_actor_elements()
@@ -442,7 +451,11 @@ class SqlTransaction(Transaction):
         return [(record.guid, change) for record, change in (upsert(*item) for item in items)]
 
     def _upsert_record(
-        self, type_name: str, qualified_name: str, properties: Mapping[str, Any]
+        self,
+        type_name: str,
+        qualified_name: str,
+        properties: Mapping[str, Any],
+        classifications: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> tuple[ElementRecord, ChangeKind]:
         record = self._by_name.get(qualified_name)
         if record is not None and self._is_unchanged_upsert(record, type_name, properties):
@@ -462,11 +475,11 @@ class SqlTransaction(Transaction):
                 if row is not None:
                     record = self._remember(ElementRecord.from_row(row))
                 else:
-                    record = self._new_record(type_name, qualified_name, harvested)
+                    record = self._new_record(type_name, qualified_name, harvested, classifications)
                     return record, ChangeKind.ELEMENT_CREATED
         if record is None:
             self._unchecked_names.add(qualified_name)
-            return self._new_record(type_name, qualified_name, harvested), ChangeKind.ELEMENT_CREATED
+            return self._new_record(type_name, qualified_name, harvested, classifications), ChangeKind.ELEMENT_CREATED
         self._require_owner(record, "update")
         if record.status == ARCHIVED:
             previous = record.snapshot()
@@ -652,6 +665,20 @@ class SqlTransaction(Transaction):
         record = self._require(guid)
         self._require_owner(record, "mark as observed")
         self._observe(record)
+
+    def mark_observed_by_names(self, qualified_names: Iterable[str]) -> list[str]:
+        self._check_open()
+        if not self._actor_loaded:
+            self._load_actor_elements()  # one query for the actor's elements, then dictionary lookups
+        missing: list[str] = []
+        by_name, actor, observe = self._by_name, self.actor, self._observe
+        for qualified_name in qualified_names:
+            record = by_name.get(qualified_name)
+            if record is None or record.status != ACTIVE or record.collection != actor:
+                missing.append(qualified_name)
+            else:
+                observe(record)
+        return missing
 
     def archive_unobserved(
         self,

@@ -22,7 +22,7 @@ checks the element is of the kind asked for; `remove_*` archives unless asked to
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, Protocol, Self, TypeVar, cast, overload
@@ -35,6 +35,7 @@ from metaferry_runtime.repository import (
     Transaction,
     TypeErrorInRepository,
 )
+from metaferry_runtime.repository.interface import UpsertItem
 from metaferry_runtime.repository.types import TypeRegistry, default_registry
 from metaferry_runtime.sdk.context import IntegrationContext
 
@@ -109,6 +110,13 @@ class ElementContext(IntegrationContext):
         with self._writing("mark an element observed") as transaction:
             transaction.mark_observed(guid)
 
+    def mark_observed_by_names(self, qualified_names: Iterable[str]) -> list[str]:
+        """`mark_observed` for many elements this connector owns, by qualified name, in one call; returns the
+        names that matched none (so the connector can catalogue those again). For a connector that knows a
+        subtree is unchanged without upserting it (a table whose definition digest matches)."""
+        with self._writing("mark elements observed") as transaction:
+            return transaction.mark_observed_by_names(qualified_names)
+
 
 ContextT = TypeVar("ContextT", bound=ElementContext)
 
@@ -181,6 +189,9 @@ class ElementUpsert(NamedTuple):
     qualified_name: str
     properties: Mapping[str, Any]
     type_name: str | None = None
+    #: Classifications (name -> properties) the element gets if this upsert creates it; an existing
+    #: element's are changed only by the classification operations (`set_*` / `remove_*`).
+    classifications: Mapping[str, Mapping[str, Any]] | None = None
 
 
 class UpsertElements(Protocol):
@@ -382,12 +393,15 @@ class ElementKind:
         per element cost more than the upsert itself."""
         with context._writing(action) as transaction:
             subtypes: dict[str | None, str] = {}
-            items: list[tuple[str, str, Mapping[str, Any]]] = []
+            items: list[UpsertItem] = []
             for upsert in upserts:
                 element_type = subtypes.get(upsert.type_name)
                 if element_type is None:
                     element_type = subtypes[upsert.type_name] = self._subtype(context, upsert.type_name)
-                items.append((element_type, upsert.qualified_name, upsert.properties))
+                if upsert.classifications:
+                    items.append((element_type, upsert.qualified_name, upsert.properties, upsert.classifications))
+                else:
+                    items.append((element_type, upsert.qualified_name, upsert.properties))
             results = transaction.upsert_elements(items)
             if parent_guid is not None:
                 changed = [guid for guid, change in results if change is not ChangeKind.UNCHANGED]

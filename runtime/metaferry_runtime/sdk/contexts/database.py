@@ -45,6 +45,7 @@ class DatabaseIntegratorContext(ElementContext):
 
     create_database_schema = DATABASE_SCHEMA.create()
     upsert_database_schema = DATABASE_SCHEMA.upsert()
+    upsert_database_schemas = DATABASE_SCHEMA.upsert_many()
     update_database_schema = DATABASE_SCHEMA.update()
     publish_database_schema = DATABASE_SCHEMA.publish()
     withdraw_database_schema = DATABASE_SCHEMA.withdraw()
@@ -57,12 +58,14 @@ class DatabaseIntegratorContext(ElementContext):
 
     create_database_table = DATABASE_TABLE.create()
     upsert_database_table = DATABASE_TABLE.upsert()
+    upsert_database_tables = DATABASE_TABLE.upsert_many()
     update_database_table = DATABASE_TABLE.update()
     remove_database_table = DATABASE_TABLE.remove()
     find_database_tables = DATABASE_TABLE.find()
     get_database_tables_by_name = DATABASE_TABLE.get_by_name()
     get_my_database_tables = DATABASE_TABLE.get_mine()
     get_database_table_by_guid = DATABASE_TABLE.get_by_guid()
+    get_database_table_by_qualified_name = DATABASE_TABLE.get_by_qualified_name()
     get_tables_for_database_schema = DATABASE_TABLE.children()
 
     create_database_view = DATABASE_VIEW.create()
@@ -77,12 +80,14 @@ class DatabaseIntegratorContext(ElementContext):
 
     create_database_column = DATABASE_COLUMN.create()
     upsert_database_column = DATABASE_COLUMN.upsert()
+    upsert_database_columns = DATABASE_COLUMN.upsert_many()
     update_database_column = DATABASE_COLUMN.update()
     remove_database_column = DATABASE_COLUMN.remove()
     find_database_columns = DATABASE_COLUMN.find()
     get_database_columns_by_name = DATABASE_COLUMN.get_by_name()
     get_my_database_columns = DATABASE_COLUMN.get_mine()
     get_database_column_by_guid = DATABASE_COLUMN.get_by_guid()
+    get_database_column_by_qualified_name = DATABASE_COLUMN.get_by_qualified_name()
     get_columns_for_database_table = DATABASE_COLUMN.children()
 
     set_primary_key_on_column = PRIMARY_KEY.set()
