@@ -95,12 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     elements.add_argument("--collection", help="only elements owned by this metadata collection")
     elements.add_argument("--archived", action="store_true", help="include archived elements")
     elements.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+
+    commands.add_parser("connectors", help="list the installed connectors and their integration services")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"run": _run, "check": _check, "elements": _elements}[args.command]
+    handler = {"run": _run, "check": _check, "elements": _elements, "connectors": _connectors}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:
@@ -233,6 +235,23 @@ def _elements(args: argparse.Namespace) -> int:
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     print(f"({len(found)} element{'s' if len(found) != 1 else ''})")
+    return EXIT_OK
+
+
+def _connectors(args: argparse.Namespace) -> int:
+    """Every entry point of group metaferry.connectors; one that fails to import is listed with its error."""
+    from metaferry_runtime.sdk.broker import available_connectors, resolve_connector_class
+
+    rows = [("NAME", "SERVICE", "CLASS")]
+    for name, target in sorted(available_connectors().items()):
+        try:
+            service = resolve_connector_class(name).integration_service or "any"
+        except Exception as error:
+            service = f"(cannot load: {error})"
+        rows.append((name, service, target))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     return EXIT_OK
 
 

@@ -106,7 +106,15 @@ BAD_MANIFESTS = {
     ),
     "bad name": (VALID.replace("name: writer", "name: Writer_1"), "metadata.name: String should match pattern"),
     "not yaml": ("spec: [unclosed\n", "not valid YAML"),
-    "two documents": (VALID + "---\n" + VALID, "expected exactly one YAML document, found 2"),
+    "two documents": (
+        VALID + "---\n" + VALID,
+        "expected exactly one IntegrationConnector among its 2 YAML documents, found 2",
+    ),
+    "a secret and no connector": (
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n",
+        "expected exactly one IntegrationConnector among its 2 YAML documents, found 0",
+    ),
     "list document": ("- a\n- b\n", "the document must be a mapping"),
     "bad connector": (
         VALID.replace("tests.runtime.sample_connectors:WritingConnector", "not a name!"),
@@ -130,6 +138,13 @@ def test_bad_manifests_exit_2_naming_file_field_and_expectation(
     err = capsys.readouterr().err
     assert manifest in err
     assert expected in err
+
+
+def test_a_manifest_beside_its_secret_runs_the_connector(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: writer-credentials\nstringData:\n  token: abcdefgh\n"
+    manifest = write(tmp_path, secret + "---\n" + VALID)
+    assert main(["run", manifest, "--once", "--repository", f"sqlite:///{tmp_path / 'r.db'}"]) == EXIT_OK
+    assert "created          3" in capsys.readouterr().out
 
 
 def test_a_missing_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -242,3 +257,11 @@ def test_an_api_token_shorter_than_six_characters_is_refused_at_load(
     err = capsys.readouterr().err
     assert f"the API token in {token} is 3 characters long" in err and "at least 6 characters" in err
     assert "zq9" not in err
+
+
+def test_connectors_lists_the_built_in_connectors_with_their_services(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["connectors"]) == EXIT_OK
+    rows = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()[1:]}
+    assert rows["directory-monitor"] == "files"
+    assert rows["postgres-schema"] == "database"
+    assert rows["sqlite-schema"] == "database"

@@ -81,7 +81,8 @@ def parse_manifest(document: Any, *, source: str) -> IntegrationConnector:
 
 
 def load_manifest(path: str | Path) -> IntegrationConnector:
-    """Read the single IntegrationConnector in a YAML file."""
+    """Read the IntegrationConnector in a YAML file: its only document, or the only one of that kind (a
+    Secret or ConfigMap beside it, for `kubectl apply`, is left to the cluster)."""
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -91,6 +92,13 @@ def load_manifest(path: str | Path) -> IntegrationConnector:
         documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
     except yaml.YAMLError as error:
         raise ManifestError(source, [f"not valid YAML: {error}"]) from None
-    if len(documents) != 1:
-        raise ManifestError(source, [f"expected exactly one YAML document, found {len(documents)}"])
-    return parse_manifest(documents[0], source=source)
+    if len(documents) == 1:
+        return parse_manifest(documents[0], source=source)
+    # As `kubectl apply -f` takes it: the file may hold the Secret the connector names, beside it.
+    connectors = [doc for doc in documents if isinstance(doc, dict) and doc.get("kind") == "IntegrationConnector"]
+    if (found := len(connectors)) != 1:
+        raise ManifestError(
+            source,
+            [f"expected exactly one IntegrationConnector among its {len(documents)} YAML documents, found {found}"],
+        )
+    return parse_manifest(connectors[0], source=source)
