@@ -87,7 +87,7 @@ def _verdict(seen: Observed) -> _Verdict:
     if report is not None and report.status is ConnectorStatus.CONFIG_FAILED:
         return _Verdict(
             False,
-            "ConfigFailed",
+            report.failure_reason or "ConfigFailed",
             report.last_error or "the connector refused its configuration",
             Phase.FAILED,
             stalled=True,

@@ -18,7 +18,13 @@ from metaferry_runtime.lifecycle.assembly import connection_for, context_for
 from metaferry_runtime.lifecycle.configure import configure_connector
 from metaferry_runtime.repository import ChangeCounts, MetadataRepository
 from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
-from metaferry_runtime.sdk import Diagnosis, IntegrationConnector, IntegrationContext
+from metaferry_runtime.sdk import (
+    Diagnosis,
+    IntegrationConnector,
+    IntegrationContext,
+    InvalidConfiguration,
+    validate_configuration,
+)
 from metaferry_runtime.sdk.broker import create_connector
 from metaferry_runtime.secured import SecretsNotMounted, require_secured_properties
 
@@ -61,6 +67,14 @@ def check_connector(
     except Exception as error:
         return step("connector", False, str(error))
     step("connector", True, f"{spec.connector} -> {type(connector).__module__}.{type(connector).__name__}")
+    model = type(connector).configuration_model
+    properties = spec.connection.configuration_properties
+    if model is not None:
+        try:
+            validate_configuration(model, properties)
+        except InvalidConfiguration as error:
+            return step("configuration", False, "; ".join(error.problems))
+        step("configuration", True, f"{len(properties)} configuration properties match {model.__name__}")
     try:
         secrets = require_secured_properties(resource, secured_properties)
     except SecretsNotMounted as error:

@@ -7,7 +7,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from metaferry_runtime import __version__
 from metaferry_runtime.secured import SECRETS_DIR_ENV, SECRETS_DIR_FLAG
@@ -96,7 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     elements.add_argument("--archived", action="store_true", help="include archived elements")
     elements.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
 
-    commands.add_parser("connectors", help="list the installed connectors and their integration services")
+    connectors = commands.add_parser(
+        "connectors", help="list the installed connectors: service, description, configuration properties"
+    )
+    connectors.add_argument(
+        "--output", choices=("table", "json"), default="table", help="json: with each configuration schema"
+    )
     return parser
 
 
@@ -240,18 +245,36 @@ def _elements(args: argparse.Namespace) -> int:
 
 def _connectors(args: argparse.Namespace) -> int:
     """Every entry point of group metaferry.connectors; one that fails to import is listed with its error."""
+    import json
+
     from metaferry_runtime.sdk.broker import available_connectors, resolve_connector_class
 
-    rows = [("NAME", "SERVICE", "CLASS")]
+    described: list[dict[str, Any]] = []
     for name, target in sorted(available_connectors().items()):
+        entry: dict[str, Any] = {"name": name, "class": target}
         try:
-            service = resolve_connector_class(name).integration_service or "any"
+            connector_class = resolve_connector_class(name)
         except Exception as error:
-            service = f"(cannot load: {error})"
-        rows.append((name, service, target))
+            entry.update(service=None, description=f"cannot be loaded: {error}", configuration=None)
+        else:
+            model = connector_class.configuration_model
+            entry.update(
+                service=connector_class.integration_service,
+                description=(connector_class.__doc__ or "").strip().split("\n")[0],
+                configuration=model.model_json_schema(by_alias=True) if model is not None else None,
+            )
+        described.append(entry)
+    if args.output == "json":
+        print(json.dumps(described, indent=2))
+        return EXIT_OK
+    rows = [("NAME", "SERVICE", "DESCRIPTION")]
+    rows += [(entry["name"], entry["service"] or "any", entry["description"]) for entry in described]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
+    for index, row in enumerate(rows):
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        schema = described[index - 1]["configuration"] if index else None
+        if schema:
+            print(" " * (widths[0] + 2) + "properties: " + ", ".join(schema.get("properties", {})))
     return EXIT_OK
 
 

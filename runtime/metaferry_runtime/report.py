@@ -51,6 +51,10 @@ class RefreshRecord(KubeModel):
     error: str | None = None
 
 
+#: `ConnectorReport.failure_reason` when the configuration properties do not match the connector's model.
+INVALID_CONFIGURATION = "InvalidConfiguration"
+
+
 class ConnectorReport(KubeModel):
     """The state of the one connector a runtime process runs."""
 
@@ -69,6 +73,11 @@ class ConnectorReport(KubeModel):
     restart_count: int = 0
     pending_refresh_requests: int = Field(default=0, description="Requests queued behind a running refresh (0 or 1).")
     last_error: str | None = None
+    failure_reason: str | None = Field(
+        default=None,
+        description="Why the last failure happened, when the runtime knows: InvalidConfiguration (the"
+        " configuration properties do not match the connector's model).",
+    )
     last_refresh: RefreshRecord | None = None
     last_handled_refresh_id: str | None = None
     statistics: RefreshStatistics = Field(default_factory=RefreshStatistics)

@@ -81,13 +81,16 @@ def make_monitor(repository: MetadataRepository) -> Iterator[Callable[..., Monit
         )
         assert isinstance(context, FilesIntegratorContext)
         connector = DirectoryMonitorConnector()
-        connector.initialize(
-            Connection(endpoint=None if endpoint is None else str(endpoint), configuration_properties=config or {}),
-            "instance-1",
+        configure_connector(
+            connector,
+            connection=Connection(
+                endpoint=None if endpoint is None else str(endpoint), configuration_properties=config or {}
+            ),
+            instance_id="instance-1",
+            audit_log=audit_log,
+            connector_name="monitor",
+            context=context,
         )
-        connector.set_audit_log(audit_log)
-        connector.set_connector_name("monitor")
-        connector.set_context(context)
         if start:
             connector.start()
         monitor = Monitor(connector=connector, context=context, audit_log=audit_log)

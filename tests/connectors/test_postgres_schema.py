@@ -516,9 +516,12 @@ def test_a_schema_that_disappears_fails_the_refresh_and_archives_nothing(
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"includeTables": ["("]}, "includeTables.0"),
-        ({"excludeTable": ["x"]}, "excludeTable: Extra inputs are not permitted"),
-        ({"statementTimeoutSeconds": 0}, "statementTimeoutSeconds: Input should be greater than or equal to 1"),
+        ({"includeTables": ["("]}, r"configurationProperties\.includeTables\[0\]: .*regular expression"),
+        ({"excludeTable": ["x"]}, r"excludeTable: unknown property \(check its spelling; .* excludeTables,"),
+        (
+            {"statementTimeoutSeconds": 0},
+            r"statementTimeoutSeconds: Input should be greater than or equal to 1 \(expected: seconds, at least 1\)",
+        ),
     ],
 )
 def test_invalid_configuration_properties_are_named(

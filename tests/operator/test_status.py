@@ -78,6 +78,18 @@ def test_configuration_failures_are_stalled() -> None:
     assert "Reconciling" not in conditions
 
 
+def test_invalid_configuration_properties_are_stalled_with_their_own_reason() -> None:
+    message = "invalid configuration properties: spec.connection.configurationProperties.maxDepth: ..."
+    result = _compute(
+        pod=pod(ready=False),
+        report=report(status=ConnectorStatus.CONFIG_FAILED, last_error=message, failure_reason="InvalidConfiguration"),
+    )
+    conditions = _conditions(result)
+    assert conditions["Stalled"]["reason"] == "InvalidConfiguration"
+    assert conditions["Ready"]["reason"] == "InvalidConfiguration"
+    assert conditions["Ready"]["message"] == message
+
+
 def test_a_failed_last_refresh_is_not_ready() -> None:
     record = RefreshRecord(
         refresh_id="r",

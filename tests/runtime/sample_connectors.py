@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+from pydantic import Field, StrictBool
+
 from metaferry_runtime.audit import AuditMessage, Severity
-from metaferry_runtime.sdk import Connection, ConnectorConfigurationError, IntegrationConnector
+from metaferry_runtime.sdk import Connection, ConnectorConfiguration, ConnectorConfigurationError, IntegrationConnector
 
 
 class RecordingConnector(IntegrationConnector[Any]):
@@ -307,3 +309,25 @@ class TransactionHoldingConnector(IntegrationConnector[Any]):
         cls.late_write_done = threading.Event()
         cls.late_write_error = None
         cls.refreshes = 0
+
+
+class TypedSettings(ConnectorConfiguration):
+    """What TypedConfigurationConnector takes."""
+
+    batch_size: int = Field(default=10, ge=1, description="elements per batch, at least 1")
+    labels: tuple[str, ...] = Field(default=(), description="a list of label names")
+    verbose: StrictBool = False
+
+
+class TypedConfigurationConnector(IntegrationConnector[Any]):
+    """Declares a configuration model; records what initialize saw of it."""
+
+    configuration_model = TypedSettings
+    seen: ClassVar[list[TypedSettings]] = []
+
+    def initialize(self, connection: Connection, connector_instance_id: str) -> None:
+        super().initialize(connection, connector_instance_id)
+        TypedConfigurationConnector.seen.append(self.configuration)
+
+    def refresh(self) -> None:
+        pass

@@ -24,11 +24,12 @@ import fnmatch
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from metaferry_runtime.sdk import AuditMessage, Element, Severity
+from pydantic import Field, StrictBool
+
+from metaferry_runtime.sdk import AuditMessage, ConnectorConfiguration, Element, Severity
 from metaferry_runtime.sdk.connector import IntegrationConnector
 from metaferry_runtime.sdk.contexts import ElementUpsert
 from metaferry_runtime.sdk.contexts.files import (
@@ -82,26 +83,16 @@ class DirectoryMonitorMessages:
     )
 
 
-@dataclass(frozen=True)
-class MonitorSettings:
-    """The connector's configuration properties, validated."""
+class MonitorSettings(ConnectorConfiguration):
+    """The connector's configuration properties (validated by the runtime before initialize)."""
 
-    include_hidden: bool = False
-    max_depth: int | None = None
-    ignore_patterns: tuple[str, ...] = ()
-
-    @classmethod
-    def from_properties(cls, properties: dict[str, Any]) -> MonitorSettings:
-        include_hidden = properties.get("includeHidden", False)
-        if not isinstance(include_hidden, bool):
-            raise ConnectorConfigurationError(f"includeHidden must be true or false, not {include_hidden!r}")
-        max_depth = properties.get("maxDepth")
-        if max_depth is not None and (not isinstance(max_depth, int) or isinstance(max_depth, bool) or max_depth < 0):
-            raise ConnectorConfigurationError(f"maxDepth must be a whole number of 0 or more, not {max_depth!r}")
-        patterns = properties.get("ignorePatterns", [])
-        if isinstance(patterns, str) or not all(isinstance(p, str) for p in patterns):
-            raise ConnectorConfigurationError(f"ignorePatterns must be a list of glob patterns, not {patterns!r}")
-        return cls(include_hidden=include_hidden, max_depth=max_depth, ignore_patterns=tuple(patterns))
+    include_hidden: StrictBool = Field(default=False, description="true or false: catalogue names starting with .")
+    max_depth: int | None = Field(
+        default=None, ge=0, description="directory levels below the root to descend, 0 or more; absent: no limit"
+    )
+    ignore_patterns: tuple[str, ...] = Field(
+        default=(), description="a list of glob patterns matched against a name and its path below the root"
+    )
 
     def ignores(self, name: str, relative_path: str) -> bool:
         """True for a hidden name (unless included) or a name or relative path matching an ignore pattern."""
@@ -117,6 +108,7 @@ class DirectoryMonitorConnector(IntegrationConnector[FilesIntegratorContext]):
     """Catalogs directory trees as folders and data files; archives what disappears."""
 
     integration_service = "files"
+    configuration_model = MonitorSettings
 
     def __init__(self) -> None:
         super().__init__()
@@ -129,7 +121,7 @@ class DirectoryMonitorConnector(IntegrationConnector[FilesIntegratorContext]):
     # --- lifecycle --------------------------------------------------------------------------------------------
     def start(self) -> None:
         """Validate the configuration: every root must be an existing directory."""
-        self._settings = MonitorSettings.from_properties(dict(self.connection.configuration_properties))
+        self._settings = self.configuration
         candidates = [self.connection.endpoint] if self.connection.endpoint else []
         candidates += self.context.get_catalog_targets()
         if not candidates:

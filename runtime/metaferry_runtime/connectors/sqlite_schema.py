@@ -75,7 +75,7 @@ _VIEW_QUERY = re.compile(r"\bAS\b\s*(.*)\Z", re.IGNORECASE | re.DOTALL)
 
 class SqliteSchemaSettings(RelationalSettings):
     busy_timeout_seconds: float = Field(
-        default=5, gt=0, le=600, alias="busyTimeoutSeconds", description="How long to wait for a writer's lock."
+        default=5, gt=0, le=600, description="seconds to wait for another process's write lock, up to 600"
     )
 
 
@@ -208,6 +208,7 @@ class SqliteSchemaConnector(IntegrationConnector[DatabaseIntegratorContext]):
     """Catalogues a SQLite file as Egeria does: Database, schema `main`, tables, views, columns, keys."""
 
     integration_service = "database"
+    configuration_model = SqliteSchemaSettings
 
     def __init__(self) -> None:
         super().__init__()
@@ -274,7 +275,7 @@ class SqliteSchemaConnector(IntegrationConnector[DatabaseIntegratorContext]):
         ]
 
     def _configure(self) -> None:
-        self._settings = SqliteSchemaSettings.from_properties(self.connection.configuration_properties)
+        self._settings = self.configuration
         endpoint = self.connection.endpoint
         if not endpoint:
             raise ConnectorConfigurationError("sqlite-schema needs connection.endpoint: the database file's path")

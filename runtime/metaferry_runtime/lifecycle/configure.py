@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from metaferry_runtime.audit import AuditLog
+from metaferry_runtime.sdk.configuration import validate_configuration
 from metaferry_runtime.sdk.connector import IntegrationConnector
 
 
@@ -21,7 +22,11 @@ def configure_connector(
     connector_name: str,
     context: Any,
 ) -> None:
-    """initialize, set_audit_log, set_connector_name, set_context: the order the SDK documents."""
+    """Validate the configuration properties against the connector's model (InvalidConfiguration), then
+    initialize, set_audit_log, set_connector_name, set_context: the order the SDK documents."""
+    model = type(connector).configuration_model
+    if model is not None:
+        connector.accept_configuration(validate_configuration(model, connection.configuration_properties))
     connector.initialize(connection, instance_id)
     connector.set_audit_log(audit_log)
     connector.set_connector_name(connector_name)

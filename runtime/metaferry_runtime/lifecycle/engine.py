@@ -38,6 +38,7 @@ from metaferry_runtime.lifecycle.status import StatusTracker
 from metaferry_runtime.lifecycle.threads import CallRunner, run_on_thread
 from metaferry_runtime.metrics import RuntimeMetrics
 from metaferry_runtime.report import (
+    INVALID_CONFIGURATION,
     ConnectorReport,
     ConnectorStatus,
     RefreshAccepted,
@@ -47,7 +48,12 @@ from metaferry_runtime.report import (
 from metaferry_runtime.repository import ChangeCounts, MetadataRepository
 from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
 from metaferry_runtime.resource import RefreshStatistics, format_duration
-from metaferry_runtime.sdk import ConnectorConfigurationError, IntegrationConnector, IntegrationContext
+from metaferry_runtime.sdk import (
+    ConnectorConfigurationError,
+    IntegrationConnector,
+    IntegrationContext,
+    InvalidConfiguration,
+)
 from metaferry_runtime.sdk.broker import NotAConnector, create_connector
 from metaferry_runtime.secured import SecretsNotMounted, require_secured_properties
 
@@ -149,6 +155,7 @@ class ConnectorRuntime:
         self._consecutive_failures = 0
         self._last_error: str | None = None
         self._last_failure_status: ConnectorStatus | None = None
+        self._last_failure_reason: str | None = None
         self._last_refresh: RefreshRecord | None = None
         self._last_statistics = RefreshStatistics()
 
@@ -291,6 +298,7 @@ class ConnectorRuntime:
             restart_count=self.restart_count,
             pending_refresh_requests=1 if self._pending is not None else 0,
             last_error=self._last_error,
+            failure_reason=self._last_failure_reason,
             last_refresh=self._last_refresh,
             statistics=self._last_statistics,
         )
@@ -598,7 +606,8 @@ class ConnectorRuntime:
                 refresh_id=refresh_id or "-",
                 backoff=format_duration(backoff) if restart else "never (restart it by request)",
             )
-        self._record_failure(status, self._describe(error))
+        reason = INVALID_CONFIGURATION if isinstance(error, InvalidConfiguration) else None
+        self._record_failure(status, self._describe(error), reason=reason)
         if restart:
             self._restart_at = asyncio.get_running_loop().time() + backoff.total_seconds()
         elif status is not ConnectorStatus.CONFIG_FAILED:
@@ -610,9 +619,10 @@ class ConnectorRuntime:
             )
         self._wakeup.set()
 
-    def _record_failure(self, status: ConnectorStatus, message: str) -> None:
+    def _record_failure(self, status: ConnectorStatus, message: str, *, reason: str | None = None) -> None:
         self._last_error = self.masker.mask(message)
         self._last_failure_status = status
+        self._last_failure_reason = reason
         self._status.set(status)
 
     def _engage_failure_handler(self, incarnation: _Incarnation) -> Any:

@@ -3,6 +3,7 @@
 from metaferry_runtime.audit.messages import AuditMessage, Severity
 from metaferry_runtime.repository import Element
 from metaferry_runtime.sdk.broker import ENTRY_POINT_GROUP, available_connectors, create_connector
+from metaferry_runtime.sdk.configuration import ConnectorConfiguration, validate_configuration
 from metaferry_runtime.sdk.connection import Connection
 from metaferry_runtime.sdk.connector import Diagnosis, IntegrationConnector
 from metaferry_runtime.sdk.context import IntegrationContext, RefreshAbandoned
@@ -11,6 +12,7 @@ from metaferry_runtime.sdk.errors import (
     ConnectorError,
     ContextDisconnected,
     EngageNotImplemented,
+    InvalidConfiguration,
     SynchronizationNotPermitted,
 )
 from metaferry_runtime.sdk.messages import MessageCatalogue, numbered
@@ -19,6 +21,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "AuditMessage",
     "Connection",
+    "ConnectorConfiguration",
     "ConnectorConfigurationError",
     "ConnectorError",
     "ContextDisconnected",
@@ -27,6 +30,7 @@ __all__ = [
     "EngageNotImplemented",
     "IntegrationConnector",
     "IntegrationContext",
+    "InvalidConfiguration",
     "MessageCatalogue",
     "RefreshAbandoned",
     "Severity",
@@ -34,4 +38,5 @@ __all__ = [
     "available_connectors",
     "create_connector",
     "numbered",
+    "validate_configuration",
 ]

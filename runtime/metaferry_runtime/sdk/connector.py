@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from metaferry_runtime.sdk.errors import ConnectorError, EngageNotImplemented
 
 if TYPE_CHECKING:
     from metaferry_runtime.audit import AuditLog
+    from metaferry_runtime.sdk.configuration import ConnectorConfiguration
     from metaferry_runtime.sdk.connection import Connection
     from metaferry_runtime.sdk.context import IntegrationContext
 
@@ -37,6 +38,9 @@ class IntegrationConnector(Generic[ContextT]):
 
     #: The integration service whose context this connector expects (e.g. "files"); None accepts any.
     integration_service: str | None = None
+    #: The model of `configurationProperties` (a `ConnectorConfiguration` subclass): the runtime validates
+    #: them before initialize and the connector reads them, typed, from `self.configuration`.
+    configuration_model: ClassVar[type[ConnectorConfiguration] | None] = None
 
     def __init__(self) -> None:
         self._connection: Connection | None = None
@@ -44,8 +48,13 @@ class IntegrationConnector(Generic[ContextT]):
         self._audit_log: AuditLog | None = None
         self._connector_name: str | None = None
         self._context: ContextT | None = None
+        self._configuration: ConnectorConfiguration | None = None
 
     # --- lifecycle, in the order the runtime calls it ---------------------------------------------------
+    def accept_configuration(self, configuration: ConnectorConfiguration) -> None:
+        """Called by the runtime before initialize with the validated `configuration_model`; not to override."""
+        self._configuration = configuration
+
     def initialize(self, connection: Connection, connector_instance_id: str) -> None:
         self._connection = connection
         self._instance_id = connector_instance_id
@@ -107,3 +116,13 @@ class IntegrationConnector(Generic[ContextT]):
         if self._context is None:
             raise ConnectorError("the connector has no context yet (set_context has not been called)")
         return self._context
+
+    @property
+    def configuration(self) -> Any:
+        """The validated configuration properties, an instance of `configuration_model` (typed as Any so a
+        connector can annotate it with its own model: `settings: MySettings = self.configuration`)."""
+        if self._configuration is None:
+            if type(self).configuration_model is None:
+                raise ConnectorError(f"{type(self).__name__} declares no configuration_model")
+            raise ConnectorError("the connector has no configuration yet (initialize has not been called)")
+        return self._configuration

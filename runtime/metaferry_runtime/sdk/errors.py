@@ -11,6 +11,14 @@ class ConnectorConfigurationError(ConnectorError):
     """The connection or configuration is wrong; restarting will not help until the resource changes."""
 
 
+class InvalidConfiguration(ConnectorConfigurationError):
+    """The configuration properties do not match the connector's `configuration_model`."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration properties: " + "; ".join(problems))
+        self.problems = problems
+
+
 class EngageNotImplemented(ConnectorError):
     """usesBlockingCalls is true but the connector does not implement engage()."""
 

@@ -24,16 +24,15 @@ import enum
 import hashlib
 import json
 import re
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from metaferry_runtime.repository import ChangeKind
+from metaferry_runtime.sdk.configuration import ConnectorConfiguration
 from metaferry_runtime.sdk.contexts._elements import ElementUpsert
 from metaferry_runtime.sdk.contexts.database import DatabaseIntegratorContext
-from metaferry_runtime.sdk.errors import ConnectorConfigurationError
 
 #: The additionalProperties key that holds a table's definition digest.
 DIGEST_PROPERTY = "definitionDigest"
@@ -378,31 +377,16 @@ def _column_properties(column: ColumnDefinition) -> dict[str, Any]:
     )
 
 
-class RelationalSettings(BaseModel):
-    """Configuration properties every database connector takes; a connector subclasses it for its own.
-
-    Unknown properties are refused, so a misspelt `excludeTable` fails the start instead of cataloguing
-    what the user meant to leave out."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+class RelationalSettings(ConnectorConfiguration):
+    """Configuration properties every database connector takes; a connector subclasses it for its own
+    and names it as its `configuration_model`."""
 
     include_tables: tuple[re.Pattern[str], ...] = Field(
-        default=(), alias="includeTables", description="Regular expressions; a table is read when one matches."
+        default=(), description="regular expressions; a table is read when one matches its name or schema.table"
     )
     exclude_tables: tuple[re.Pattern[str], ...] = Field(
-        default=(), alias="excludeTables", description="Regular expressions; a matching table is left out."
+        default=(), description="regular expressions; a table matching one (name or schema.table) is left out"
     )
-
-    @classmethod
-    def from_properties(cls, properties: Mapping[str, Any]) -> Self:
-        """The validated settings, or a ConnectorConfigurationError naming each wrong property."""
-        try:
-            return cls.model_validate(dict(properties))
-        except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}" for problem in error.errors()
-            )
-            raise ConnectorConfigurationError(f"invalid configurationProperties: {problems}") from None
 
     def wants(self, schema: str, table: str) -> bool:
         """Whether to catalogue the table: patterns match the whole table name or `schema.table`."""

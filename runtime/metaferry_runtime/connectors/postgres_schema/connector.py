@@ -82,6 +82,7 @@ class PostgresSchemaConnector(IntegrationConnector[DatabaseIntegratorContext]):
     """Catalogues PostgreSQL schemas as Egeria does: Database, DeployedDatabaseSchema, tables, columns, keys."""
 
     integration_service = "database"
+    configuration_model = PostgresSchemaSettings
 
     def __init__(self) -> None:
         super().__init__()
@@ -202,7 +203,7 @@ class PostgresSchemaConnector(IntegrationConnector[DatabaseIntegratorContext]):
         return tuple(dict.fromkeys(targets))
 
     def _configure(self) -> None:
-        self._settings = PostgresSchemaSettings.from_properties(self.connection.configuration_properties)
+        self._settings = self.configuration
         self._parameters, self._address = connection_parameters(self.connection, self._settings)
 
     def _connected(self) -> psycopg.Connection[Any]:
