@@ -331,3 +331,21 @@ class TypedConfigurationConnector(IntegrationConnector[Any]):
 
     def refresh(self) -> None:
         pass
+
+
+class GenerationConnector(IntegrationConnector[Any]):
+    """Rewrites `elements` DataFiles one by one, each described with this run's `generation`, after
+    creating the file `startedFile` (so a test knows the refresh is under way). A refresh that commits
+    leaves every element at the new generation; one that is killed must leave them all at the old one."""
+
+    def refresh(self) -> None:
+        properties = self.connection.configuration_properties
+        Path(properties["startedFile"]).touch()
+        generation = int(properties["generation"])
+        with self.context._transaction() as transaction:
+            for index in range(int(properties["elements"])):
+                transaction.upsert_element(
+                    "DataFile",
+                    f"test://generations/{index}",
+                    {"name": f"file-{index}", "description": f"generation {generation}"},
+                )
