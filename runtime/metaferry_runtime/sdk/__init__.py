@@ -7,6 +7,7 @@ from metaferry_runtime.sdk.configuration import ConnectorConfiguration, validate
 from metaferry_runtime.sdk.connection import Connection
 from metaferry_runtime.sdk.connector import Diagnosis, IntegrationConnector
 from metaferry_runtime.sdk.context import IntegrationContext, RefreshAbandoned
+from metaferry_runtime.sdk.contexts._elements import ElementUpsert
 from metaferry_runtime.sdk.errors import (
     ConnectorConfigurationError,
     ConnectorError,
@@ -27,6 +28,7 @@ __all__ = [
     "ContextDisconnected",
     "Diagnosis",
     "Element",
+    "ElementUpsert",
     "EngageNotImplemented",
     "IntegrationConnector",
     "IntegrationContext",
