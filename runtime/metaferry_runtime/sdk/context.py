@@ -5,7 +5,8 @@ connector may not write open metadata), ownership (writes are made as the connec
 the repository refuses changes to elements another source owns), and it stops working at disconnect.
 It also makes a refresh one transaction: while the runtime runs `refresh()` inside `refresh_batch()`, every
 write the connector makes from that thread joins the refresh's transaction, committed or rolled back whole.
-Calls from any other thread (engage, listeners) each run in a short transaction of their own.
+Calls from any other thread (engage, listeners) each run in a short transaction of their own, and every
+writer of one context takes its turn: refreshes, change batches and lone writes never interleave.
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ ContextListener = Callable[[ChangeEvent], None]
 
 class RefreshAbandoned(ContextDisconnected):
     """The runtime gave up on this refresh (timeout or shutdown); the connector's calls are refused."""
+
+
+class _Turn:
+    """One hold of a context's writing turn (see `IntegrationContext._writing_turn`)."""
+
+
+#: How often a thread waiting for the writing turn checks that the context is still connected.
+TURN_POLL_SECONDS = 0.2
 
 
 @dataclass
@@ -65,6 +74,10 @@ class IntegrationContext:
         self._abandonments = 0  # a refresh still opening its transaction is abandoned if this changed meanwhile
         self._disconnected = threading.Event()
         self._unregister: list[Callable[[], None]] = []
+        # One writer at a time: a refresh, a change batch or a lone write, from whatever thread.
+        self._turn = threading.Lock()
+        self._turn_holder: _Turn | None = None
+        self._refresh_turn: _Turn | None = None
 
     # --- what Egeria's IntegrationContext offers every connector --------------------------------------------
     @property
@@ -114,10 +127,13 @@ class IntegrationContext:
         self._check_usable()
         with self._batch_lock:
             abandonments = self._abandonments
-        with self._repository.transaction(actor=self._metadata_source, refresh_id=refresh_id) as transaction:
+        with (
+            self._writing_turn(refresh=True),
+            self._repository.transaction(actor=self._metadata_source, refresh_id=refresh_id) as transaction,
+        ):
             batch = RefreshBatch(refresh_id=refresh_id, transaction=transaction)
             with self._batch_lock:
-                if self._abandonments != abandonments:  # abandoned while it waited for the database
+                if self._abandonments != abandonments:  # abandoned while it waited for its turn or the database
                     raise RefreshAbandoned(f"refresh {refresh_id} was abandoned before it began")
                 self._current_batch = batch
             self._local.batch = batch
@@ -139,6 +155,10 @@ class IntegrationContext:
             batch, self._current_batch = self._current_batch, None
             if batch is not None:
                 batch.abandoned.set()
+            if self._refresh_turn is not None and self._turn_holder is self._refresh_turn:
+                # The abandoned thread may never come back: give the turn to the writers waiting for it.
+                self._turn_holder = self._refresh_turn = None
+                self._turn.release()
         if batch is not None:
             batch.transaction.abort()
 
@@ -171,18 +191,44 @@ class IntegrationContext:
             )
 
     @contextmanager
+    def _writing_turn(self, *, refresh: bool = False) -> Iterator[None]:
+        """Hold the context's writing turn: this connector's refreshes, change batches and lone writes run one
+        at a time, whatever thread they come from (the engage thread, a listener, a third-party library's
+        callback thread), so their transactions never interleave on either backend. A waiter gives up with
+        ContextDisconnected when the context is disconnected; an abandoned refresh gives the turn back."""
+        turn = _Turn()
+        while not self._turn.acquire(timeout=TURN_POLL_SECONDS):
+            self._check_usable()
+        with self._batch_lock:
+            self._turn_holder = turn
+            if refresh:
+                self._refresh_turn = turn
+        try:
+            self._check_usable()
+            yield
+        finally:
+            with self._batch_lock:
+                if self._turn_holder is turn:
+                    self._turn_holder = None
+                    if self._refresh_turn is turn:
+                        self._refresh_turn = None
+                    self._turn.release()
+
+    @contextmanager
     def change_batch(self) -> Iterator[None]:
         """Make the calls this thread makes inside the block one transaction, committed or rolled back whole.
 
-        For work outside refresh() (engage, listeners), where each call is otherwise a transaction of its
-        own: applying a burst of third-party changes then costs one commit, and a failure half-way leaves
-        nothing half-applied. Inside a refresh, or an outer batch, it simply joins that transaction.
+        For work outside refresh() (engage, listeners, a callback on a third-party library's own thread),
+        where each call is otherwise a transaction of its own: applying a burst of third-party changes then
+        costs one commit, and a failure half-way leaves nothing half-applied. It waits for a running refresh
+        (or another batch) to end first, and raises ContextDisconnected once the connector is disconnected.
+        Inside a refresh, or an outer batch, it simply joins that transaction.
         """
         self._check_usable()
         if self._joined_transaction() is not None:
             yield
             return
-        with self._repository.transaction(actor=self._metadata_source) as transaction:
+        with self._writing_turn(), self._repository.transaction(actor=self._metadata_source) as transaction:
             self._local.change_batch = transaction
             try:
                 yield
@@ -205,7 +251,7 @@ class IntegrationContext:
         if joined is not None:
             yield joined
             return
-        with self._repository.transaction(actor=self._metadata_source) as transaction:
+        with self._writing_turn(), self._repository.transaction(actor=self._metadata_source) as transaction:
             yield transaction
 
     def _counts(self) -> ChangeCounts:

@@ -72,7 +72,7 @@ class ElementContext(IntegrationContext):
         if joined is not None:
             yield joined
             return
-        with self._repository.transaction(actor=self._metadata_source) as transaction:
+        with self._writing_turn(), self._repository.transaction(actor=self._metadata_source) as transaction:
             yield transaction
 
     def _joined_writer(self, action: str) -> Transaction | None:
