@@ -104,6 +104,32 @@ def test_reopening_a_repository_keeps_its_data_and_schema(repository_url: str) -
         second.close()
 
 
+def test_a_database_from_before_curation_records_gains_them_when_opened(repository_url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from metaferry_runtime.repository.sql.engines import normalise_url
+
+    first = open_repository(repository_url)
+    with first.transaction(actor=ACTOR) as tx:
+        element = tx.create_element("DataFile", "file:///a", {"name": "a"})
+    first.close()
+    engine = create_engine(normalise_url(repository_url))
+    with engine.begin() as connection:  # back to the schema of version 1
+        connection.execute(text("ALTER TABLE elements DROP COLUMN curations"))
+        connection.execute(text("DELETE FROM schema_version WHERE version > 1"))
+    engine.dispose()
+    second = open_repository(repository_url)
+    try:
+        with second.transaction(actor="people/stewards") as tx:
+            tx.curate_element(element.guid, {"description": "kept"}, curator="alice")
+        with second.transaction(actor=ACTOR) as tx:
+            curated = tx.get_element(element.guid)
+    finally:
+        second.close()
+    assert curated.curated_properties == {"description": "kept"}
+    assert curated.curations["description"].curator == "alice"
+
+
 def test_an_aborted_transaction_releases_its_locks_at_once_and_refuses_every_later_call(
     repository: MetadataRepository,
 ) -> None:

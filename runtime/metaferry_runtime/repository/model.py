@@ -27,14 +27,23 @@ class Provenance(BaseModel):
     last_observed_time: datetime | None = None
 
 
+class Curation(BaseModel):
+    """Who curated one property of an element, and when: human edits are attributed, like harvested ones."""
+
+    curator: str
+    time: datetime
+
+
 class Element(BaseModel):
-    """An entity. `properties` are harvested by connectors; `curated_properties` are human edits that win."""
+    """An entity. `properties` are harvested by connectors; `curated_properties` are human edits that win,
+    and `curations` says, for each curated property, who set it and when."""
 
     guid: str
     type_name: str
     qualified_name: str
     properties: dict[str, Any] = Field(default_factory=dict)
     curated_properties: dict[str, Any] = Field(default_factory=dict)
+    curations: dict[str, Curation] = Field(default_factory=dict)
     classifications: list[Classification] = Field(default_factory=list)
     zone_membership: list[str] = Field(default_factory=list)
     metadata_collection: str
