@@ -93,7 +93,13 @@ class ChangeKind(StrEnum):
 
 
 class ChangeEvent(BaseModel):
-    """One out-topic event. `sequence` is strictly increasing per repository: listeners resume from it."""
+    """One out-topic event. `sequence` is strictly increasing per repository: listeners resume from it.
+
+    `metadata_collection` is the collection whose transaction made the change (a connector's metadata
+    source, for every kind of write) and `refresh_id` the refresh it was part of; None when it was made
+    outside a refresh (engage, a listener, a change batch, a person's curation). Why both: events arrive
+    after commit, so a listener tells the echoes of its own connector's writes by them, not by timing.
+    """
 
     sequence: int
     kind: ChangeKind
