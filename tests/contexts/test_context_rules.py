@@ -92,6 +92,36 @@ def test_a_connector_cannot_change_or_remove_what_another_source_owns(make_conte
         mine.upsert_data_file("file:///shared/a.csv", {"name": "a.csv"})
 
 
+def test_a_connector_cannot_classify_or_declassify_what_another_source_owns(make_context: ContextFactory) -> None:
+    theirs = make_context("security", source=OTHER_SOURCE)
+    group = theirs.create_security_group("group:admins", {"name": "admins"})
+    theirs.add_security_tags(group, {"securityLabels": ["restricted"]})
+    mine = make_context("security")
+    for attempt in (
+        lambda: mine.add_security_tags(group, {"securityLabels": ["public"]}),
+        lambda: mine.clear_security_tags(group),
+        lambda: mine.set_confidentiality(group, {"level": 0}),
+    ):
+        with pytest.raises(NotOwner, match=f"owned by metadata collection {OTHER_SOURCE}"):
+            attempt()
+    stored = mine.get_security_group_by_guid(group)
+    assert [(c.name, c.properties) for c in stored.classifications] == [
+        ("SecurityTags", {"securityLabels": ["restricted"]})
+    ]
+    assert theirs.clear_security_tags(group).classifications == []  # the owner still may
+
+
+def test_a_to_third_party_connector_may_not_classify_or_declassify(make_context: ContextFactory) -> None:
+    owner = make_context("database")
+    column = owner.create_database_column("pg://h/db.s.t.id", {"name": "id"})
+    reader = make_context("database", sync=PermittedSynchronization.TO_THIRD_PARTY)
+    with pytest.raises(SynchronizationNotPermitted, match="TO_THIRD_PARTY"):
+        reader.set_primary_key_on_column(column, {"name": "pk"})
+    with pytest.raises(SynchronizationNotPermitted, match="TO_THIRD_PARTY"):
+        reader.remove_primary_key_from_column(column)
+    assert owner.get_database_column_by_guid(column).classifications == []
+
+
 def test_a_refresh_batch_that_raises_rolls_back_every_write(make_context: ContextFactory) -> None:
     files = make_context("files")
     kept = files.create_file_folder("file:///kept", {"name": "kept"})

@@ -95,15 +95,42 @@ def test_curated_properties_win_over_the_next_refresh(repository: MetadataReposi
     with repository.transaction(actor=ACTOR) as tx:
         element, _ = tx.upsert_element("DataFile", "file:///a", {"description": "harvested", "size": 1})
     with repository.transaction(actor="people/steward") as tx:
-        tx.curate_element(element.guid, {"description": "what the steward wrote"})
+        tx.curate_element(element.guid, {"description": "what the steward wrote"}, curator="steward")
     with repository.transaction(actor=ACTOR) as tx:
         refreshed, kind = tx.upsert_element("DataFile", "file:///a", {"description": "harvested again", "size": 1})
     assert kind is ChangeKind.ELEMENT_UPDATED
     assert refreshed.properties["description"] == "harvested again"
     assert refreshed.effective_properties["description"] == "what the steward wrote"
     with repository.transaction(actor="people/steward") as tx:
-        uncurated = tx.curate_element(element.guid, {"description": None})
+        uncurated = tx.curate_element(element.guid, {"description": None}, curator="steward")
     assert uncurated.effective_properties["description"] == "harvested again"
+
+
+def test_a_curation_records_who_made_it_and_when_on_the_element(repository: MetadataRepository) -> None:
+    with repository.transaction(actor=ACTOR) as tx:
+        element, _ = tx.upsert_element("DataFile", "file:///a", {"description": "harvested"})
+    with repository.transaction(actor="people/stewards") as tx:
+        tx.curate_element(element.guid, {"description": "by alice", "displayName": "A"}, curator="alice")
+    with repository.transaction(actor="people/stewards") as tx:
+        tx.curate_element(element.guid, {"displayName": "Sales A"}, curator="bob")
+    with repository.transaction(actor=ACTOR) as tx:
+        curated = tx.get_element(element.guid)
+    assert curated.curated_properties == {"description": "by alice", "displayName": "Sales A"}
+    assert {name: c.curator for name, c in curated.curations.items()} == {"description": "alice", "displayName": "bob"}
+    assert curated.curations["description"].time <= curated.curations["displayName"].time <= curated.update_time
+    last = list(repository.events_since(0))[-1]
+    assert last.element is not None and last.element.curations == curated.curations
+    with repository.transaction(actor="people/stewards") as tx:
+        uncurated = tx.curate_element(element.guid, {"displayName": None}, curator="carol")
+    assert set(uncurated.curations) == {"description"}  # a curation removed takes its record with it
+
+
+def test_a_curation_without_a_curator_is_refused(repository: MetadataRepository) -> None:
+    with repository.transaction(actor=ACTOR) as tx:
+        element = tx.create_element("DataFile", "file:///a", {})
+        with pytest.raises(ValueError, match="curator"):
+            tx.curate_element(element.guid, {"description": "anonymous"}, curator=" ")
+        assert tx.get_element(element.guid).curated_properties == {}
 
 
 def test_archive_hides_an_element_and_restore_brings_it_back(repository: MetadataRepository) -> None:
@@ -184,6 +211,25 @@ def test_only_the_owning_collection_may_change_an_element(repository: MetadataRe
         ):
             with pytest.raises(NotOwner, match=f"{OTHER} may not .* owned by metadata collection {ACTOR}"):
                 attempt()
+
+
+def test_only_the_owning_collection_may_classify_or_declassify_an_element(repository: MetadataRepository) -> None:
+    with repository.transaction(actor=ACTOR) as tx:
+        column = tx.create_element("RelationalColumn", "db.s.t.id", {"dataType": "int", "position": 1})
+        tx.classify_element(column.guid, "PrimaryKey", {"name": "pk_t"})
+    head = list(repository.events_since(0))[-1].sequence
+    with repository.transaction(actor=OTHER) as tx:
+        for attempt in (
+            lambda: tx.classify_element(column.guid, "Confidentiality", {"level": 4}),
+            lambda: tx.classify_element(column.guid, "PrimaryKey", {"name": "hijacked"}),
+            lambda: tx.declassify_element(column.guid, "PrimaryKey"),
+        ):
+            with pytest.raises(NotOwner, match=f"{OTHER} may not .*classify .* owned by metadata collection {ACTOR}"):
+                attempt()
+    with repository.transaction(actor=ACTOR) as tx:
+        stored = tx.get_element(column.guid)
+    assert [(c.name, c.properties) for c in stored.classifications] == [("PrimaryKey", {"name": "pk_t"})]
+    assert list(repository.events_since(head)) == []
 
 
 def test_upserting_a_name_another_collection_owns_is_refused_and_writes_nothing(

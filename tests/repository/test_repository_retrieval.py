@@ -50,7 +50,7 @@ def test_search_is_a_case_insensitive_substring_of_name_display_name_description
 def test_search_sees_curated_values(repository: MetadataRepository) -> None:
     guids = _tree(repository)
     with repository.transaction(actor="people/steward") as tx:
-        tx.curate_element(guids["plain"], {"description": "Quarterly forecast"})
+        tx.curate_element(guids["plain"], {"description": "Quarterly forecast"}, curator="steward")
         assert _names(tx.find_elements(search_string="forecast")) == ["file:///lake/notes.txt"]
 
 

@@ -80,6 +80,45 @@ def test_events_carry_kind_previous_version_actor_and_refresh(repository: Metada
     assert restored.element.version == 4
 
 
+def test_every_kind_of_write_publishes_the_collection_and_refresh_that_made_it(
+    repository: MetadataRepository,
+) -> None:
+    with repository.transaction(actor=ACTOR, refresh_id="r1") as tx:
+        gone = tx.create_element("DataFile", "file:///gone", {})
+        purged = tx.create_element("DataFile", "file:///purged", {})
+    head = list(repository.events_since(0))[-1].sequence
+    with repository.transaction(actor=ACTOR, refresh_id="r2") as tx:
+        key = tx.create_element("RelationalColumn", "db.s.t.id", {"dataType": "int", "position": 1})
+        ref, _ = tx.upsert_element("RelationalColumn", "db.s.u.t_id", {"dataType": "int", "position": 1})
+        [(file, _)] = tx.upsert_elements([("DataFile", "file:///kept", {"size": 1})])
+        tx.update_element(file, {"size": 2})
+        tx.curate_element(file, {"description": "by a person"}, curator="alice")
+        tx.classify_element(key.guid, "PrimaryKey", {"name": "pk"})
+        tx.classify_element(key.guid, "PrimaryKey", {"name": "pk2"})
+        tx.declassify_element(key.guid, "PrimaryKey")
+        tx.publish_element(file, ["public"])
+        tx.withdraw_element(file)
+        link = tx.create_relationship("ForeignKey", key.guid, ref.guid, {"name": "fk"})
+        tx.upsert_relationship("ForeignKey", key.guid, ref.guid, {"name": "fk2"})
+        tx.update_relationship(link.guid, {"name": "fk3"})
+        tx.delete_relationship(link.guid)
+        tx.archive_element(file)
+        tx.restore_element(file)
+        tx.mark_observed(file)
+        tx.mark_observed(purged.guid)
+        for guid in (key.guid, ref.guid):
+            tx.mark_observed(guid)
+        tx.archive_unobserved(type_names=["Referenceable"], max_archive_percent=100)
+        tx.delete_element(purged.guid)
+    with repository.transaction(actor=OTHER) as tx:
+        tx.create_element("DataFile", "file:///theirs", {})
+    events = list(repository.events_since(head))
+    assert {e.kind for e in events} == set(ChangeKind) - {ChangeKind.UNCHANGED}
+    assert {(e.metadata_collection, e.refresh_id) for e in events[:-1]} == {(ACTOR, "r2")}
+    assert (events[-1].metadata_collection, events[-1].refresh_id) == (OTHER, None)
+    assert [e.element.guid for e in events if e.kind is ChangeKind.ELEMENT_ARCHIVED and e.element][-1] == gone.guid
+
+
 def test_events_since_pages_forward_from_a_sequence(repository: MetadataRepository) -> None:
     with repository.transaction(actor=ACTOR) as tx:
         for i in range(5):
@@ -102,6 +141,32 @@ def test_reopening_a_repository_keeps_its_data_and_schema(repository_url: str) -
             assert tx.find_element_by_name("file:///a") is not None
     finally:
         second.close()
+
+
+def test_a_database_from_before_curation_records_gains_them_when_opened(repository_url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from metaferry_runtime.repository.sql.engines import normalise_url
+
+    first = open_repository(repository_url)
+    with first.transaction(actor=ACTOR) as tx:
+        element = tx.create_element("DataFile", "file:///a", {"name": "a"})
+    first.close()
+    engine = create_engine(normalise_url(repository_url))
+    with engine.begin() as connection:  # back to the schema of version 1
+        connection.execute(text("ALTER TABLE elements DROP COLUMN curations"))
+        connection.execute(text("DELETE FROM schema_version WHERE version > 1"))
+    engine.dispose()
+    second = open_repository(repository_url)
+    try:
+        with second.transaction(actor="people/stewards") as tx:
+            tx.curate_element(element.guid, {"description": "kept"}, curator="alice")
+        with second.transaction(actor=ACTOR) as tx:
+            curated = tx.get_element(element.guid)
+    finally:
+        second.close()
+    assert curated.curated_properties == {"description": "kept"}
+    assert curated.curations["description"].curator == "alice"
 
 
 def test_an_aborted_transaction_releases_its_locks_at_once_and_refuses_every_later_call(

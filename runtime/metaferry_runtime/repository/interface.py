@@ -2,7 +2,9 @@
 
 Every write happens inside a `Transaction`; the runtime opens one per refresh so a refresh commits whole or
 not at all. The actor of a transaction is a metadata collection (a connector's
-`metadataSourceQualifiedName`): it owns what it creates, and only it may update, archive or delete that.
+`metadataSourceQualifiedName`): it owns what it creates, and only it may update, classify, publish, archive
+or delete that. The one exception is curation: people edit any element through `curate_element`, which
+records who made each edit (connectors cannot curate: no context offers it).
 Methods are synchronous: connectors run on worker threads, never on the runtime's event loop.
 """
 
@@ -83,8 +85,12 @@ class Transaction(abc.ABC):
         """Merge into or replace the harvested properties; StaleVersion if `expected_version` is not current."""
 
     @abc.abstractmethod
-    def curate_element(self, guid: str, properties: Mapping[str, Any]) -> Element:
-        """Record human edits (any actor may curate); they win over harvested properties from then on."""
+    def curate_element(self, guid: str, properties: Mapping[str, Any], *, curator: str) -> Element:
+        """Record a person's edits to any element, whoever owns it; they win over harvested properties from
+        then on. Why not owner-only: curation is how a steward corrects what a connector harvests, so it is
+        outside the connectors' ownership; instead every curated property records its `curator` (the
+        person's user id, required) and time in `Element.curations`. Connectors cannot curate (no context
+        offers it), so the owner's harvest is never overridden by another connector."""
 
     @abc.abstractmethod
     def archive_element(self, guid: str) -> Element:
@@ -99,10 +105,17 @@ class Transaction(abc.ABC):
 
     @abc.abstractmethod
     def classify_element(self, guid: str, classification: str, properties: Mapping[str, Any] | None = None) -> Element:
-        """Add or replace (reclassify) a classification."""
+        """Add or replace (reclassify) a classification; NotOwner unless the actor owns the element.
+
+        Why owner-only, governance classifications (SecurityTags, Confidentiality) included: in Egeria's
+        model metadata another source owns is read-only to everyone else, and a classification may come
+        from a different source only with the owner's permission. So a connector classifies only its own
+        elements, and another connector cannot hide or loosen a tag the owner set.
+        """
 
     @abc.abstractmethod
-    def declassify_element(self, guid: str, classification: str) -> Element: ...
+    def declassify_element(self, guid: str, classification: str) -> Element:
+        """Remove a classification; NotOwner unless the actor owns the element (as `classify_element`)."""
 
     @abc.abstractmethod
     def publish_element(self, guid: str, zones: Sequence[str]) -> Element:

@@ -27,14 +27,23 @@ class Provenance(BaseModel):
     last_observed_time: datetime | None = None
 
 
+class Curation(BaseModel):
+    """Who curated one property of an element, and when: human edits are attributed, like harvested ones."""
+
+    curator: str
+    time: datetime
+
+
 class Element(BaseModel):
-    """An entity. `properties` are harvested by connectors; `curated_properties` are human edits that win."""
+    """An entity. `properties` are harvested by connectors; `curated_properties` are human edits that win,
+    and `curations` says, for each curated property, who set it and when."""
 
     guid: str
     type_name: str
     qualified_name: str
     properties: dict[str, Any] = Field(default_factory=dict)
     curated_properties: dict[str, Any] = Field(default_factory=dict)
+    curations: dict[str, Curation] = Field(default_factory=dict)
     classifications: list[Classification] = Field(default_factory=list)
     zone_membership: list[str] = Field(default_factory=list)
     metadata_collection: str
@@ -84,7 +93,13 @@ class ChangeKind(StrEnum):
 
 
 class ChangeEvent(BaseModel):
-    """One out-topic event. `sequence` is strictly increasing per repository: listeners resume from it."""
+    """One out-topic event. `sequence` is strictly increasing per repository: listeners resume from it.
+
+    `metadata_collection` is the collection whose transaction made the change (a connector's metadata
+    source, for every kind of write) and `refresh_id` the refresh it was part of; None when it was made
+    outside a refresh (engage, a listener, a change batch, a person's curation). Why both: events arrive
+    after commit, so a listener tells the echoes of its own connector's writes by them, not by timing.
+    """
 
     sequence: int
     kind: ChangeKind

@@ -107,15 +107,29 @@ class IntegrationContext:
         return self._audit_log
 
     def is_refresh_in_progress(self) -> bool:
-        """True while refresh() runs, so a listener can ignore the echoes of the connector's own writes."""
+        """True while refresh() runs. Not a way to tell a listener's echoes: events arrive after their
+        transaction commits, when this is False again; `register_listener` skips them instead."""
         return self._current_batch is not None
 
-    def register_listener(self, listener: ContextListener, *, from_sequence: int | None = None) -> None:
-        """Receive every committed out-topic event (on a repository thread) until disconnect."""
+    def register_listener(
+        self, listener: ContextListener, *, from_sequence: int | None = None, include_own_writes: bool = False
+    ) -> None:
+        """Receive committed out-topic events (on a repository thread) until disconnect.
+
+        By default the events of this connector's own writes (those made as its metadata source: refreshes,
+        change batches and single calls alike) are skipped, so a listener that mirrors changes to the third
+        party does not hear the echoes of what the connector just catalogued from it. Why by the event's
+        collection: events arrive after commit, when `is_refresh_in_progress()` can no longer tell. With
+        `include_own_writes` every event is delivered; `metadata_collection` and `refresh_id` say which
+        source and refresh made each one.
+        """
         self._check_usable()
+        own_source = self._metadata_source
 
         def deliver(event: ChangeEvent) -> None:
-            if not self._disconnected.is_set():
+            if self._disconnected.is_set():
+                return
+            if include_own_writes or event.metadata_collection != own_source:
                 listener(event)
 
         self._unregister.append(self._repository.register_listener(deliver, from_sequence=from_sequence))

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from metaferry_runtime.repository.model import (
     Classification,
+    Curation,
     Element,
     InstanceStatus,
     Provenance,
@@ -114,7 +115,7 @@ def _optional_text(value: str | None) -> str:
 ELEMENT_INSERT_COLUMNS = (
     "guid", "type_name", "qualified_name", "properties", "curated_properties", "classifications", "zones",
     "metadata_collection", "status", "version", "create_time", "update_time", "created_by_refresh",
-    "last_refresh_id", "last_observed_time", "search_text",
+    "last_refresh_id", "last_observed_time", "search_text", "curations",
 )  # fmt: skip
 RELATIONSHIP_INSERT_COLUMNS = (
     "guid", "type_name", "end1_guid", "end2_guid", "properties", "metadata_collection", "status", "version",
@@ -165,6 +166,7 @@ class ElementRecord:
         "create_time",
         "created_by_refresh",
         "curated",
+        "curations",
         "db_version",
         "guid",
         "json_source",
@@ -199,11 +201,14 @@ class ElementRecord:
         last_refresh_id: str | None,
         last_observed_time: datetime | None,
         db_version: int | None,
+        curations: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.guid = guid
         self.type_name = type_name
         self.qualified_name = qualified_name
         self.curated = curated
+        # property name -> {"curator": ..., "time": ISO text}, as stored: see Element.curations
+        self.curations: dict[str, dict[str, str]] = {} if curations is None else curations
         self.classifications = classifications
         self.zones = zones
         self.collection = collection
@@ -274,6 +279,7 @@ class ElementRecord:
             created_by_refresh,
             last_refresh_id,
             last_observed_time,
+            curations,
         ) = row
         return cls(
             guid=guid,
@@ -292,6 +298,7 @@ class ElementRecord:
             last_refresh_id=last_refresh_id,
             last_observed_time=time_value(last_observed_time),
             db_version=version,
+            curations=json_value(curations),
         )
 
     def copy(self) -> ElementRecord:
@@ -312,6 +319,7 @@ class ElementRecord:
             last_refresh_id=self.last_refresh_id,
             last_observed_time=self.last_observed_time,
             db_version=self.db_version,
+            curations={name: dict(curation) for name, curation in self.curations.items()},
         )
 
     def search_text(self) -> str:
@@ -342,6 +350,7 @@ class ElementRecord:
             "last_refresh_id": self.last_refresh_id,
             "last_observed_time": self.last_observed_time,
             "search_text": self.search_text(),
+            "curations": self.curations,
         }
 
     def insert_tuple(self, time: Callable[[datetime | None], Any]) -> tuple[Any, ...]:
@@ -350,7 +359,7 @@ class ElementRecord:
             self.guid, self.type_name, self.qualified_name, self.properties_json(), column_json(self.curated),
             column_json(self.classifications), column_json(self.zones), self.collection, self.status, self.version,
             time(self.create_time), time(self.update_time), self.created_by_refresh, self.last_refresh_id,
-            time(self.last_observed_time), self.search_text(),
+            time(self.last_observed_time), self.search_text(), column_json(self.curations),
         )  # fmt: skip
 
     def model(self) -> Element:
@@ -362,6 +371,7 @@ class ElementRecord:
                 "qualified_name": self.qualified_name,
                 "properties": dict(self.properties),
                 "curated_properties": dict(self.curated),
+                "curations": _curations(self.curations),
                 "classifications": [
                     construct(Classification, {"name": name, "properties": dict(props)})
                     for name, props in self.classifications.items()
@@ -395,9 +405,17 @@ class ElementRecord:
 ELEMENT_STATE_FIELDS = (
     "guid", "type_name", "qualified_name", "properties", "curated", "classifications", "zones", "collection",
     "status", "version", "create_time", "update_time", "created_by_refresh", "last_refresh_id",
-    "last_observed_time",
+    "last_observed_time", "curations",
 )  # fmt: skip
 _element_state = attrgetter(*ELEMENT_STATE_FIELDS)
+
+
+def _curations(stored: dict[str, dict[str, str]]) -> dict[str, Curation]:
+    """The stored curation records as models (their times are ISO text in the JSON column)."""
+    return {
+        name: construct(Curation, {"curator": curation["curator"], "time": _parse_time(curation["time"])})
+        for name, curation in stored.items()
+    }
 
 
 def element_payload(state: tuple[Any, ...], iso: Callable[[datetime], str] = datetime.isoformat) -> dict[str, Any]:
@@ -409,7 +427,7 @@ def element_payload(state: tuple[Any, ...], iso: Callable[[datetime], str] = dat
     """
     (
         guid, type_name, qualified_name, properties, curated, classifications, zones, collection, status,
-        version, create_time, update_time, created_by_refresh, last_refresh_id, last_observed_time,
+        version, create_time, update_time, created_by_refresh, last_refresh_id, last_observed_time, curations,
     ) = state  # fmt: skip
     return {
         "guid": guid,
@@ -417,6 +435,7 @@ def element_payload(state: tuple[Any, ...], iso: Callable[[datetime], str] = dat
         "qualified_name": qualified_name,
         "properties": properties,
         "curated_properties": curated,
+        "curations": curations,
         "classifications": [{"name": n, "properties": p} for n, p in classifications.items()],
         "zone_membership": zones,
         "metadata_collection": collection,
@@ -441,7 +460,7 @@ def element_json(state: tuple[Any, ...], iso: Callable[[datetime], str], propert
     """
     (
         guid, type_name, qualified_name, properties, curated, classifications, zones, collection, status,
-        version, create_time, update_time, created_by_refresh, last_refresh_id, last_observed_time,
+        version, create_time, update_time, created_by_refresh, last_refresh_id, last_observed_time, curations,
     ) = state  # fmt: skip
     listed = dumps([{"name": n, "properties": p} for n, p in classifications.items()]) if classifications else "[]"
     observed = "null" if last_observed_time is None else _text(iso(last_observed_time))
@@ -450,6 +469,7 @@ def element_json(state: tuple[Any, ...], iso: Callable[[datetime], str], propert
     return (
         f'{{"guid":{_text(guid)},"type_name":{_text(type_name)},"qualified_name":{_text(qualified_name)},'
         f'"properties":{properties_text},"curated_properties":{dumps(curated) if curated else "{}"},'
+        f'"curations":{dumps(curations) if curations else "{}"},'
         f'"classifications":{listed},"zone_membership":{dumps(zones) if zones else "[]"},'
         f'"metadata_collection":{_text(collection)},"status":{_text(status)},"version":{int(version)!r},'
         f'"create_time":{_text(iso(create_time))},"update_time":{_text(iso(update_time))},'

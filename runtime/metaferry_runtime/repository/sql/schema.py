@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     func,
     insert,
+    inspect,
     select,
     text,
     type_coerce,
@@ -85,6 +86,7 @@ elements = Table(
     Column("last_refresh_id", Text),
     Column("last_observed_time", Time),
     Column("search_text", Text, nullable=False),
+    Column("curations", Json, nullable=False),  # who curated each curated property, and when (version 2)
 )
 Index("ix_elements_type", elements.c.type_name)
 Index("ix_elements_collection_type", elements.c.metadata_collection, elements.c.type_name)
@@ -166,7 +168,17 @@ def _v1_tables(conn: Connection) -> None:
         conn.execute(text("CREATE INDEX IF NOT EXISTS ix_elements_search ON elements (search_text text_pattern_ops)"))
 
 
-MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = ((1, _v1_tables),)
+def _v2_curations(conn: Connection) -> None:
+    """Curations are attributed: `curations` maps each curated property to its curator and time. Version 1
+    creates the tables as they are defined now, so only a database made before this version lacks it."""
+    if "curations" in {column["name"] for column in inspect(conn).get_columns("elements")}:
+        return
+    empty = "'{}'::jsonb" if conn.dialect.name == "postgresql" else "'{}'"
+    kind = "JSONB" if conn.dialect.name == "postgresql" else "JSON"
+    conn.execute(text(f"ALTER TABLE elements ADD COLUMN curations {kind} NOT NULL DEFAULT {empty}"))
+
+
+MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = ((1, _v1_tables), (2, _v2_curations))
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 

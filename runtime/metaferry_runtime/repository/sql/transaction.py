@@ -536,8 +536,11 @@ class SqlTransaction(Transaction):
         self._emit(ChangeKind.ELEMENT_UPDATED, element=record.snapshot(), previous_element=previous)
         return record.model()
 
-    def curate_element(self, guid: str, properties: Mapping[str, Any]) -> Element:
-        """Merge human edits; a None value removes that curation (the harvested value shows again)."""
+    def curate_element(self, guid: str, properties: Mapping[str, Any], *, curator: str) -> Element:
+        """Merge human edits, each changed property recorded as the curator's at this transaction's time; a
+        None value removes that curation and its record (the harvested value shows again)."""
+        if not curator.strip():
+            raise ValueError("a curation needs its curator: the person who made the edit")
         self._check_open()
         record = self._require(guid)
         validated = self._types.validate_element(record.type_name, properties)
@@ -548,7 +551,13 @@ class SqlTransaction(Transaction):
         if curated == record.curated:
             return record.model()
         previous = record.snapshot()
+        stamp = {"curator": curator, "time": self._iso(self._observed_at)}
+        curations = {name: curation for name, curation in record.curations.items() if name in curated}
+        for name, value in validated.items():
+            if value is not None and record.curated.get(name, _ABSENT) != value:
+                curations[name] = stamp
         record.curated = curated
+        record.curations = curations
         self._changed(record)
         self.counts.updated += 1
         self._emit(ChangeKind.ELEMENT_UPDATED, element=record.snapshot(), previous_element=previous)
@@ -609,9 +618,10 @@ class SqlTransaction(Transaction):
         self._emit(ChangeKind.ELEMENT_DELETED, previous_element=record.snapshot())
 
     def classify_element(self, guid: str, classification: str, properties: Mapping[str, Any] | None = None) -> Element:
-        """Any actor may classify (governance classifications often come from another source than the asset)."""
+        """Only the owning collection may classify (as it alone may update): see the interface."""
         self._check_open()
         record = self._require(guid)
+        self._require_owner(record, "classify")
         validated = _without_none(self._types.validate_classification(classification, record.type_name, properties))
         existing = record.classifications.get(classification)
         if existing == validated:
@@ -628,6 +638,7 @@ class SqlTransaction(Transaction):
         self._check_open()
         self._types.classification(classification)
         record = self._require(guid)
+        self._require_owner(record, "declassify")
         if classification not in record.classifications:
             return record.model()
         previous = record.snapshot()

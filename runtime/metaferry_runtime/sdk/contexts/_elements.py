@@ -646,7 +646,12 @@ class RelationshipKind:
 
 @dataclass(frozen=True)
 class ClassificationKind:
-    """A classification (PrimaryKey, Confidentiality...) a service sets on and clears from elements."""
+    """A classification (PrimaryKey, Confidentiality...) a service sets on and clears from elements.
+
+    The rules of an update apply: permitted synchronization must let the connector write, and only the
+    element's owner may set or clear its classifications (the repository refuses others with NotOwner), so
+    one connector cannot loosen the governance tags another source set on its own elements.
+    """
 
     name: str
 
