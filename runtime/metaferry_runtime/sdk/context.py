@@ -16,7 +16,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from metaferry_runtime.audit import AuditLog
-from metaferry_runtime.repository import ChangeCounts, ChangeEvent, MetadataRepository, Transaction
+from metaferry_runtime.repository import (
+    ChangeCounts,
+    ChangeEvent,
+    FailSafeRefusal,
+    MetadataRepository,
+    Transaction,
+)
 from metaferry_runtime.resource.spec import DeletionDetection, PermittedSynchronization
 from metaferry_runtime.sdk.errors import ContextDisconnected, SynchronizationNotPermitted
 
@@ -29,11 +35,18 @@ class RefreshAbandoned(ContextDisconnected):
 
 @dataclass
 class RefreshBatch:
-    """The transaction of one refresh, bound to the thread running it."""
+    """The transaction of one refresh, bound to the thread running it.
+
+    `archive_confirmed`: a user confirmed the archive, so deletion detection in this refresh is not held to
+    the fail-safe. `archive_refusals`: what the fail-safe refused in this refresh, for the report; the
+    refresh itself commits.
+    """
 
     refresh_id: str
     transaction: Transaction
     abandoned: threading.Event = field(default_factory=threading.Event)
+    archive_confirmed: bool = False
+    archive_refusals: list[FailSafeRefusal] = field(default_factory=list)
 
 
 class IntegrationContext:
@@ -109,13 +122,14 @@ class IntegrationContext:
 
     # --- used by the runtime --------------------------------------------------------------------------------
     @contextmanager
-    def refresh_batch(self, refresh_id: str) -> Iterator[RefreshBatch]:
-        """Run a refresh in one transaction on the calling thread; an exception or abandonment rolls it back."""
+    def refresh_batch(self, refresh_id: str, *, archive_confirmed: bool = False) -> Iterator[RefreshBatch]:
+        """Run a refresh in one transaction on the calling thread; an exception or abandonment rolls it back.
+        With `archive_confirmed` its deletion detection may archive past the fail-safe."""
         self._check_usable()
         with self._batch_lock:
             abandonments = self._abandonments
         with self._repository.transaction(actor=self._metadata_source, refresh_id=refresh_id) as transaction:
-            batch = RefreshBatch(refresh_id=refresh_id, transaction=transaction)
+            batch = RefreshBatch(refresh_id=refresh_id, transaction=transaction, archive_confirmed=archive_confirmed)
             with self._batch_lock:
                 if self._abandonments != abandonments:  # abandoned while it waited for the database
                     raise RefreshAbandoned(f"refresh {refresh_id} was abandoned before it began")
@@ -208,6 +222,11 @@ class IntegrationContext:
         with self._repository.transaction(actor=self._metadata_source) as transaction:
             yield transaction
 
-    def _counts(self) -> ChangeCounts:
+    def _refresh_batch(self) -> RefreshBatch | None:
+        """The refresh this thread runs, if any."""
         batch: RefreshBatch | None = getattr(self._local, "batch", None)
+        return batch
+
+    def _counts(self) -> ChangeCounts:
+        batch = self._refresh_batch()
         return batch.transaction.counts if batch is not None else ChangeCounts()
