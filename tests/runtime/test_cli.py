@@ -297,3 +297,6 @@ def test_run_once_names_an_archive_the_fail_safe_refused(tmp_path: Path, capsys:
     assert "result           succeeded" in out and "created          1" in out
     assert "would archive    3" in out
     assert "archive refused  The deletion fail-safe" in out and "maxArchivePercent" in out
+    assert main(["check", manifest, "--repository", database]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "archive 0; the deletion fail-safe would refuse to archive 3 of the 5 elements in scope" in out

@@ -212,8 +212,8 @@ class ConnectorRuntime:
         """Queue a refresh; idempotent per `request_id` (the operator's annotation value).
 
         `confirm_archive`: a user confirmed what the deletion fail-safe refused, so the next refresh to start
-        archives past it, once. The confirmation waits for that refresh (a running one keeps its own rules),
-        across a restart too; requests that confirm and requests that do not are told apart by `request_id`.
+        archives past it, once. The confirmation waits for that refresh (a running one keeps its own rules);
+        requests that confirm and requests that do not are told apart, even with one `request_id`.
         """
         key = (request_id, confirm_archive) if request_id is not None else None
         if key is not None and key in self._request_ids:
