@@ -7,6 +7,7 @@ repository, so an unchanged connector is shown to get the behaviour from the sha
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,28 @@ async def test_get_status_shows_the_refusal_and_post_refresh_confirms_the_archiv
     assert (refused["wouldArchive"], refused["messageId"]) == (5, RuntimeMessages.ARCHIVE_REFUSED.message_id)
     assert (response.status, accepted["archiveConfirmed"]) == (202, True)
     assert (status["statistics"]["archived"], "archiveRefused" in status) == (5, False)
+
+
+async def test_the_refusal_in_the_report_is_masked(repository: MetadataRepository, tmp_path: Path) -> None:
+    secret = "s3cret-directory-name"
+    tree = tmp_path / secret
+    tree.mkdir()
+    for name in FILES:
+        (tree / name).write_text("id\n")
+    resource = make_resource(
+        "directory-monitor",
+        connection={"endpoint": str(tree)},
+        metadataSourceQualifiedName=SOURCE,
+        deletionDetection={"maxArchivePercent": 30},
+    )
+    runtime = ConnectorRuntime(resource=resource, repository=repository, secured_properties={"password": secret})
+    await runtime.start()
+    await eventually(lambda: runtime.refresh_count == 1)
+    for name in FILES[:5]:
+        (tree / name).unlink()
+    await _refresh(runtime, "refused")
+    report = runtime.report()
+    await runtime.shutdown()
+    assert report.archive_refused is not None and report.archive_refused.would_archive == 5
+    assert secret not in json.dumps(report.to_wire())
+    assert all(secret not in record.text for record in runtime.audit_log.records())

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -572,7 +573,9 @@ class ConnectorRuntime:
             self.failed_refresh_count += 1
         self._last_refresh = record
         self._last_statistics = statistics
-        self._archive_refused = _summarise(pending.refresh_id, refusals, connector_name=self.connector_name)
+        self._archive_refused = _summarise(
+            pending.refresh_id, refusals, connector_name=self.connector_name, mask=self.masker.mask
+        )
         self.metrics.refresh_finished(result=result.value, duration=duration, counts=counts)
         if error is None:
             self.audit_log.log_message(
@@ -812,8 +815,11 @@ def _consume_result(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
-def _summarise(refresh_id: str, refusals: list[FailSafeRefusal], *, connector_name: str) -> ArchiveRefusal | None:
-    """One refusal for the report from the refresh's refusals (one per deletion-detection scope)."""
+def _summarise(
+    refresh_id: str, refusals: list[FailSafeRefusal], *, connector_name: str, mask: Callable[[str], str]
+) -> ArchiveRefusal | None:
+    """One refusal for the report from the refresh's refusals (one per deletion-detection scope). The message
+    is masked: a scope names a qualified-name prefix, which the connector made from its endpoint."""
     if not refusals:
         return None
     would_archive = sum(refusal.would_archive for refusal in refusals)
@@ -826,13 +832,15 @@ def _summarise(refresh_id: str, refusals: list[FailSafeRefusal], *, connector_na
         in_scope=in_scope,
         max_archive_percent=limit,
         message_id=message.message_id,
-        message=message.format(
-            connector_name=connector_name,
-            would_archive=would_archive,
-            in_scope=in_scope,
-            scope="; ".join(refusal.scope for refusal in refusals),
-            percent=round(would_archive * 100 / in_scope) if in_scope else 0,
-            limit=limit,
+        message=mask(
+            message.format(
+                connector_name=connector_name,
+                would_archive=would_archive,
+                in_scope=in_scope,
+                scope="; ".join(refusal.scope for refusal in refusals),
+                percent=round(would_archive * 100 / in_scope) if in_scope else 0,
+                limit=limit,
+            )
         )[:4096],
     )
 
