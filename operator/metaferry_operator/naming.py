@@ -17,6 +17,7 @@ FIELD_MANAGER = "metaferry-operator"
 
 REFRESH_ANNOTATION = f"{GROUP}/refresh-requested-at"
 RESTART_ANNOTATION = f"{GROUP}/restart-requested-at"
+CONFIRM_ARCHIVE_ANNOTATION = f"{GROUP}/confirm-archive-requested-at"
 CONFIG_HASH_ANNOTATION = f"{GROUP}/config-hash"
 
 LABEL_NAME = "app.kubernetes.io/name"

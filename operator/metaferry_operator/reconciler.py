@@ -2,7 +2,7 @@
 
 Steps, in order: parse the spec; read the referenced Secret's digest; make sure the API token exists;
 render and server-side apply the children when they differ from what was last applied (or drifted, or
-a resync is due); carry out pending refresh/restart requests on a ready runtime; read the runtime's
+a resync is due); carry out pending refresh/restart/archive-confirmation requests on a ready runtime; read the runtime's
 report; compute the status; write it and post events only if it changed.
 
 Each connector has its own :class:`ConnectorReconciler`, driven by its own task in ``supervisor``; that
@@ -342,7 +342,7 @@ class ConnectorReconciler:
                     body,
                     status_.Event(
                         "Warning",
-                        f"{request.action.value.capitalize()}Refused",
+                        f"{request.action.event_name}Refused",
                         f"the connector is suspended: {request.action.annotation}={request.token} was not carried out",
                     ),
                 )
@@ -366,6 +366,15 @@ class ConnectorReconciler:
                     f"refresh {accepted.refresh_id} requested ({request.action.annotation}="
                     f"{request.token}){', queued behind the running one' if accepted.queued else ''}"
                 )
+            elif request.action is actions.Action.CONFIRM_ARCHIVE:
+                accepted = await self.runtime.refresh(
+                    address, token=token, request_id=request.token, confirm_archive=True
+                )
+                message = (
+                    f"archive confirmed ({request.action.annotation}={request.token}): refresh "
+                    f"{accepted.refresh_id} may archive past the deletion fail-safe, once"
+                    f"{', queued behind the running one' if accepted.queued else ''}"
+                )
             else:
                 restarted = await self.runtime.restart(address, token=token)
                 message = (
@@ -378,7 +387,7 @@ class ConnectorReconciler:
             self._unposted.append(
                 status_.Event(
                     "Warning",
-                    f"{request.action.value.capitalize()}Refused",
+                    f"{request.action.event_name}Refused",
                     f"the runtime refused {request.token}: {error}",
                 )
             )
@@ -390,7 +399,7 @@ class ConnectorReconciler:
         self._carried_out[request.action] = request.token
         metrics.ACTION_REQUESTS.labels(request.action.value, "accepted").inc()
         logger.info("%s/%s: %s", *self.key, message)
-        self._unposted.append(status_.Event("Normal", f"{request.action.value.capitalize()}Requested", message))
+        self._unposted.append(status_.Event("Normal", f"{request.action.event_name}Requested", message))
         return True
 
     async def _read_report(self, pod: PodObservation | None) -> tuple[ConnectorReport | None, str | None]:

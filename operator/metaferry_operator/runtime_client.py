@@ -81,9 +81,15 @@ class RuntimeClient:
         response = await self._call("GET", address, "/status")
         return _parse(ConnectorReport, response)
 
-    async def refresh(self, address: RuntimeAddress, *, token: str, request_id: str) -> RefreshAccepted:
-        """Ask for one refresh; the runtime answers the same ``request_id`` twice with the same refresh."""
-        response = await self._call("POST", address, "/refresh", token=token, body={"requestId": request_id})
+    async def refresh(
+        self, address: RuntimeAddress, *, token: str, request_id: str, confirm_archive: bool = False
+    ) -> RefreshAccepted:
+        """Ask for one refresh; the runtime answers the same ``request_id`` twice with the same refresh. With
+        ``confirm_archive`` that refresh archives what the deletion fail-safe refused, once."""
+        body: dict[str, object] = {"requestId": request_id}
+        if confirm_archive:
+            body["confirmArchive"] = True
+        response = await self._call("POST", address, "/refresh", token=token, body=body)
         return _parse(RefreshAccepted, response)
 
     async def restart(self, address: RuntimeAddress, *, token: str) -> RestartAccepted:
@@ -97,7 +103,7 @@ class RuntimeClient:
         path: str,
         *,
         token: str | None = None,
-        body: dict[str, str] | None = None,
+        body: dict[str, object] | None = None,
     ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
         try:

@@ -5,8 +5,8 @@ then summarises once. ``Ready`` is always present; ``Reconciling`` and ``Stalled
 (kstatus reads Reconciling=True as InProgress, Stalled=True as Failed). A condition keeps its
 ``lastTransitionTime`` while its status stays the same, and the result is compared with the previous
 status so an unchanged connector causes no write. Events worth a line in ``kubectl describe`` (refresh
-finished or failed, restarts, configuration errors, readiness changes) are derived from the same
-comparison, so they need no memory in the operator.
+finished or failed, an archive the deletion fail-safe refused, restarts, configuration errors, readiness
+changes) are derived from the same comparison, so they need no memory in the operator.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from metaferry_operator import naming
+from metaferry_operator.actions import Action
 from metaferry_operator.observation import DeploymentObservation, PodObservation
 from metaferry_runtime.report import ConnectorReport, ConnectorStatus, RefreshResult
 from metaferry_runtime.resource import Phase, format_duration
@@ -184,6 +186,8 @@ def _report_fields(report: ConnectorReport) -> Json:
         fields["nextRefreshTime"] = _timestamp(report.next_refresh_time)
     if report.last_error:
         fields["lastError"] = report.last_error[:4096]
+    if report.archive_refused is not None:
+        fields["archiveRefused"] = report.archive_refused.to_wire()
     return fields
 
 
@@ -195,6 +199,7 @@ _HISTORY = (
     "lastRefreshDuration",
     "lastError",
     "statistics",
+    "archiveRefused",
 )
 
 
@@ -251,7 +256,7 @@ def compute(*, seen: Observed, previous: Mapping[str, Any], now: datetime) -> Js
             status["connectorStatus"] = ConnectorStatus.STOPPED.value
         elif previous.get("connectorStatus"):
             status["connectorStatus"] = ConnectorStatus.DISCONNECTED.value
-    for field in ("lastHandledRefreshAt", "lastHandledRestartAt"):
+    for field in (action.status_field for action in Action):
         value = seen.handled.get(field, previous.get(field))
         if value is not None:
             status[field] = value
@@ -286,6 +291,9 @@ def events(*, previous: Mapping[str, Any], new: Mapping[str, Any]) -> list[Event
                 ),
             )
         )
+    refused = new.get("archiveRefused")
+    if refreshes > failures and isinstance(refused, Mapping):
+        found.append(Event("Warning", "ArchiveRefused", _archive_refused_message(refused)))
     if _grew(previous, new, "restartCount"):
         found.append(
             Event(
@@ -308,6 +316,16 @@ def events(*, previous: Mapping[str, Any], new: Mapping[str, Any]) -> list[Event
         reason = "Ready" if new_ready["status"] == "True" else new_ready["reason"]
         found.append(Event(kind, reason, new_ready["message"]))
     return found
+
+
+def _archive_refused_message(refused: Mapping[str, Any]) -> str:
+    return (
+        f"the deletion fail-safe refused to archive {refused.get('wouldArchive')} of the {refused.get('inScope')}"
+        f" elements in scope (above maxArchivePercent {refused.get('maxArchivePercent')}%) in refresh"
+        f" {refused.get('refreshId')}; its creates and updates were committed. If they are really gone, confirm"
+        f" once with {naming.CONFIRM_ARCHIVE_ANNOTATION}=<new value>, or raise spec.deletionDetection"
+        f".maxArchivePercent ({refused.get('messageId')})"
+    )
 
 
 def _grew(previous: Mapping[str, Any], new: Mapping[str, Any], field: str) -> int:

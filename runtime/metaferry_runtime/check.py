@@ -16,7 +16,7 @@ from typing import Any
 from metaferry_runtime.audit import AuditLog, SecretMasker
 from metaferry_runtime.lifecycle.assembly import connection_for, context_for
 from metaferry_runtime.lifecycle.configure import configure_connector
-from metaferry_runtime.repository import ChangeCounts, MetadataRepository
+from metaferry_runtime.repository import ChangeCounts, FailSafeRefusal, MetadataRepository
 from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
 from metaferry_runtime.sdk import (
     Diagnosis,
@@ -125,17 +125,26 @@ def _diagnose_start_and_refresh(
         return
     step("start", True, "configured in the runtime's order and started")
     counts = ChangeCounts()
+    refusals: list[FailSafeRefusal] = []
     try:
         with context.refresh_batch(f"dry-run-{uuid.uuid4().hex[:8]}") as batch:
             connector.refresh()
-            counts = batch.transaction.counts.model_copy()
+            counts, refusals = batch.transaction.counts.model_copy(), list(batch.archive_refusals)
             raise _DryRunRollback()
     except _DryRunRollback:
+        refused = ""
+        if refusals:
+            would = sum(refusal.would_archive for refusal in refusals)
+            in_scope = sum(refusal.in_scope for refusal in refusals)
+            refused = (
+                f"; the deletion fail-safe would refuse to archive {would} of the {in_scope} elements in scope"
+                " (confirm the archive or raise maxArchivePercent)"
+            )
         step(
             DRY_RUN_STEP,
             True,
             f"would create {counts.created}, update {counts.updated}, archive"
-            f" {counts.archived + counts.would_archive}; nothing was written",
+            f" {counts.archived + counts.would_archive}{refused}; nothing was written",
         )
     except Exception as error:
         step(DRY_RUN_STEP, False, f"{type(error).__name__}: {error}")

@@ -12,7 +12,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from metaferry_runtime.resource.base import KubeModel
-from metaferry_runtime.resource.status import RefreshStatistics
+from metaferry_runtime.resource.status import ArchiveRefusal, RefreshStatistics
 
 
 class ConnectorStatus(StrEnum):
@@ -81,6 +81,9 @@ class ConnectorReport(KubeModel):
     last_refresh: RefreshRecord | None = None
     last_handled_refresh_id: str | None = None
     statistics: RefreshStatistics = Field(default_factory=RefreshStatistics)
+    archive_refused: ArchiveRefusal | None = Field(
+        default=None, description="The deletion fail-safe refused the last refresh's archive (the rest committed)."
+    )
 
 
 class RefreshAccepted(KubeModel):
@@ -88,6 +91,9 @@ class RefreshAccepted(KubeModel):
 
     refresh_id: str
     queued: bool = Field(description="True when a refresh was running and this request will run after it.")
+    archive_confirmed: bool = Field(
+        default=False, description="True when the next refresh may archive past the deletion fail-safe, once."
+    )
 
 
 class RestartAccepted(KubeModel):

@@ -28,6 +28,9 @@ def print_refresh_summary(runtime: ConnectorRuntime, record: RefreshRecord | Non
         ]
         if stats.would_archive:
             rows.append(("would archive", str(stats.would_archive)))
+        refused = report.archive_refused
+        if refused is not None:
+            rows.append(("archive refused", refused.message))
         if record.error:
             rows.append(("error", record.error))
     width = max(len(name) for name, _ in rows)

@@ -13,6 +13,7 @@ import pytest
 from metaferry_runtime.cli import EXIT_OK, main
 from metaferry_runtime.connectors.sqlite_schema import SqliteSchemaConnector, database_path
 from metaferry_runtime.repository import Element, MetadataRepository, open_repository
+from metaferry_runtime.resource.spec import DeletionDetection
 from metaferry_runtime.sdk import ConnectorConfigurationError, ConnectorError
 from tests.connectors.conftest import Driven
 
@@ -139,6 +140,28 @@ def test_schema_changes_between_refreshes_give_exactly_the_expected_changes(
         f"{db}/main/big_spenders#id",
         f"{db}/main/big_spenders#email",
     }
+
+
+def test_dropping_most_of_a_schema_trips_the_fail_safe_and_the_new_table_is_still_catalogued(
+    source: Path, catalogue: Callable[..., Driven], repository: MetadataRepository
+) -> None:
+    driven = catalogue(source, deletion=DeletionDetection(max_archive_percent=30))
+    driven.refresh()
+    with sqlite3.connect(source) as database:
+        database.executescript(
+            """
+            drop view big_spenders;
+            drop table order_lines;
+            drop table "Mixed Case";
+            drop table orders;
+            create table notes (id integer primary key, body text);
+            """
+        )
+    counts = driven.refresh()
+    db = f"sqlite://{source}"
+    assert (counts.archived, counts.created) == (0, 3), "notes and its two columns; nothing archived"
+    assert element(repository, f"{db}/main/notes").type_name == "RelationalTable"
+    assert element(repository, f"{db}/main/orders") is not None, "refused by the fail-safe: still catalogued"
 
 
 def test_the_file_is_opened_read_only(source: Path, catalogue: Callable[..., Driven]) -> None:

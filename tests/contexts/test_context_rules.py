@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from metaferry_runtime.repository import ChangeKind, DeletionFailSafe, NotOwner
+from metaferry_runtime.repository import ChangeKind, NotOwner
 from metaferry_runtime.resource.spec import DeletionDetection, PermittedSynchronization
 from metaferry_runtime.sdk.contexts import CONTEXT_CLASSES
 from metaferry_runtime.sdk.errors import ContextDisconnected, SynchronizationNotPermitted
@@ -197,6 +197,46 @@ def test_deletion_detection_refuses_to_archive_more_than_the_fail_safe_allows(ma
     with files.refresh_batch("r1"):
         for name in ("a", "b", "c"):
             files.upsert_data_file(f"file:///root/{name}.csv", {"name": name})
-    with pytest.raises(DeletionFailSafe), files.refresh_batch("r2"):
-        files.detect_deleted_files("/root")
+    with files.refresh_batch("r2") as batch:
+        assert files.detect_deleted_files("/root") == []
+    [refusal] = batch.archive_refusals
+    assert (refusal.would_archive, refusal.in_scope, refusal.max_archive_percent) == (3, 3, 50)
     assert len(files.get_my_data_files()) == 3
+
+
+def test_the_fail_safe_refuses_only_the_archive_and_the_refresh_commits_the_rest(
+    make_context: ContextFactory,
+) -> None:
+    files = make_context("files", deletion=DeletionDetection(max_archive_percent=50))
+    with files.refresh_batch("r1"):
+        for name in ("a", "b", "c", "d"):
+            files.upsert_data_file(f"file:///root/{name}.csv", {"name": name})
+    with files.refresh_batch("r2") as batch:
+        files.upsert_data_file("file:///root/a.csv", {"name": "a", "description": "changed"})
+        files.upsert_data_file("file:///root/e.csv", {"name": "e"})
+        assert files.detect_deleted_files("/root") == []
+        counts = batch.transaction.counts.model_copy()
+    assert (counts.created, counts.updated, counts.archived) == (1, 1, 0)
+    assert [(r.would_archive, r.in_scope) for r in batch.archive_refusals] == [(3, 5)]
+    mine = {element.qualified_name: element for element in files.get_my_data_files()}
+    assert sorted(mine) == [f"file:///root/{name}.csv" for name in "abcde"], "created, and nothing archived"
+    assert mine["file:///root/a.csv"].properties["description"] == "changed"
+
+
+def test_a_confirmed_refresh_archives_despite_the_fail_safe_once(make_context: ContextFactory) -> None:
+    files = make_context("files", deletion=DeletionDetection(max_archive_percent=50))
+    with files.refresh_batch("r1"):
+        for name in ("a", "b", "c", "d"):
+            files.upsert_data_file(f"file:///root/{name}.csv", {"name": name})
+    with files.refresh_batch("r2", archive_confirmed=True) as batch:
+        files.upsert_data_file("file:///root/a.csv", {"name": "a"})
+        assert len(files.detect_deleted_files("/root")) == 3
+    assert batch.archive_refusals == []
+    assert [e.qualified_name for e in files.get_my_data_files()] == ["file:///root/a.csv"]
+    with files.refresh_batch("r3") as batch:
+        files.upsert_data_file("file:///root/x.csv", {"name": "x"})
+        files.upsert_data_file("file:///root/y.csv", {"name": "y"})
+        files.upsert_data_file("file:///root/z.csv", {"name": "z"})
+    with files.refresh_batch("r4") as batch:
+        assert files.detect_deleted_files("/root") == [], "the next refresh is held to the fail-safe again"
+    assert len(batch.archive_refusals) == 1

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.cluster
 
 GROUP, VERSION, PLURAL = "metaferry.io", "v1alpha1", "integrationconnectors"
 REFRESH, RESTART = "metaferry.io/refresh-requested-at", "metaferry.io/restart-requested-at"
+CONFIRM_ARCHIVE = "metaferry.io/confirm-archive-requested-at"
 SECRET_VALUE = "hunter2-do-not-leak-7f3a"
 TIMEOUT = 90.0
 
@@ -445,3 +446,40 @@ def test_secrets_never_reach_status_events_or_operator_logs(
     for where, text in surfaces.items():
         assert SECRET_VALUE not in text, where
         assert clear_token not in text, where
+
+
+def test_an_archive_the_fail_safe_refused_warns_keeps_the_connector_ready_and_is_confirmed_by_annotation(
+    connectors: Connectors,
+) -> None:
+    data = connectors.directory / "files"
+    data.mkdir()
+    for i in range(4):
+        (data / f"{i}.csv").write_text("id\n")
+    connectors.create("files", connector="directory-monitor", deletionDetection={"maxArchivePercent": 30})
+    connectors.wait_ready("files")
+    wait_for(lambda: _refresh_count(connectors, "files") >= 1, timeout=TIMEOUT, what="the refresh at start")
+    for i in range(3):
+        (data / f"{i}.csv").unlink()
+    connectors.annotate("files", REFRESH, "after-deleting")
+    refused = wait_for(
+        lambda: connectors.status("files").get("archiveRefused"), timeout=TIMEOUT, what="status.archiveRefused"
+    )
+    assert (refused["wouldArchive"], refused["inScope"], refused["maxArchivePercent"]) == (3, 4, 30)
+    status = connectors.status("files")
+    assert (status["connectorStatus"], status["phase"], connectors.ready("files")) == ("WAITING", "Running", True)
+    assert status.get("failedRefreshCount", 0) == 0 and status.get("restartCount", 0) == 0
+    [warning] = wait_for(
+        lambda: _event_messages(connectors, "files", "ArchiveRefused"), timeout=TIMEOUT, what="an ArchiveRefused event"
+    )
+    assert "refused to archive 3 of the 4" in warning and CONFIRM_ARCHIVE in warning
+
+    connectors.annotate("files", CONFIRM_ARCHIVE, "2030-01-01T00:00:00Z")
+    wait_for(
+        lambda: (
+            (s := connectors.status("files")).get("lastHandledConfirmArchiveAt") == "2030-01-01T00:00:00Z"
+            and "archiveRefused" not in s
+            and (s.get("statistics") or {}).get("archived") == 3
+        ),
+        timeout=TIMEOUT,
+        what="the confirmed refresh archived the 3 files and the refusal is gone",
+    )

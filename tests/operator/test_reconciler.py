@@ -125,11 +125,17 @@ class RecordingRuntime:
 
     def __init__(self) -> None:
         self.refreshes: list[str] = []
+        self.confirmations: list[str] = []
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         if request.method == "POST" and request.url.path == "/refresh":
-            self.refreshes.append(json.loads(request.content)["requestId"])
-            return httpx.Response(202, json={"refreshId": f"r{len(self.refreshes)}", "queued": False})
+            body = json.loads(request.content)
+            (self.confirmations if body.get("confirmArchive") else self.refreshes).append(body["requestId"])
+            count = len(self.refreshes) + len(self.confirmations)
+            return httpx.Response(
+                202,
+                json={"refreshId": f"r{count}", "queued": False, "archiveConfirmed": bool(body.get("confirmArchive"))},
+            )
         return httpx.Response(503, json={"detail": "starting"})
 
 
@@ -200,3 +206,23 @@ async def test_a_refresh_request_waits_for_a_pass_when_the_spec_changed_or_the_c
     reconciler.observe(suspended)
     assert reconciler.refresh_due_now() is None and not await reconciler.refresh_now()
     assert runtime.refreshes == []
+
+
+async def test_an_archive_confirmation_annotation_reaches_the_runtime_once_and_is_echoed() -> None:
+    fake, runtime = FakeKube(connector_body()), RecordingRuntime()
+    reconciler = _reconciler(fake, httpx.AsyncClient(transport=httpx.MockTransport(runtime.handle)))
+    reconciler.observe(connector_body())
+    await reconciler.reconcile()
+    reconciler.deps.cache.set_pod(reconciler.key, _ready_pod(fake))
+    confirming = copy.deepcopy(fake.connector)
+    confirming["metadata"]["annotations"] = {naming.CONFIRM_ARCHIVE_ANNOTATION: "2030-01-01T00:00:00Z"}
+    reconciler.observe(confirming)
+    await reconciler.reconcile()
+    assert (runtime.confirmations, runtime.refreshes) == (["2030-01-01T00:00:00Z"], [])
+    assert fake.connector["status"]["lastHandledConfirmArchiveAt"] == "2030-01-01T00:00:00Z"
+    again = copy.deepcopy(fake.connector)
+    again["metadata"]["annotations"] = {naming.CONFIRM_ARCHIVE_ANNOTATION: "2030-01-01T00:00:00Z"}
+    reconciler.observe(again)
+    await reconciler.reconcile()
+    assert runtime.confirmations == ["2030-01-01T00:00:00Z"], "an echoed token is not carried out again"
+    assert [event["reason"] for event in fake.events].count("ConfirmArchiveRequested") == 1

@@ -22,7 +22,7 @@ TOKEN = "s3cret-token"
 
 class FakeRuntime:
     def __init__(self) -> None:
-        self.refresh_bodies: list[dict[str, str]] = []
+        self.refresh_bodies: list[dict[str, object]] = []
         self.mode = "ok"
         self.release = asyncio.Event()
         app = web.Application()
@@ -80,6 +80,12 @@ async def test_refresh_sends_the_token_and_the_request_id(runtime, client) -> No
     assert accepted.refresh_id == "r-1"
     assert fake.refresh_bodies == [{"requestId": "2030-01-01T00:00:00Z"}]
     assert (await client.restart(address, token=TOKEN)).restart_count == 2
+
+
+async def test_an_archive_confirmation_is_a_refresh_request_that_confirms_the_archive(runtime, client) -> None:
+    fake, address = runtime
+    await client.refresh(address, token=TOKEN, request_id="c1", confirm_archive=True)
+    assert fake.refresh_bodies == [{"requestId": "c1", "confirmArchive": True}]
 
 
 async def test_a_wrong_token_is_an_error_that_does_not_repeat_the_token(runtime, client) -> None:

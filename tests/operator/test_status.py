@@ -8,7 +8,7 @@ from typing import Any
 from metaferry_operator import status
 from metaferry_operator.observation import current_pod, observe_pod
 from metaferry_runtime.report import ConnectorStatus, RefreshRecord, RefreshResult
-from metaferry_runtime.resource import RefreshStatistics
+from metaferry_runtime.resource import ArchiveRefusal, RefreshStatistics
 from tests.operator.builders import NOW, pod, pod_json, report
 
 
@@ -159,3 +159,54 @@ def test_events_tell_refreshes_failures_restarts_and_readiness() -> None:
     assert status.events(previous=after, new=after) == []
     down = _compute(after, pod=pod(), runtime_error="refused")
     assert [(e.type, e.reason) for e in status.events(previous=after, new=down)] == [("Warning", "RuntimeUnreachable")]
+
+
+def _refused(refresh_id: str = "r2") -> ArchiveRefusal:
+    return ArchiveRefusal(
+        refresh_id=refresh_id,
+        would_archive=7,
+        in_scope=10,
+        max_archive_percent=50,
+        message_id="METAFERRY-RUNTIME-0023",
+        message="The deletion fail-safe of connector files refused to archive 7 of the 10 ...",
+    )
+
+
+def test_an_archive_refused_by_the_fail_safe_is_in_status_and_a_warning_event_while_the_connector_stays_ready() -> None:
+    before = _compute(pod=pod(), report=report(refresh_count=1))
+    refused = report(
+        refresh_count=2, statistics=RefreshStatistics(created=1, would_archive=7), archive_refused=_refused()
+    )
+    after = _compute(before, pod=pod(), report=refused)
+    assert after["archiveRefused"] == {
+        "refreshId": "r2",
+        "wouldArchive": 7,
+        "inScope": 10,
+        "maxArchivePercent": 50,
+        "messageId": "METAFERRY-RUNTIME-0023",
+        "message": "The deletion fail-safe of connector files refused to archive 7 of the 10 ...",
+    }
+    ready = _conditions(after)["Ready"]
+    assert (ready["status"], after["phase"], after["connectorStatus"]) == ("True", "Running", "WAITING")
+    events = status.events(previous=before, new=after)
+    assert [(e.type, e.reason) for e in events] == [("Normal", "RefreshSucceeded"), ("Warning", "ArchiveRefused")]
+    warning = events[1].message
+    assert "refused to archive 7 of the 10" in warning and "metaferry.io/confirm-archive-requested-at" in warning
+    assert status.events(previous=after, new=_compute(after, pod=pod(), report=refused)) == []
+
+    archived = _compute(after, pod=pod(), report=report(refresh_count=3, statistics=RefreshStatistics(archived=7)))
+    patch = status.merge_patch(after, archived)
+    assert patch is not None and patch["archiveRefused"] is None, "cleared by a refresh that was not refused"
+    assert "ArchiveRefused" not in [e.reason for e in status.events(previous=after, new=archived)]
+
+
+def test_a_refusal_is_kept_as_history_while_the_runtime_does_not_answer() -> None:
+    refused = _compute(pod=pod(), report=report(refresh_count=2, archive_refused=_refused()))
+    down = _compute(refused, pod=pod(), runtime_error="refused")
+    assert down["archiveRefused"]["wouldArchive"] == 7
+
+
+def test_a_handled_archive_confirmation_is_echoed_and_kept() -> None:
+    result = _compute(handled={"lastHandledConfirmArchiveAt": "c1"})
+    assert result["lastHandledConfirmArchiveAt"] == "c1"
+    assert _compute(result)["lastHandledConfirmArchiveAt"] == "c1"

@@ -265,3 +265,38 @@ def test_connectors_lists_the_built_in_connectors_with_their_services(capsys: py
     assert rows["directory-monitor"] == "files"
     assert rows["postgres-schema"] == "database"
     assert rows["sqlite-schema"] == "database"
+
+
+def test_run_once_names_an_archive_the_fail_safe_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for i in range(4):
+        (tree / f"{i}.csv").write_text("id\n")
+    manifest = write(
+        tmp_path,
+        f"""\
+        apiVersion: metaferry.io/v1alpha1
+        kind: IntegrationConnector
+        metadata:
+          name: files
+        spec:
+          integrationService: files
+          connector: directory-monitor
+          connection:
+            endpoint: {tree}
+        """,
+    )
+    database = f"sqlite:///{tmp_path / 'r.db'}"
+    assert main(["run", manifest, "--once", "--repository", database]) == EXIT_OK
+    for i in range(3):
+        (tree / f"{i}.csv").unlink()
+    (tree / "new.csv").write_text("id\n")
+    capsys.readouterr()
+    assert main(["run", manifest, "--once", "--repository", database]) == EXIT_OK, "the refresh itself succeeds"
+    out = capsys.readouterr().out
+    assert "result           succeeded" in out and "created          1" in out
+    assert "would archive    3" in out
+    assert "archive refused  The deletion fail-safe" in out and "maxArchivePercent" in out
+    assert main(["check", manifest, "--repository", database]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "archive 0; the deletion fail-safe would refuse to archive 3 of the 5 elements in scope" in out

@@ -29,9 +29,11 @@ MAX_BODY_BYTES = 16 * 1024
 
 
 class RefreshRequest(KubeModel):
-    """Optional body of `POST /refresh`: a request id makes the call idempotent (the annotation's value)."""
+    """Optional body of `POST /refresh`: a request id makes the call idempotent (the annotation's value);
+    `confirmArchive` lets that refresh archive past the deletion fail-safe, once."""
 
     request_id: str | None = None
+    confirm_archive: bool = False
 
 
 def load_api_token(token_file: str | None = None) -> str | None:
@@ -103,7 +105,7 @@ class RuntimeApi:
         except ValidationError as error:
             return _problem(400, f"invalid request body: {error.errors()[0]['msg']}")
         try:
-            accepted = self.runtime.request_refresh(body.request_id)
+            accepted = self.runtime.request_refresh(body.request_id, confirm_archive=body.confirm_archive)
         except RefreshRefused as error:
             return _problem(409, self.runtime.masker.mask(str(error)))
         return _json(accepted.to_wire(), status=202)

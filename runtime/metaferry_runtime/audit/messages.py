@@ -187,14 +187,6 @@ class RuntimeMessages:
         "Health, status, refresh, restart and metrics are served there.",
         "No action is required.",
     )
-    DELETION_FAIL_SAFE = _message(
-        21,
-        Severity.DECISION,
-        "Connector {connector_name} would archive {count} elements ({percent}% of those it owns in scope), above the"
-        " limit of {limit}%",
-        "Nothing is archived by this refresh; its other changes are rolled back too.",
-        "Check the source; if the deletions are real, raise spec.deletionDetection.maxArchivePercent.",
-    )
     SECRETS_NOT_MOUNTED = _message(
         22,
         Severity.ERROR,
@@ -202,4 +194,24 @@ class RuntimeMessages:
         "The connector is not started; its status is CONFIG_FAILED until the runtime is given the Secret's keys.",
         "In a cluster, check that the Secret exists in the connector's namespace; standalone, pass the directory"
         " that holds one file per key of the Secret.",
+    )
+    ARCHIVE_REFUSED = _message(
+        23,
+        Severity.DECISION,
+        "The deletion fail-safe of connector {connector_name} refused to archive {would_archive} of the {in_scope}"
+        " {scope} it owns ({percent}%, above maxArchivePercent {limit}%); confirm with the annotation"
+        " metaferry.io/confirm-archive-requested-at or raise spec.deletionDetection.maxArchivePercent",
+        "Nothing is archived; the refresh's creates and updates are committed and the connector keeps running."
+        " Every refresh asks again until the archive is confirmed or the elements reappear.",
+        "Check the source. If the elements are really gone, confirm the archive once (annotate the connector with"
+        " metaferry.io/confirm-archive-requested-at=<new value>, or POST /refresh with confirmArchive: true), or"
+        " raise spec.deletionDetection.maxArchivePercent.",
+    )
+    ARCHIVE_CONFIRMED = _message(
+        24,
+        Severity.DECISION,
+        "Connector {connector_name} archived {archived} of the {in_scope} {scope} it owns ({percent}%), above"
+        " maxArchivePercent {limit}%, because the archive was confirmed",
+        "The archived elements can be restored; the next refresh is held to the fail-safe again.",
+        "No action is required.",
     )

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -45,9 +46,9 @@ from metaferry_runtime.report import (
     RefreshRecord,
     RefreshResult,
 )
-from metaferry_runtime.repository import ChangeCounts, MetadataRepository
+from metaferry_runtime.repository import ChangeCounts, FailSafeRefusal, MetadataRepository
+from metaferry_runtime.resource import ArchiveRefusal, RefreshStatistics, format_duration
 from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
-from metaferry_runtime.resource import RefreshStatistics, format_duration
 from metaferry_runtime.sdk import (
     ConnectorConfigurationError,
     IntegrationConnector,
@@ -143,7 +144,8 @@ class ConnectorRuntime:
 
         self._pending: _PendingRefresh | None = None
         self._running: _PendingRefresh | None = None
-        self._request_ids: OrderedDict[str, str] = OrderedDict()
+        self._request_ids: OrderedDict[tuple[str, bool], str] = OrderedDict()  # (id, confirms archive) -> refresh
+        self._archive_confirmed = False  # the next refresh to start may archive past the fail-safe
         self._restart_requested: str | None = None
         self._restart_at: float | None = None
         self._next_refresh_at: float | None = None  # loop time, for scheduling
@@ -158,6 +160,7 @@ class ConnectorRuntime:
         self._last_failure_reason: str | None = None
         self._last_refresh: RefreshRecord | None = None
         self._last_statistics = RefreshStatistics()
+        self._archive_refused: ArchiveRefusal | None = None
 
     # --- public surface (HTTP API, CLI) ---------------------------------------------------------------------
     @property
@@ -211,12 +214,20 @@ class ConnectorRuntime:
         await self.shutdown(reason="single refresh finished")
         return record
 
-    def request_refresh(self, request_id: str | None = None, *, trigger: str = "request") -> RefreshAccepted:
-        """Queue a refresh; idempotent per `request_id` (the operator's annotation value)."""
-        if request_id is not None and request_id in self._request_ids:
-            refresh_id = self._request_ids[request_id]
+    def request_refresh(
+        self, request_id: str | None = None, *, trigger: str = "request", confirm_archive: bool = False
+    ) -> RefreshAccepted:
+        """Queue a refresh; idempotent per `request_id` (the operator's annotation value).
+
+        `confirm_archive`: a user confirmed what the deletion fail-safe refused, so the next refresh to start
+        archives past it, once. The confirmation waits for that refresh (a running one keeps its own rules);
+        requests that confirm and requests that do not are told apart, even with one `request_id`.
+        """
+        key = (request_id, confirm_archive) if request_id is not None else None
+        if key is not None and key in self._request_ids:
+            refresh_id = self._request_ids[key]
             queued = self._pending is not None and self._pending.refresh_id == refresh_id
-            return RefreshAccepted(refresh_id=refresh_id, queued=queued)
+            return RefreshAccepted(refresh_id=refresh_id, queued=queued, archive_confirmed=confirm_archive)
         if self._stopping:
             raise RefreshRefused("the runtime is shutting down")
         if self._status.status is ConnectorStatus.CONFIG_FAILED:
@@ -225,8 +236,10 @@ class ConnectorRuntime:
         if self._pending is None:
             self._pending = _PendingRefresh(refresh_id=_new_id(), trigger=trigger)
         refresh_id = self._pending.refresh_id
-        if request_id is not None:
-            self._request_ids[request_id] = refresh_id
+        if confirm_archive:
+            self._archive_confirmed = True
+        if key is not None:
+            self._request_ids[key] = refresh_id
             while len(self._request_ids) > self.settings.remembered_request_ids:
                 self._request_ids.popitem(last=False)
         self.audit_log.log_message(
@@ -237,7 +250,7 @@ class ConnectorRuntime:
             queued="; it runs after the refresh in progress" if queued else "",
         )
         self._wakeup.set()
-        return RefreshAccepted(refresh_id=refresh_id, queued=queued)
+        return RefreshAccepted(refresh_id=refresh_id, queued=queued, archive_confirmed=confirm_archive)
 
     def request_restart(self, reason: str = "requested") -> int:
         """Disconnect and initialize again, abandoning a running refresh; returns the restart number to come."""
@@ -301,6 +314,7 @@ class ConnectorRuntime:
             failure_reason=self._last_failure_reason,
             last_refresh=self._last_refresh,
             statistics=self._last_statistics,
+            archive_refused=self._archive_refused,
         )
 
     # --- supervision loop -----------------------------------------------------------------------------------
@@ -476,20 +490,24 @@ class ConnectorRuntime:
         loop = asyncio.get_running_loop()
         started_wall, started = datetime.now(UTC), loop.time()
         timeout = self.spec.refresh_timeout
+        confirmed, self._archive_confirmed = self._archive_confirmed, False  # once: this refresh takes it
 
-        def work() -> ChangeCounts:
+        def work() -> tuple[ChangeCounts, list[FailSafeRefusal]]:
             try:
-                with incarnation.context.refresh_batch(pending.refresh_id) as batch:
+                with incarnation.context.refresh_batch(pending.refresh_id, archive_confirmed=confirmed) as batch:
                     incarnation.connector.refresh()
-                    return batch.transaction.counts.model_copy()
+                    return batch.transaction.counts.model_copy(), list(batch.archive_refusals)
             finally:
                 release_free_memory()  # what the refresh built is freed now: see memory.py
 
         error: BaseException | None = None
         result = RefreshResult.SUCCEEDED
         counts = ChangeCounts()
+        refusals: list[FailSafeRefusal] = []
         try:
-            counts = await self._await_call("refresh", work, timeout=timeout.total_seconds(), interruptible=True)
+            counts, refusals = await self._await_call(
+                "refresh", work, timeout=timeout.total_seconds(), interruptible=True
+            )
         except TimeoutError:
             await self._abandon_refresh(incarnation)
             result, error = (
@@ -503,7 +521,9 @@ class ConnectorRuntime:
             result, error = RefreshResult.FAILED, exc
         duration = loop.time() - started
         self._running = None
-        record = self._finish_refresh(pending, started_wall, duration, result, counts, error)
+        if error is not None:
+            refusals = []  # the refresh rolled back: what its fail-safe refused is moot
+        record = self._finish_refresh(pending, started_wall, duration, result, counts, error, refusals)
         if self._stopping or self._incarnation is not incarnation:
             return record
         if error is None:
@@ -535,6 +555,7 @@ class ConnectorRuntime:
         result: RefreshResult,
         counts: ChangeCounts,
         error: BaseException | None,
+        refusals: list[FailSafeRefusal],
     ) -> RefreshRecord:
         errors = [self._describe(error)] if error else []
         statistics = RefreshStatistics(
@@ -543,7 +564,7 @@ class ConnectorRuntime:
             unchanged=counts.unchanged,
             archived=counts.archived,
             deleted=counts.deleted,
-            would_archive=counts.would_archive,
+            would_archive=counts.would_archive + sum(refusal.would_archive for refusal in refusals),
             errors=errors[:MAX_ERRORS_IN_REPORT],
         )
         record = RefreshRecord(
@@ -560,6 +581,9 @@ class ConnectorRuntime:
             self.failed_refresh_count += 1
         self._last_refresh = record
         self._last_statistics = statistics
+        self._archive_refused = _summarise(
+            pending.refresh_id, refusals, connector_name=self.connector_name, mask=self.masker.mask
+        )
         self.metrics.refresh_finished(result=result.value, duration=duration, counts=counts)
         if error is None:
             self.audit_log.log_message(
@@ -799,6 +823,36 @@ def _consume_result(future: asyncio.Future[Any]) -> None:
     """Retrieve an abandoned call's outcome so asyncio does not warn that an exception was never retrieved."""
     if not future.cancelled():
         future.exception()
+
+
+def _summarise(
+    refresh_id: str, refusals: list[FailSafeRefusal], *, connector_name: str, mask: Callable[[str], str]
+) -> ArchiveRefusal | None:
+    """One refusal for the report from the refresh's refusals (one per deletion-detection scope). The message
+    is masked: a scope names a qualified-name prefix, which the connector made from its endpoint."""
+    if not refusals:
+        return None
+    would_archive = sum(refusal.would_archive for refusal in refusals)
+    in_scope = sum(refusal.in_scope for refusal in refusals)
+    limit = min(refusal.max_archive_percent for refusal in refusals)
+    message = RuntimeMessages.ARCHIVE_REFUSED
+    return ArchiveRefusal(
+        refresh_id=refresh_id,
+        would_archive=would_archive,
+        in_scope=in_scope,
+        max_archive_percent=limit,
+        message_id=message.message_id,
+        message=mask(
+            message.format(
+                connector_name=connector_name,
+                would_archive=would_archive,
+                in_scope=in_scope,
+                scope="; ".join(refusal.scope for refusal in refusals),
+                percent=round(would_archive * 100 / in_scope) if in_scope else 0,
+                limit=limit,
+            )
+        )[:4096],
+    )
 
 
 def _new_id() -> str:

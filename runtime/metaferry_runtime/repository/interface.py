@@ -136,8 +136,10 @@ class Transaction(abc.ABC):
     ) -> list[Element]:
         """Deletion detection: archive the actor's active elements of these types (and, when given, whose
         qualified name starts with `scope_prefix`) that this transaction did not observe (create/upsert/
-        update/mark_observed). Refuses with DeletionFailSafe above `max_archive_percent` of those elements;
-        `dry_run` returns what would go and archives nothing. Counts `archived` or `would_archive`."""
+        update/mark_observed). Refuses with DeletionFailSafe (carrying the numbers) above `max_archive_percent`
+        of those elements, archiving nothing and leaving the transaction usable: the caller decides whether
+        the rest of the work commits. `dry_run` returns what would go and archives nothing. Counts `archived`
+        or `would_archive`."""
 
     @abc.abstractmethod
     def mark_observed(self, guid: str) -> None:

@@ -25,6 +25,7 @@ from metaferry_runtime.resource.spec import (
     SecretReference,
 )
 from metaferry_runtime.resource.status import (
+    ArchiveRefusal,
     Condition,
     IntegrationConnectorStatus,
     Phase,
@@ -35,6 +36,7 @@ __all__ = [
     "API_GROUP",
     "API_VERSION",
     "KIND",
+    "ArchiveRefusal",
     "AutoRestart",
     "Condition",
     "ConnectionSpec",

@@ -51,6 +51,17 @@ class RefreshStatistics(KubeModel):
     errors: list[str] = Field(default_factory=list, max_length=10, description="The first errors, masked.")
 
 
+class ArchiveRefusal(KubeModel):
+    """The deletion fail-safe refused the last refresh's archive; the rest of that refresh was committed."""
+
+    refresh_id: str = Field(description="The refresh whose archive was refused.")
+    would_archive: int = Field(ge=0, description="Owned elements the refresh no longer saw and did not archive.")
+    in_scope: int = Field(ge=0, description="Owned elements deletion detection looked at.")
+    max_archive_percent: int = Field(ge=0, le=100, description="spec.deletionDetection.maxArchivePercent.")
+    message_id: str = Field(description="The audit message id of the refusal.")
+    message: str = Field(default="", max_length=4096, description="What was refused and how to confirm it.")
+
+
 class IntegrationConnectorStatus(KubeModel):
     """The observed state of one integration connector."""
 
@@ -75,4 +86,12 @@ class IntegrationConnectorStatus(KubeModel):
     last_handled_restart_at: str | None = Field(
         default=None, description="The last metaferry.io/restart-requested-at value handled."
     )
+    last_handled_confirm_archive_at: str | None = Field(
+        default=None, description="The last metaferry.io/confirm-archive-requested-at value handled."
+    )
     statistics: RefreshStatistics | None = None
+    archive_refused: ArchiveRefusal | None = Field(
+        default=None,
+        description="Set while the last refresh's archive was refused by the deletion fail-safe; confirm it with"
+        " the metaferry.io/confirm-archive-requested-at annotation or raise maxArchivePercent.",
+    )

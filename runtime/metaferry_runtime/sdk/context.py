@@ -17,7 +17,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from metaferry_runtime.audit import AuditLog
-from metaferry_runtime.repository import ChangeCounts, ChangeEvent, MetadataRepository, Transaction
+from metaferry_runtime.repository import (
+    ChangeCounts,
+    ChangeEvent,
+    FailSafeRefusal,
+    MetadataRepository,
+    Transaction,
+)
 from metaferry_runtime.resource.spec import DeletionDetection, PermittedSynchronization
 from metaferry_runtime.sdk.errors import ContextDisconnected, SynchronizationNotPermitted
 
@@ -38,11 +44,18 @@ TURN_POLL_SECONDS = 0.2
 
 @dataclass
 class RefreshBatch:
-    """The transaction of one refresh, bound to the thread running it."""
+    """The transaction of one refresh, bound to the thread running it.
+
+    `archive_confirmed`: a user confirmed the archive, so deletion detection in this refresh is not held to
+    the fail-safe. `archive_refusals`: what the fail-safe refused in this refresh, for the report; the
+    refresh itself commits.
+    """
 
     refresh_id: str
     transaction: Transaction
     abandoned: threading.Event = field(default_factory=threading.Event)
+    archive_confirmed: bool = False
+    archive_refusals: list[FailSafeRefusal] = field(default_factory=list)
 
 
 class IntegrationContext:
@@ -136,8 +149,9 @@ class IntegrationContext:
 
     # --- used by the runtime --------------------------------------------------------------------------------
     @contextmanager
-    def refresh_batch(self, refresh_id: str) -> Iterator[RefreshBatch]:
-        """Run a refresh in one transaction on the calling thread; an exception or abandonment rolls it back."""
+    def refresh_batch(self, refresh_id: str, *, archive_confirmed: bool = False) -> Iterator[RefreshBatch]:
+        """Run a refresh in one transaction on the calling thread; an exception or abandonment rolls it back.
+        With `archive_confirmed` its deletion detection may archive past the fail-safe."""
         self._check_usable()
         with self._batch_lock:
             abandonments = self._abandonments
@@ -145,7 +159,7 @@ class IntegrationContext:
             self._writing_turn(refresh=True),
             self._repository.transaction(actor=self._metadata_source, refresh_id=refresh_id) as transaction,
         ):
-            batch = RefreshBatch(refresh_id=refresh_id, transaction=transaction)
+            batch = RefreshBatch(refresh_id=refresh_id, transaction=transaction, archive_confirmed=archive_confirmed)
             with self._batch_lock:
                 if self._abandonments != abandonments:  # abandoned while it waited for its turn or the database
                     raise RefreshAbandoned(f"refresh {refresh_id} was abandoned before it began")
@@ -268,6 +282,11 @@ class IntegrationContext:
         with self._writing_turn(), self._repository.transaction(actor=self._metadata_source) as transaction:
             yield transaction
 
-    def _counts(self) -> ChangeCounts:
+    def _refresh_batch(self) -> RefreshBatch | None:
+        """The refresh this thread runs, if any."""
         batch: RefreshBatch | None = getattr(self._local, "batch", None)
+        return batch
+
+    def _counts(self) -> ChangeCounts:
+        batch = self._refresh_batch()
         return batch.transaction.counts if batch is not None else ChangeCounts()

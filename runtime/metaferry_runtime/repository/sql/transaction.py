@@ -40,6 +40,7 @@ from metaferry_runtime.repository.errors import (
     DeletionFailSafe,
     DuplicateQualifiedName,
     ElementNotFound,
+    FailSafeRefusal,
     NotOwner,
     RepositoryError,
     RepositoryUnavailable,
@@ -718,12 +719,19 @@ class SqlTransaction(Transaction):
         if not unobserved:
             return []
         if len(unobserved) * 100 > max_archive_percent * len(candidates):
-            scope = f" under {scope_prefix!r}" if scope_prefix else ""
+            under = f" under {scope_prefix!r}" if scope_prefix else ""
+            scope = f"{'/'.join(type_names)} elements{under}"
             raise DeletionFailSafe(
                 f"deletion detection would archive {len(unobserved)} of the {len(candidates)} "
-                f"{'/'.join(type_names)} elements{scope} owned by {self.actor} "
+                f"{scope} owned by {self.actor} "
                 f"({len(unobserved) * 100 / len(candidates):.0f}%), more than the fail-safe allows "
-                f"({max_archive_percent}%); nothing was archived"
+                f"({max_archive_percent}%); nothing was archived",
+                refusal=FailSafeRefusal(
+                    scope=scope,
+                    would_archive=len(unobserved),
+                    in_scope=len(candidates),
+                    max_archive_percent=max_archive_percent,
+                ),
             )
         records = self._fetch_many(unobserved)
         if dry_run:

@@ -27,10 +27,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, Protocol, Self, TypeVar, cast, overload
 
+from metaferry_runtime.audit import AuditMessage, RuntimeMessages
 from metaferry_runtime.repository import (
     ChangeKind,
+    DeletionFailSafe,
     Element,
     ElementNotFound,
+    FailSafeRefusal,
     Page,
     Transaction,
     TypeErrorInRepository,
@@ -89,21 +92,52 @@ class ElementContext(IntegrationContext):
         """Archive what this refresh did not observe, as the resource's deletionDetection says.
 
         Call it at the end of a refresh, after everything that still exists was created, upserted or marked
-        observed. Only elements this connector's metadata source owns are candidates; the repository refuses
-        (DeletionFailSafe, rolling the refresh back) above `maxArchivePercent`; with `dryRun` nothing is
-        archived and the result says what would have been. Returns nothing when detection is disabled.
+        observed. Only elements this connector's metadata source owns are candidates. Above `maxArchivePercent`
+        the fail-safe refuses the archive alone: nothing is archived, the refusal is audited and recorded on
+        the refresh (for its report), and the refresh goes on to commit its creates and updates. Why here:
+        every connector calling this gets that without handling DeletionFailSafe itself. A refresh whose
+        archive a user confirmed archives anyway. With `dryRun` nothing is archived and the result says what
+        would have been. Returns nothing when detection is disabled or refused.
         """
         settings = self.deletion_detection
         if not settings.enabled:
             self._check_usable()
             return []
         with self._writing("archive elements that disappeared") as transaction:
-            return transaction.archive_unobserved(
-                type_names=type_names,
-                scope_prefix=scope_prefix,
-                max_archive_percent=settings.max_archive_percent,
-                dry_run=settings.dry_run,
-            )
+            try:
+                return transaction.archive_unobserved(
+                    type_names=type_names,
+                    scope_prefix=scope_prefix,
+                    max_archive_percent=settings.max_archive_percent,
+                    dry_run=settings.dry_run,
+                )
+            except DeletionFailSafe as refused:
+                refusal = refused.refusal
+            batch = self._refresh_batch()
+            if batch is not None and batch.archive_confirmed:
+                archived = transaction.archive_unobserved(
+                    type_names=type_names, scope_prefix=scope_prefix, max_archive_percent=100, dry_run=settings.dry_run
+                )
+                if not settings.dry_run:
+                    self._audit_fail_safe(RuntimeMessages.ARCHIVE_CONFIRMED, refusal, archived=len(archived))
+                return archived
+            if batch is not None:
+                batch.archive_refusals.append(refusal)
+            self._audit_fail_safe(RuntimeMessages.ARCHIVE_REFUSED, refusal)
+            return []
+
+    def _audit_fail_safe(self, message: AuditMessage, refusal: FailSafeRefusal, **params: object) -> None:
+        self.audit_log.log_message(
+            "detect deletions",
+            message,
+            connector_name=self.connector_name,
+            would_archive=refusal.would_archive,
+            in_scope=refusal.in_scope,
+            scope=refusal.scope,
+            percent=round(refusal.would_archive * 100 / refusal.in_scope),
+            limit=refusal.max_archive_percent,
+            **params,
+        )
 
     def mark_observed(self, guid: str) -> None:
         """Tell deletion detection that this refresh saw the element even though nothing about it changed."""
