@@ -24,7 +24,7 @@ import enum
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pydantic import Field
@@ -58,6 +58,10 @@ class TableKind(enum.StrEnum):
         return self in (TableKind.VIEW, TableKind.MATERIALIZED_VIEW)
 
 
+#: Part of every digest: raise it when what a digest covers changes meaning.
+DIGEST_VERSION = 1
+
+
 @dataclass(frozen=True)
 class ColumnDefinition:
     name: str
@@ -68,6 +72,19 @@ class ColumnDefinition:
     description: str | None = None
     length: int | None = None
     precision: int | None = None
+
+    def facts(self) -> tuple[object, ...]:
+        """What the table's digest covers of the column."""
+        return (
+            self.name,
+            self.position,
+            self.data_type,
+            self.is_nullable,
+            self.default,
+            self.description,
+            self.length,
+            self.precision,
+        )
 
 
 @dataclass(frozen=True)
@@ -99,9 +116,26 @@ class TableDefinition:
         """A digest of everything the catalogue holds about the table, stable across processes. Which of
         its foreign keys point into catalogued schemas is part of it: a key to a schema catalogued later
         can only be linked then, so the table must be catalogued again then."""
-        facts = asdict(self)
-        facts["linkable"] = [key.referenced_schema in catalogued_schemas for key in self.foreign_keys]
-        text = json.dumps(facts, sort_keys=True, separators=(",", ":"), default=str)
+        # Plain tuples in field order: dataclasses.asdict's deep copy cost more than the rest of a no-change
+        # refresh. Adding a field to a definition changes every digest once, which is what it must do.
+        facts = (
+            DIGEST_VERSION,
+            self.schema,
+            self.name,
+            self.kind.value,
+            [column.facts() for column in self.columns],
+            self.description,
+            self.formula,
+            self.primary_key_name,
+            self.primary_key,
+            [
+                (k.name, k.columns, k.referenced_schema, k.referenced_table, k.referenced_columns)
+                for k in self.foreign_keys
+            ],
+            sorted(self.extra.items()),
+            [key.referenced_schema in catalogued_schemas for key in self.foreign_keys],
+        )
+        text = json.dumps(facts, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -213,6 +247,7 @@ class _Cataloguer:
         self.names = names
         self.outcome = CatalogueOutcome()
         self.column_guids: dict[str, str] = {}
+        self.created_columns: set[str] = set()
 
     def run(self) -> CatalogueOutcome:
         context, definition, names = self.context, self.definition, self.names
@@ -245,8 +280,9 @@ class _Cataloguer:
         self.outcome.tables = len(definition.tables)
         self.outcome.unchanged_tables = len(unchanged_tables)
         self.outcome.columns = sum(len(t.columns) for t in definition.tables)
-        for qualified_name, table, digest in changed:
-            self._catalog_table(qualified_name, table, digest, schema_guids[table.schema])
+        table_guids = self._catalog_tables(changed, schema_guids)
+        for qualified_name, table, _ in changed:
+            self._catalog_columns(qualified_name, table, table_guids[qualified_name])
         for qualified_name, table, _ in changed:
             self._link_foreign_keys(qualified_name, table)
         self.outcome.changed_tables = [qualified_name for qualified_name, _, _ in changed]
@@ -271,12 +307,32 @@ class _Cataloguer:
                 return held
             start += page_size
 
-    def _catalog_table(self, qualified_name: str, table: TableDefinition, digest: str, schema_guid: str) -> None:
+    def _catalog_tables(
+        self, changed: list[tuple[str, TableDefinition, str]], schema_guids: dict[str, str]
+    ) -> dict[str, str]:
+        """Upsert the changed tables and views, one call per schema (each call links its tables to the
+        schema's RelationalDBSchemaType once); returns their GUIDs by qualified name."""
+        by_schema: dict[str, list[tuple[str, TableDefinition, str]]] = {}
+        for item in changed:
+            by_schema.setdefault(item[1].schema, []).append(item)
+        guids: dict[str, str] = {}
+        for schema, items in by_schema.items():
+            upserts = [
+                ElementUpsert(
+                    qualified_name,
+                    _table_properties(table, digest),
+                    "RelationalView" if table.kind.is_view else "RelationalTable",
+                )
+                for qualified_name, table, digest in items
+            ]
+            results = self.context.upsert_database_tables(upserts, parent_guid=schema_guids[schema])
+            for (qualified_name, _, _), (guid, _) in zip(items, results, strict=True):
+                guids[qualified_name] = guid
+        return guids
+
+    def _catalog_columns(self, qualified_name: str, table: TableDefinition, table_guid: str) -> None:
+        """Upsert the table's columns in one call, new key columns created with their PrimaryKey."""
         context = self.context
-        type_name = "RelationalView" if table.kind.is_view else "RelationalTable"
-        element, _ = context.upsert_database_table(
-            qualified_name, _table_properties(table, digest), type_name=type_name, parent_guid=schema_guid
-        )
         key = set(table.primary_key)
         primary_key = {"name": table.primary_key_name, "keyPattern": LOCAL_KEY}
         upserts = [
@@ -287,12 +343,12 @@ class _Cataloguer:
             )
             for column in table.columns
         ]
-        results = context.upsert_database_columns(upserts, parent_guid=element.guid)
+        results = context.upsert_database_columns(upserts, parent_guid=table_guid)
         for column, (guid, change) in zip(table.columns, results, strict=True):
             self.column_guids[column_qualified_name(qualified_name, column.name)] = guid
             if change is ChangeKind.ELEMENT_CREATED:
-                continue  # created with its classification
-            if column.name in key:
+                self.created_columns.add(guid)  # created with its classification, and with no links yet
+            elif column.name in key:
                 context.set_primary_key_on_column(guid, primary_key)
             else:
                 context.remove_primary_key_from_column(guid)
@@ -316,6 +372,8 @@ class _Cataloguer:
                 self.outcome.foreign_keys += 1
         for column in table.columns:
             source = self.column_guids[column_qualified_name(qualified_name, column.name)]
+            if source in self.created_columns:
+                continue  # a column created by this refresh has only the links it was just given
             for linked in context.get_primary_key_columns(source):
                 if linked.guid not in wanted.get(source, set()):
                     context.remove_foreign_key_relationship(linked.guid, source)

@@ -679,17 +679,35 @@ class SqlTransaction(Transaction):
         self._observe(record)
 
     def mark_observed_by_names(self, qualified_names: Iterable[str]) -> list[str]:
+        """Elements not in memory are found by name and observed by GUID, never loaded: a no-change refresh
+        of a large catalogue would otherwise build a full record per element only to write its observed time
+        (which the flush does for all of them in one set-based statement)."""
         self._check_open()
-        if not self._actor_loaded:
-            self._load_actor_elements()  # one query for the actor's elements, then dictionary lookups
-        missing: list[str] = []
+        names = list(qualified_names)
         by_name, actor, observe = self._by_name, self.actor, self._observe
-        for qualified_name in qualified_names:
+        unloaded: dict[str, str] = {}
+        if not self._actor_loaded:
+            unknown = [name for name in names if name not in by_name]
+            owned = select(elements.c.qualified_name, elements.c.guid).where(
+                elements.c.metadata_collection == actor, elements.c.status == ACTIVE
+            )
+            if len(unknown) <= IN_CHUNK:  # beyond that, one scan of two columns beats many IN lists
+                owned = owned.where(elements.c.qualified_name.in_(unknown))
+            if unknown:
+                unloaded.update((row.qualified_name, row.guid) for row in self._execute(owned))
+        missing: list[str] = []
+        for qualified_name in names:
             record = by_name.get(qualified_name)
-            if record is None or record.status != ACTIVE or record.collection != actor:
-                missing.append(qualified_name)
+            if record is not None:
+                if record.status != ACTIVE or record.collection != actor:
+                    missing.append(qualified_name)
+                else:
+                    observe(record)
+            elif (guid := unloaded.get(qualified_name)) is not None:
+                self._observed.add(guid)
+                self._observed_pending.add(guid)
             else:
-                observe(record)
+                missing.append(qualified_name)
         return missing
 
     def archive_unobserved(
