@@ -18,8 +18,7 @@ from metaferry_runtime.connectors.directory_monitor import DirectoryMonitorConne
 from metaferry_runtime.repository import DeletionFailSafe
 from metaferry_runtime.resource.spec import DeletionDetection
 from metaferry_runtime.sdk import ConnectorConfigurationError, ConnectorError, available_connectors
-from metaferry_runtime.testing import ConnectorHarness, conformance, elements_under
-from metaferry_runtime.testing.plugin import HarnessFactory
+from metaferry_runtime.testing import ConnectorHarness, HarnessFactory, conformance, elements_under
 from tests.connectors.conftest import wait_until
 
 Monitor = ConnectorHarness[DirectoryMonitorConnector]

@@ -20,8 +20,7 @@ from metaferry_runtime.connectors.postgres_schema.catalog import read_catalog
 from metaferry_runtime.connectors.postgres_schema.settings import PostgresSchemaSettings
 from metaferry_runtime.repository import Element, MetadataRepository, open_repository
 from metaferry_runtime.sdk import ConnectorConfigurationError, ConnectorError
-from metaferry_runtime.testing import ConnectorHarness, conformance
-from metaferry_runtime.testing.plugin import HarnessFactory
+from metaferry_runtime.testing import ConnectorHarness, HarnessFactory, conformance
 
 pytestmark = pytest.mark.postgres
 

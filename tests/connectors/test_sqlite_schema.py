@@ -14,8 +14,7 @@ from metaferry_runtime.cli import EXIT_OK, main
 from metaferry_runtime.connectors.sqlite_schema import SqliteSchemaConnector, database_path
 from metaferry_runtime.repository import Element, MetadataRepository, open_repository
 from metaferry_runtime.sdk import ConnectorConfigurationError, ConnectorError
-from metaferry_runtime.testing import ConnectorHarness, conformance
-from metaferry_runtime.testing.plugin import HarnessFactory
+from metaferry_runtime.testing import ConnectorHarness, HarnessFactory, conformance
 
 Driven = ConnectorHarness[SqliteSchemaConnector]
 

@@ -12,7 +12,7 @@ import threading
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from metaferry_runtime.sdk import ConnectorConfigurationError, IntegrationConnector
+from metaferry_runtime.sdk import Connection, ConnectorConfigurationError, IntegrationConnector
 from metaferry_runtime.sdk.contexts import FilesIntegratorContext
 
 
@@ -49,6 +49,39 @@ class FolderConnector(IntegrationConnector[FilesIntegratorContext]):
 
     def file_properties(self, path: str) -> dict[str, Any]:
         return {"size": os.path.getsize(path)}
+
+
+class RecordingConnector(FolderConnector):
+    """Records its lifecycle calls (class-level, so a test can read them after the engine built the instance)."""
+
+    calls: ClassVar[list[str]] = []
+
+    def initialize(self, connection: Connection, connector_instance_id: str) -> None:
+        self.calls.append("initialize")
+        super().initialize(connection, connector_instance_id)
+
+    def set_audit_log(self, audit_log: Any) -> None:
+        self.calls.append("set_audit_log")
+        super().set_audit_log(audit_log)
+
+    def set_connector_name(self, connector_name: str) -> None:
+        self.calls.append("set_connector_name")
+        super().set_connector_name(connector_name)
+
+    def set_context(self, context: FilesIntegratorContext) -> None:
+        self.calls.append("set_context")
+        super().set_context(context)
+
+    def start(self) -> None:
+        self.calls.append("start")
+        super().start()
+
+    def refresh(self) -> None:
+        self.calls.append("refresh")
+        super().refresh()
+
+    def disconnect(self) -> None:
+        self.calls.append("disconnect")
 
 
 class ForgetsSuperConnector(FolderConnector):

@@ -68,6 +68,17 @@ def test_a_connector_that_cannot_start_fails_the_lifecycle_and_nothing_else_is_c
     assert "start() raised ConnectorConfigurationError" in report.failed[0].detail
 
 
+def test_a_connector_the_runtime_cannot_load_by_its_manifest_fails_the_lifecycle(folder: Path) -> None:
+    class DefinedInATest(samples.FolderConnector):
+        """Not importable as module:Class, so `run` and `check` cannot load it."""
+
+    with pytest.raises(ConformanceFailure) as raised:
+        conformance(DefinedInATest, endpoint=folder)
+    [failed] = raised.value.report.failed
+    assert failed.property is Property.LIFECYCLE
+    assert "under the engine (run --once)" in failed.detail and "check step 'connector' failed" in failed.detail
+
+
 def test_conformance_runs_inside_an_event_loop_too(folder: Path) -> None:
     async def from_a_coroutine() -> None:
         conformance(samples.FolderConnector, endpoint=folder)

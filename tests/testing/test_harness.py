@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
 from metaferry_runtime.audit import RuntimeMessages
-from metaferry_runtime.repository import ElementNotFound
+from metaferry_runtime.lifecycle.engine import ConnectorRuntime
+from metaferry_runtime.repository import ElementNotFound, open_repository
 from metaferry_runtime.resource import ManifestError, PermittedSynchronization
 from metaferry_runtime.sdk import ContextDisconnected
 from metaferry_runtime.sdk.contexts import FilesIntegratorContext
 from metaferry_runtime.testing import (
     ConnectorHarness,
+    HarnessFactory,
     assert_refresh_writes_nothing,
     build_manifest,
     element_named,
@@ -22,8 +27,7 @@ from metaferry_runtime.testing import (
     last_refresh_changes,
     relationships_between,
 )
-from metaferry_runtime.testing.plugin import HarnessFactory
-from tests.testing.sample_connectors import FolderConnector, TimestampingConnector
+from tests.testing.sample_connectors import FolderConnector, RecordingConnector, TimestampingConnector
 
 
 def qn(path: Path) -> str:
@@ -202,3 +206,46 @@ def test_the_repository_is_postgresql_when_a_url_is_given(
     assert_refresh_writes_nothing(harness)
     with pytest.raises(ElementNotFound), harness.repository.transaction(actor="reader") as transaction:
         transaction.get_element("no-such-guid")
+
+
+def test_the_harness_makes_the_calls_the_engine_makes_in_the_same_order(folder: Path, tmp_path: Path) -> None:
+    RecordingConnector.calls = []
+    with ConnectorHarness.create(RecordingConnector, endpoint=folder) as harness:
+        harness.refresh()
+    under_the_harness, RecordingConnector.calls = RecordingConnector.calls, []
+    repository = open_repository(f"sqlite:///{tmp_path / 'engine.db'}")
+    try:
+        runtime = ConnectorRuntime(resource=build_manifest(RecordingConnector, endpoint=folder), repository=repository)
+        asyncio.run(runtime.run_once())
+    finally:
+        repository.close()
+    assert (
+        under_the_harness
+        == RecordingConnector.calls
+        == [
+            "initialize",
+            "set_audit_log",
+            "set_connector_name",
+            "set_context",
+            "start",
+            "refresh",
+            "disconnect",
+        ]
+    )
+
+
+def test_the_plugin_costs_a_test_session_nothing_until_a_fixture_is_used() -> None:
+    code = (
+        "import sys, metaferry_runtime.testing.plugin;"
+        " print(sorted(m for m in ('sqlalchemy', 'metaferry_runtime.lifecycle.engine') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_public_names_are_the_kits_functions_whichever_module_was_imported_first() -> None:
+    import metaferry_runtime.testing.suite  # noqa: F401  # a submodule import must not shadow a public name
+    from metaferry_runtime import testing
+
+    assert callable(testing.conformance) and testing.conformance.__module__ == "metaferry_runtime.testing.suite"
+    assert sorted(testing.__all__) == sorted(name for name in testing.__all__ if hasattr(testing, name))

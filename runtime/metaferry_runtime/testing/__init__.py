@@ -25,25 +25,61 @@ fixture to every suite once metaferry is installed.
 A connector module imports only `metaferry_runtime.sdk`; its tests import this package.
 """
 
-from metaferry_runtime.testing.assertions import (
-    RefreshChanges,
-    assert_refresh_writes_nothing,
-    element_named,
-    elements_under,
-    last_refresh_changes,
-    relationships_between,
-)
-from metaferry_runtime.testing.conformance import (
-    CANARY_KEY,
-    ConformanceFailure,
-    ConformanceReport,
-    Property,
-    PropertyResult,
-    conformance,
-)
-from metaferry_runtime.testing.faults import CountingRepository, InjectedFailure
-from metaferry_runtime.testing.harness import ConnectorHarness
-from metaferry_runtime.testing.manifests import Manifest, build_manifest
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from metaferry_runtime.testing.assertions import (
+        RefreshChanges,
+        assert_refresh_writes_nothing,
+        element_named,
+        elements_under,
+        last_refresh_changes,
+        relationships_between,
+    )
+    from metaferry_runtime.testing.faults import CountingRepository, InjectedFailure
+    from metaferry_runtime.testing.harness import ConnectorHarness, HarnessFactory
+    from metaferry_runtime.testing.manifests import Manifest, build_manifest
+    from metaferry_runtime.testing.suite import (
+        CANARY_KEY,
+        ConformanceFailure,
+        ConformanceReport,
+        Property,
+        PropertyResult,
+        conformance,
+    )
+
+#: Public name -> the module defining it. Imported on first use: the pytest plugin lives in this package
+#: and pytest imports it in every session, which should not cost the runtime's imports when unused.
+_EXPORTS: dict[str, str] = {
+    "RefreshChanges": "assertions",
+    "assert_refresh_writes_nothing": "assertions",
+    "element_named": "assertions",
+    "elements_under": "assertions",
+    "last_refresh_changes": "assertions",
+    "relationships_between": "assertions",
+    "CANARY_KEY": "suite",
+    "ConformanceFailure": "suite",
+    "ConformanceReport": "suite",
+    "Property": "suite",
+    "PropertyResult": "suite",
+    "conformance": "suite",
+    "CountingRepository": "faults",
+    "InjectedFailure": "faults",
+    "ConnectorHarness": "harness",
+    "HarnessFactory": "harness",
+    "Manifest": "manifests",
+    "build_manifest": "manifests",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CANARY_KEY",
@@ -51,6 +87,7 @@ __all__ = [
     "ConformanceReport",
     "ConnectorHarness",
     "CountingRepository",
+    "HarnessFactory",
     "InjectedFailure",
     "Manifest",
     "Property",

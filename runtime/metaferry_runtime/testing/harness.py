@@ -34,6 +34,10 @@ AUDIT_RECORDS_KEPT = 10_000
 MAX_EVENTS_PER_REFRESH = 1_000_000
 
 
+#: The `connector_harness` fixture: called with `ConnectorHarness.create`'s arguments.
+HarnessFactory = Callable[..., "ConnectorHarness[Any]"]
+
+
 class Repository:
     """A repository of the harness's own: SQLite in a temporary directory, or the database at `url`."""
 

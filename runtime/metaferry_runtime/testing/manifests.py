@@ -25,8 +25,9 @@ DEFAULT_NAME = "under-test"
 
 
 def connector_reference(connector_class: type[IntegrationConnector[Any]]) -> str:
-    """`module:Class`, the form of `spec.connector` the broker imports."""
-    return f"{connector_class.__module__}:{connector_class.__qualname__}"
+    """`module:Class`, the form of `spec.connector` the broker imports. A class defined inside a function or
+    another class is not found there: the harness runs it all the same, but `run` and `check` cannot."""
+    return f"{connector_class.__module__}:{connector_class.__name__}"
 
 
 def build_manifest(

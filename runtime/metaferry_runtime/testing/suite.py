@@ -34,6 +34,7 @@ from urllib.parse import quote, quote_plus
 from metaferry_runtime.audit import AuditLog, SecretMasker
 from metaferry_runtime.check import check_connector
 from metaferry_runtime.lifecycle.engine import ConnectorRuntime
+from metaferry_runtime.report import RefreshResult
 from metaferry_runtime.repository import ChangeCounts, ChangeEvent, MetadataRepository
 from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
 from metaferry_runtime.sdk import IntegrationConnector
@@ -116,10 +117,10 @@ def conformance(
     with _captured_logs() as logs, suppress(_Stop):
         suite.run(repository_url)
     suite.check_secrets(logs)
-    suite.report.results.sort(key=lambda result: list(Property).index(result.property))
-    if suite.report.failed:
-        raise ConformanceFailure(suite.report)
-    return suite.report
+    report = suite.finish()
+    if report.failed:
+        raise ConformanceFailure(report)
+    return report
 
 
 class _Suite:
@@ -132,14 +133,25 @@ class _Suite:
         self.report = ConformanceReport(connector=f"{connector_class.__module__}.{connector_class.__qualname__}")
         self.texts: list[tuple[str, str]] = []  # (where, text) to search for secrets
         self.first_writes = 0
+        self._found: dict[Property, tuple[list[str], list[str]]] = {}  # property -> (problems, notes)
 
     def passed(self, prop: Property, detail: str) -> None:
-        self.report.results.append(PropertyResult(prop, True, detail))
+        self._found.setdefault(prop, ([], []))[1].append(detail)
 
     def failed(self, prop: Property, detail: str, *, stop: bool = False) -> None:
-        self.report.results.append(PropertyResult(prop, False, detail))
+        self._found.setdefault(prop, ([], []))[0].append(detail)
         if stop:
             raise _Stop()
+
+    def finish(self) -> ConformanceReport:
+        """One result per property checked, in the order of `Property`; a failure shows only its problems."""
+        self.report.results = [
+            PropertyResult(prop, not problems, "; ".join(problems or notes))
+            for prop in Property
+            if prop in self._found
+            for problems, notes in [self._found[prop]]
+        ]
+        return self.report
 
     def run(self, repository_url: str | None) -> None:
         owned = Repository(repository_url)
@@ -183,14 +195,12 @@ class _Suite:
         finally:
             problems_at_disconnect = self.disconnect(harness)
             self.texts += _audit_texts(harness)
-        problems += problems_at_disconnect
-        if problems:
-            self.failed(Property.LIFECYCLE, "; ".join(problems))
-        else:
-            self.passed(
-                Property.LIFECYCLE,
-                "configured in the engine's order, nothing written before start(), started, refreshed, disconnected",
-            )
+        for problem in problems + problems_at_disconnect:
+            self.failed(Property.LIFECYCLE, problem)
+        self.passed(
+            Property.LIFECYCLE,
+            "configured in the engine's order, nothing written before start(), started, refreshed, disconnected",
+        )
 
     def configure_and_start(self, harness: ConnectorHarness[Any], repository: CountingRepository) -> list[str]:
         self.call(
@@ -244,8 +254,8 @@ class _Suite:
         finally:
             problems = self.disconnect(harness)
             self.texts += _audit_texts(harness)
-        if problems:
-            self.failed(Property.LIFECYCLE, "; ".join(problems))
+        for problem in problems:
+            self.failed(Property.LIFECYCLE, problem)
         leaked = ProcessResources.now().leaked_since(before)
         if leaked:
             self.failed(Property.RESOURCES, "left after disconnect(): " + ", ".join(leaked))
@@ -261,13 +271,28 @@ class _Suite:
         runtime = ConnectorRuntime(
             resource=self.resource, repository=repository, secured_properties=self.secrets, audit_log=audit_log
         )
-        _run_coroutine(runtime.run_once)
-        self.texts.append(("the runtime's report", runtime.report().model_dump_json()))
+        record = _run_coroutine(runtime.run_once)
+        report = runtime.report()
+        self.texts.append(("the runtime's report", report.model_dump_json()))
         self.texts += [
             (f"audit record {r.message_id}", json.dumps(r.__dict__, default=str)) for r in audit_log.records()
         ]
+        if record is None or record.result is not RefreshResult.SUCCEEDED:
+            self.failed(Property.LIFECYCLE, f"under the engine (run --once): {report.last_error or 'it never came up'}")
+        else:
+            written = {
+                kind: count
+                for kind, count in record.statistics.model_dump().items()
+                if kind in ("created", "updated", "archived", "deleted") and count
+            }
+            if written:
+                self.failed(Property.UNCHANGED_SOURCE, f"under the engine (run --once) a refresh wrote {written}")
+            self.passed(Property.LIFECYCLE, "the engine (run --once) and check ran it too")
         steps = check_connector(self.resource, repository, self.secrets)
         self.texts += [(f"check step {step.name!r}", step.detail) for step in steps]
+        for step in steps:
+            if not step.ok:
+                self.failed(Property.LIFECYCLE, f"check step {step.name!r} failed: {step.detail}")
 
     # --- life 3: a write fails half-way through the first refresh -------------------------------------------
     def third_life(self) -> None:
@@ -321,7 +346,7 @@ class _Suite:
         else:
             self.passed(
                 Property.SECRETS,
-                f"{len(self.secrets)} secrets in none of {len(self.texts)} records and {len(logs)} log lines",
+                f"{', '.join(sorted(self.secrets))}: in none of {len(self.texts)} records and {len(logs)} log lines",
             )
 
     # --- helpers --------------------------------------------------------------------------------------------
