@@ -142,6 +142,14 @@ class LogsSecretsConnector(FolderConnector):
         logging.getLogger(__name__).debug("connecting with %s", secrets)
 
 
+class PublishesSecretsConnector(FolderConnector):
+    """Leaks a secured property into open metadata: it records the folder's access token as a description."""
+
+    def file_properties(self, path: str) -> dict[str, Any]:
+        tokens = [value.get_secret_value() for value in self.connection.secured_properties.values()]
+        return {**super().file_properties(path), "description": f"read with {tokens[0]}"}
+
+
 class SwallowsErrorsConnector(FolderConnector):
     """Breaks the one transaction: what it cannot write is logged and skipped, so a refresh whose writes
     failed half-way commits the half that went through, and reports success."""

@@ -34,6 +34,7 @@ def test_a_blocking_connector_is_also_engaged_on_the_unchanged_source(folder: Pa
         (samples.InstanceStampingConnector, {Property.UNCHANGED_SOURCE}, "a restarted connector's first refresh wrote"),
         (samples.LeakyConnector, {Property.RESOURCES}, "thread 'sample-leaky-poller', fd "),
         (samples.LogsSecretsConnector, {Property.SECRETS}, "conformanceCanary in a log record of tests.testing"),
+        (samples.PublishesSecretsConnector, {Property.SECRETS}, "conformanceCanary in out-topic event ELEMENT_CREATED"),
         (samples.SwallowsErrorsConnector, {Property.ONE_TRANSACTION}, "the error was swallowed"),
     ],
 )
