@@ -102,7 +102,8 @@ class ConnectorHarness(Generic[ConnectorT]):
         **spec_fields: Any,
     ) -> ConnectorHarness[ConnectorT]:
         """A harness over a fresh repository (SQLite in a temporary directory unless `repository_url` is given,
-        e.g. a PostgreSQL database), configured and started unless told otherwise. `spec_fields` are those of
+        e.g. a PostgreSQL database), configured and started unless told otherwise (`configure=False` leaves
+        both to the test). `spec_fields` are those of
         `build_manifest` (`endpoint=`, `configuration_properties=`, `catalog_targets=`...)."""
         resource = build_manifest(connector_class, manifest, **spec_fields)
         owned = Repository(repository_url)
@@ -115,8 +116,8 @@ class ConnectorHarness(Generic[ConnectorT]):
         try:
             if configure:
                 harness.configure()
-            if start:
-                harness.start()
+                if start:
+                    harness.start()
         except BaseException:
             harness.close()
             raise

@@ -11,7 +11,7 @@
 3. a new instance over a fresh repository whose writes fail after half of those a first refresh makes: the
    refresh fails and leaves nothing (one transaction).
 
-Throughout, the secrets (the manifest's, or a canary the suite adds) are looked for in every audit record, the
+Throughout, the secrets (those the test gives, or a canary the suite adds) are looked for in every audit record, the
 report, `check`'s steps, every log record as the connector emitted it (before the runtime's masking handler,
 which is a safety net, not a licence), and the out-topic events. The source must be unchanged during the call
 and hold something for a first refresh to catalogue, or idempotence would be proven on nothing.
