@@ -88,3 +88,9 @@ def test_conformance_runs_inside_an_event_loop_too(folder: Path) -> None:
 
     asyncio.run(from_a_coroutine())
     assert not [thread for thread in threading.enumerate() if thread.name == "metaferry-testing-engine"]
+
+
+@pytest.mark.postgres
+def test_conformance_over_a_postgresql_repository(folder: Path, postgres_database: str) -> None:
+    report = conformance(samples.FolderConnector, endpoint=folder, repository_url=postgres_database)
+    assert all(result.passed for result in report.results), str(report)

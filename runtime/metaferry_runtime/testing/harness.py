@@ -76,6 +76,8 @@ class ConnectorHarness(Generic[ConnectorT]):
             "metaferry-runtime", connector_name=name, masker=self.masker, keep=AUDIT_RECORDS_KEPT
         )
         service = resource.spec.integration_service.value
+        # The service's context; typed as the base here, since the class is chosen by the manifest at run time:
+        # a typed test reads it as `harness.connector.context`.
         self.context: IntegrationContext = context_for(
             resource, repository, audit_log=self.runtime_audit_log.child(f"context/{service}")
         )
