@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -115,21 +116,22 @@ class InstanceStampingConnector(FolderConnector):
 
 
 class LeakyConnector(FolderConnector):
-    """Leaves a thread and an open file behind at disconnect (`release_all` cleans up after a test)."""
+    """Leaves a thread, an open file and a socket behind at disconnect (`release_all` cleans up after a test)."""
 
-    leaked: ClassVar[list[tuple[threading.Event, Any]]] = []
+    leaked: ClassVar[list[tuple[threading.Event, Any, socket.socket]]] = []
 
     def start(self) -> None:
         super().start()
         stop = threading.Event()
         threading.Thread(target=stop.wait, name="sample-leaky-poller", daemon=True).start()
-        self.leaked.append((stop, open(os.devnull)))  # noqa: SIM115  # leaking it is the point
+        self.leaked.append((stop, open(os.devnull), socket.socket()))  # noqa: SIM115  # leaking them is the point
 
     @classmethod
     def release_all(cls) -> None:
-        for stop, file in cls.leaked:
+        for stop, file, sock in cls.leaked:
             stop.set()
             file.close()
+            sock.close()
         cls.leaked.clear()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -48,6 +49,9 @@ def test_a_connector_that_breaks_a_property_fails_it_by_name(
     assert isinstance(raised.value, AssertionError)
     assert all(prop.value in str(raised.value) for prop in broken)
     assert detail in " ".join(result.detail for result in report.failed)
+    if connector_class is samples.LeakyConnector:
+        [leaks] = report.failed
+        assert f"-> {os.devnull}" in leaks.detail and "-> socket:[" in leaks.detail
 
 
 def test_the_secrets_given_are_the_ones_looked_for(folder: Path) -> None:

@@ -50,11 +50,20 @@ CANARY_KEY = "conformanceCanary"
 
 
 class Property(StrEnum):
+    """The properties, in the order they are checked; the value is how a failure names it."""
+
+    #: Each configuration call reaches the SDK base class, nothing is written before start(), and the
+    #: engine (`run --once`) and `check` run the connector as the harness does.
     LIFECYCLE = "lifecycle order respected"
+    #: A second refresh of the same instance writes nothing and publishes no event.
     IDEMPOTENT = "refresh is idempotent"
+    #: A new instance (a restart) writes nothing on the source it already catalogued, refreshing or engaged.
     UNCHANGED_SOURCE = "no writes on an unchanged source"
+    #: After disconnect(), no thread and no file descriptor (file, socket, pipe, watch) the connector opened.
     RESOURCES = "disconnect releases resources"
+    #: No secured property in audit records, the report, `check`'s steps, log records or out-topic events.
     SECRETS = "secrets never in audit records, report or logs"
+    #: A refresh whose writes fail half-way raises, and leaves nothing committed.
     ONE_TRANSACTION = "refresh in one transaction"
 
 
@@ -78,7 +87,11 @@ class ConformanceReport:
         return [result for result in self.results if not result.passed]
 
     def result(self, prop: Property) -> PropertyResult:
-        return next(result for result in self.results if result.property is prop)
+        """The result of `prop`; KeyError if it was not reached (an earlier failure stopped the suite)."""
+        for result in self.results:
+            if result.property is prop:
+                return result
+        raise KeyError(f"{prop.value!r} was not checked")
 
     def __str__(self) -> str:
         lines = [f"conformance of {self.connector}:"]
