@@ -38,8 +38,8 @@ MAX_EVENTS_PER_REFRESH = 1_000_000
 HarnessFactory = Callable[..., "ConnectorHarness[Any]"]
 
 
-class Repository:
-    """A repository of the harness's own: SQLite in a temporary directory, or the database at `url`."""
+class OwnedRepository:
+    """A repository the kit opened and closes: SQLite in a temporary directory, or the database at `url`."""
 
     def __init__(self, url: str | None = None) -> None:
         self._directory = None if url is not None else Path(tempfile.mkdtemp(prefix="metaferry-testing-"))
@@ -108,7 +108,7 @@ class ConnectorHarness(Generic[ConnectorT]):
         both to the test). `spec_fields` are those of
         `build_manifest` (`endpoint=`, `configuration_properties=`, `catalog_targets=`...)."""
         resource = build_manifest(connector_class, manifest, **spec_fields)
-        owned = Repository(repository_url)
+        owned = OwnedRepository(repository_url)
         try:
             harness = cls(connector_class, resource=resource, repository=owned.repository, secrets=secrets)
         except BaseException:

@@ -39,7 +39,7 @@ from metaferry_runtime.repository import ChangeCounts, ChangeEvent, MetadataRepo
 from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
 from metaferry_runtime.sdk import IntegrationConnector
 from metaferry_runtime.testing.faults import CountingRepository, InjectedFailure
-from metaferry_runtime.testing.harness import AUDIT_RECORDS_KEPT, ConnectorHarness, Repository
+from metaferry_runtime.testing.harness import AUDIT_RECORDS_KEPT, ConnectorHarness, OwnedRepository
 from metaferry_runtime.testing.manifests import Manifest, build_manifest
 from metaferry_runtime.testing.resources import ProcessResources
 
@@ -167,7 +167,7 @@ class _Suite:
         return self.report
 
     def run(self, repository_url: str | None) -> None:
-        owned = Repository(repository_url)
+        owned = OwnedRepository(repository_url)
         try:
             counting = CountingRepository(owned.repository)
             self.first_life(counting)
@@ -310,7 +310,7 @@ class _Suite:
     # --- life 3: a write fails half-way through the first refresh -------------------------------------------
     def third_life(self) -> None:
         fail_after = self.first_writes // 2
-        owned = Repository()
+        owned = OwnedRepository()
         try:
             counting = CountingRepository(owned.repository)
             harness = self.harness(counting)
