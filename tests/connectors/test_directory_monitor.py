@@ -10,21 +10,46 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from metaferry_runtime.connectors.directory_monitor import DirectoryMonitorConnector
 from metaferry_runtime.resource.spec import DeletionDetection
 from metaferry_runtime.sdk import ConnectorConfigurationError, ConnectorError, available_connectors
-from tests.connectors.conftest import Monitor, wait_until
+from metaferry_runtime.testing import ConnectorHarness, HarnessFactory, conformance, elements_under
+from tests.connectors.conftest import wait_until
 
+Monitor = ConnectorHarness[DirectoryMonitorConnector]
 MakeMonitor = Callable[..., Monitor]
+
+
+@pytest.fixture
+def make_monitor(connector_harness: HarnessFactory) -> MakeMonitor:
+    """make_monitor(root, config=, deletion=, catalog_targets=): the monitor, configured and started by the kit."""
+
+    def make(
+        endpoint: Path | None,
+        *,
+        config: dict[str, Any] | None = None,
+        deletion: DeletionDetection | None = None,
+        catalog_targets: list[str] | None = None,
+    ) -> Monitor:
+        return connector_harness(
+            DirectoryMonitorConnector,
+            endpoint=endpoint,
+            configuration_properties=config,
+            deletion_detection=deletion,
+            catalog_targets=catalog_targets,
+        )
+
+    return make
 
 
 def _names(monitor: Monitor) -> dict[str, str]:
     """Active catalogued qualified names (relative to nothing: full names) -> type name."""
-    context = monitor.context
-    elements = context.get_my_data_files() + context.get_my_file_folders()
-    return {element.qualified_name: element.type_name for element in elements}
+    elements = {**elements_under(monitor, "DataFile"), **elements_under(monitor, "FileFolder")}
+    return {name: element.type_name for name, element in elements.items()}
 
 
 def _qn(path: Path) -> str:
@@ -177,7 +202,7 @@ class EngageLoop:
     def _run(self) -> None:
         while not self.stop.is_set():
             try:
-                self.monitor.connector.engage()
+                self.monitor.engage_once()
             except BaseException as error:
                 self.errors.append(error)
                 return
@@ -188,7 +213,7 @@ class EngageLoop:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop.set()
-        self.monitor.connector.disconnect()
+        self.monitor.disconnect()
         self.thread.join(timeout=5)
 
 
@@ -247,6 +272,21 @@ def test_watch_mode_honours_dry_run_for_deletions(make_monitor: MakeMonitor, tre
             what="the dry-run report",
         )
     assert _qn(tree / "readme") in _names(monitor)
+
+
+def test_the_monitor_conforms_on_a_real_tree_in_watch_mode(tree: Path) -> None:
+    report = conformance(DirectoryMonitorConnector, endpoint=tree, uses_blocking_calls=True)
+    assert report.first_refresh.created == 8
+
+
+def test_disconnect_releases_the_watch_when_engage_is_not_running(make_monitor: MakeMonitor, tree: Path) -> None:
+    monitor = make_monitor(tree)
+    monitor.connector.engage()
+    assert monitor.connector.is_watching
+    monitor.disconnect()
+    assert not monitor.connector.is_watching
+    monitor.connector.engage()  # after disconnect: returns at once, watching nothing
+    assert not monitor.connector.is_watching
 
 
 def test_a_runtime_that_only_refreshes_does_not_import_watchfiles() -> None:

@@ -20,9 +20,11 @@ from metaferry_runtime.connectors.postgres_schema.catalog import read_catalog
 from metaferry_runtime.connectors.postgres_schema.settings import PostgresSchemaSettings
 from metaferry_runtime.repository import Element, MetadataRepository, open_repository
 from metaferry_runtime.sdk import ConnectorConfigurationError, ConnectorError
-from tests.connectors.conftest import Driven
+from metaferry_runtime.testing import ConnectorHarness, HarnessFactory, conformance
 
 pytestmark = pytest.mark.postgres
+
+Driven = ConnectorHarness[PostgresSchemaConnector]
 
 SCHEMA = """
 create schema sales;
@@ -91,16 +93,30 @@ def source(postgres_database: str) -> str:
 
 
 @pytest.fixture
-def repository(tmp_path: Path) -> Iterator[MetadataRepository]:
-    repository = open_repository(f"sqlite:///{tmp_path / 'catalogue.db'}", poll_interval=0.2)
+def repository_url(tmp_path: Path) -> str:
+    """The catalogue the connector writes to and the test reads: a SQLite file of the test's own."""
+    return f"sqlite:///{tmp_path / 'catalogue.db'}"
+
+
+@pytest.fixture
+def repository(repository_url: str) -> Iterator[MetadataRepository]:
+    repository = open_repository(repository_url, poll_interval=0.2)
     yield repository
     repository.close()
 
 
 @pytest.fixture
-def catalogue(drive: Callable[..., Driven], repository: MetadataRepository) -> Callable[..., Driven]:
-    def make(endpoint: str, **kwargs: Any) -> Driven:
-        return drive(PostgresSchemaConnector, repository, service="database", endpoint=endpoint, **kwargs)
+def catalogue(connector_harness: HarnessFactory, repository_url: str) -> Callable[..., Driven]:
+    """catalogue(endpoint, config=, secrets=, catalog_targets=): the connector, configured and started by the kit."""
+
+    def make(endpoint: str, *, config: dict[str, Any] | None = None, **kwargs: Any) -> Driven:
+        return connector_harness(
+            PostgresSchemaConnector,
+            endpoint=endpoint,
+            configuration_properties=config,
+            repository_url=repository_url,
+            **kwargs,
+        )
 
     return make
 
@@ -593,3 +609,9 @@ def test_check_names_the_missing_schema(source: str, tmp_path: Path, capsys: pyt
     assert "ok   schema sales" in out
     assert "FAIL  schema nowhere" in out and "does not exist" in out
     assert "dry-run refresh" not in out
+
+
+def test_the_connector_conforms_with_a_password_from_the_secret(source: str, password_user: tuple[str, str]) -> None:
+    user, password = password_user
+    report = conformance(PostgresSchemaConnector, endpoint=_with(source, user=user), secrets={"password": password})
+    assert report.first_refresh.created > 40

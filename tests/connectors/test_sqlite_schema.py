@@ -15,7 +15,9 @@ from metaferry_runtime.connectors.sqlite_schema import SqliteSchemaConnector, da
 from metaferry_runtime.repository import Element, MetadataRepository, open_repository
 from metaferry_runtime.resource.spec import DeletionDetection
 from metaferry_runtime.sdk import ConnectorConfigurationError, ConnectorError
-from tests.connectors.conftest import Driven
+from metaferry_runtime.testing import ConnectorHarness, HarnessFactory, conformance
+
+Driven = ConnectorHarness[SqliteSchemaConnector]
 
 SCHEMA = """
 create table customers (id integer primary key, email varchar(64) not null, balance numeric(10, 2) default 0);
@@ -44,16 +46,30 @@ def source(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def repository(tmp_path: Path) -> Iterator[MetadataRepository]:
-    repository = open_repository(f"sqlite:///{tmp_path / 'catalogue.db'}", poll_interval=0.2)
+def repository_url(tmp_path: Path) -> str:
+    """The catalogue the connector writes to and the test reads: a SQLite file of the test's own."""
+    return f"sqlite:///{tmp_path / 'catalogue.db'}"
+
+
+@pytest.fixture
+def repository(repository_url: str) -> Iterator[MetadataRepository]:
+    repository = open_repository(repository_url, poll_interval=0.2)
     yield repository
     repository.close()
 
 
 @pytest.fixture
-def catalogue(drive: Callable[..., Driven], repository: MetadataRepository) -> Callable[..., Driven]:
-    def make(endpoint: str | Path, **kwargs: Any) -> Driven:
-        return drive(SqliteSchemaConnector, repository, service="database", endpoint=str(endpoint), **kwargs)
+def catalogue(connector_harness: HarnessFactory, repository_url: str) -> Callable[..., Driven]:
+    """catalogue(endpoint, config=, secrets=, catalog_targets=): the connector, configured and started by the kit."""
+
+    def make(endpoint: str | Path, *, config: dict[str, Any] | None = None, **kwargs: Any) -> Driven:
+        return connector_harness(
+            SqliteSchemaConnector,
+            endpoint=str(endpoint),
+            configuration_properties=config,
+            repository_url=repository_url,
+            **kwargs,
+        )
 
     return make
 
@@ -232,3 +248,8 @@ def test_run_and_check_from_the_command_line(source: Path, tmp_path: Path, capsy
     assert "opened read-only" in checked and "5 tables and views" in checked
     assert main(["run", str(manifest), "--once", "--repository", repository]) == EXIT_OK
     assert "result           succeeded" in capsys.readouterr().out
+
+
+def test_the_connector_conforms_on_a_real_file(source: Path) -> None:
+    report = conformance(SqliteSchemaConnector, endpoint=source)
+    assert report.first_refresh.created > 15

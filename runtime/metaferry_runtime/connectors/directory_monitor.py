@@ -20,10 +20,11 @@ name and against the path relative to the root). Symbolic links are not followed
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -115,7 +116,7 @@ class DirectoryMonitorConnector(IntegrationConnector[FilesIntegratorContext]):
         self._roots: list[str] = []
         self._settings = MonitorSettings()
         self._stop = threading.Event()
-        self._watcher: Iterator[set[tuple[watchfiles.Change, str]]] | None = None
+        self._watcher: Generator[set[tuple[watchfiles.Change, str]], None, None] | None = None
         self._type_by_extension: dict[str, tuple[str, str]] = {}
 
     # --- lifecycle --------------------------------------------------------------------------------------------
@@ -178,17 +179,34 @@ class DirectoryMonitorConnector(IntegrationConnector[FilesIntegratorContext]):
                 recursive=True,
                 raise_interrupt=False,
             )
+        watcher = self._watcher
+        if watcher is None:  # disconnected meanwhile
+            return
         try:
-            changes = next(self._watcher)
+            changes = next(watcher)
         except StopIteration:
             self._watcher = None
             return
-        if changes and not self._stop.is_set():
+        if self._stop.is_set():
+            self._close_watcher()
+            return
+        if changes:
             self.apply_changes(changes)
 
     def disconnect(self) -> None:
-        """Stop watching; a running engage() returns within watchfiles' polling step."""
+        """Stop watching and release the watch (its inotify and epoll descriptors); a running engage() returns
+        within watchfiles' polling step and releases it then."""
         self._stop.set()
+        self._close_watcher()
+
+    def _close_watcher(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is None:
+            return
+        # Leaves watchfiles' `with RustNotify(...)`, which closes its descriptors. ValueError: engage() is inside
+        # it on another thread, and the stop event ends it there.
+        with contextlib.suppress(ValueError):
+            watcher.close()
 
     # --- the full walk ----------------------------------------------------------------------------------------
     def _catalog_tree(self, root: str, top: str) -> str:

@@ -243,4 +243,8 @@ class MetadataRepository(abc.ABC):
         """Committed events with a sequence greater than `sequence`, in order."""
 
     @abc.abstractmethod
+    def head_sequence(self) -> int:
+        """The sequence of the last committed event (0 when there is none): where `events_since` resumes."""
+
+    @abc.abstractmethod
     def close(self) -> None: ...
