@@ -161,7 +161,7 @@ def test_schema_changes_between_refreshes_give_exactly_the_expected_changes(
 def test_dropping_most_of_a_schema_trips_the_fail_safe_and_the_new_table_is_still_catalogued(
     source: Path, catalogue: Callable[..., Driven], repository: MetadataRepository
 ) -> None:
-    driven = catalogue(source, deletion=DeletionDetection(max_archive_percent=30))
+    driven = catalogue(source, deletion_detection=DeletionDetection(max_archive_percent=30))
     driven.refresh()
     with sqlite3.connect(source) as database:
         database.executescript(
