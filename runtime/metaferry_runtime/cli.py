@@ -236,9 +236,8 @@ def _elements(args: argparse.Namespace) -> int:
         repository.close()
     rows = [("TYPE", "QUALIFIED NAME", "OWNER", "VERSION", "STATUS")]
     rows += [(e.type_name, e.qualified_name, e.metadata_collection, str(e.version), e.status.value) for e in found]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    for line in _table(rows):
+        print(line)
     print(f"({len(found)} element{'s' if len(found) != 1 else ''})")
     return EXIT_OK
 
@@ -269,13 +268,19 @@ def _connectors(args: argparse.Namespace) -> int:
         return EXIT_OK
     rows = [("NAME", "SERVICE", "DESCRIPTION")]
     rows += [(entry["name"], entry["service"] or "any", entry["description"]) for entry in described]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for index, row in enumerate(rows):
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    indent = " " * (max(len(row[0]) for row in rows) + 2)
+    for index, line in enumerate(_table(rows)):
+        print(line)
         schema = described[index - 1]["configuration"] if index else None
         if schema:
-            print(" " * (widths[0] + 2) + "properties: " + ", ".join(schema.get("properties", {})))
+            print(indent + "properties: " + ", ".join(schema.get("properties", {})))
     return EXIT_OK
+
+
+def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
+    """Rows as aligned columns, two spaces apart (the first row is the header)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
 
 
 def _redact_url(url: str) -> str:

@@ -38,12 +38,12 @@ from metaferry_runtime.sdk.relational import (
     ColumnDefinition,
     DatabaseDefinition,
     ForeignKeyDefinition,
-    PathNames,
     RelationalSettings,
     SchemaDefinition,
     TableDefinition,
     TableKind,
     catalog_database,
+    path_names,
 )
 
 SCHEMA = "main"
@@ -238,7 +238,7 @@ class SqliteSchemaConnector(IntegrationConnector[DatabaseIntegratorContext]):
         except sqlite3.OperationalError as error:
             self._close()
             raise ConnectorError(f"cannot read the schema of {self._path}: {error}") from None
-        outcome = catalog_database(self.context, definition, PathNames("sqlite", self._path))
+        outcome = catalog_database(self.context, definition, path_names("sqlite", self._path))
         if self._audit_log is not None:
             self.audit_log.log_message(
                 "refresh",

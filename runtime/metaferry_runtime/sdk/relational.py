@@ -13,9 +13,9 @@ keeps the repository in step in Egeria's shape (see `contexts/database.py`):
 - what disappeared (tables, views, columns, schemas) is archived by deletion detection, under the
   database's qualified name, through the resource's fail-safe.
 
-Qualified names come from a `RelationalNames`; the built-in ones follow the dataset naming of OpenLineage
-(`postgres://host:port/db.schema.table`), so lineage events and the database catalogue meet on the same
-element. A column is `<table qualified name>#<column name>`.
+Qualified names come from a `RelationalNames`; the built-in ones (`dotted_names`, `path_names`) follow the
+dataset naming of OpenLineage (`postgres://host:port/db.schema.table`), so lineage events and the database
+catalogue meet on the same element. A column is `<table qualified name>#<column name>`.
 """
 
 from __future__ import annotations
@@ -178,46 +178,34 @@ def column_qualified_name(table_qualified_name: str, column: str) -> str:
 
 
 @dataclass(frozen=True)
-class DottedNames:
-    """`<scheme>://<authority>/<db>` then `.schema`, `.table`: OpenLineage's naming for PostgreSQL and peers."""
+class SeparatedNames:
+    """The database's name, then schema and table each after a separator."""
 
-    scheme: str
-    authority: str
     database_name: str
+    separator: str
 
     def database(self) -> str:
-        return f"{self.scheme}://{self.authority}/{self.database_name}"
+        return self.database_name
 
     def schema(self, schema: str) -> str:
-        return f"{self.database()}.{schema}"
+        return f"{self.database_name}{self.separator}{schema}"
 
     def table(self, schema: str, table: str) -> str:
-        return f"{self.database()}.{schema}.{table}"
+        return f"{self.database_name}{self.separator}{schema}{self.separator}{table}"
 
     @property
     def scope_prefix(self) -> str:
-        return f"{self.database()}."
+        return self.database_name + self.separator
 
 
-@dataclass(frozen=True)
-class PathNames:
-    """`sqlite://<absolute path>` then `/schema`, `/table`: for a database that is a file."""
+def dotted_names(scheme: str, authority: str, database: str) -> SeparatedNames:
+    """`<scheme>://<authority>/<db>.schema.table`: OpenLineage's naming for PostgreSQL and peers."""
+    return SeparatedNames(f"{scheme}://{authority}/{database}", ".")
 
-    scheme: str
-    path: str
 
-    def database(self) -> str:
-        return f"{self.scheme}://{self.path}"
-
-    def schema(self, schema: str) -> str:
-        return f"{self.database()}/{schema}"
-
-    def table(self, schema: str, table: str) -> str:
-        return f"{self.database()}/{schema}/{table}"
-
-    @property
-    def scope_prefix(self) -> str:
-        return f"{self.database()}/"
+def path_names(scheme: str, path: str) -> SeparatedNames:
+    """`<scheme>://<absolute path>/schema/table`: for a database that is a file."""
+    return SeparatedNames(f"{scheme}://{path}", "/")
 
 
 @dataclass
@@ -460,14 +448,15 @@ __all__ = [
     "CatalogueOutcome",
     "ColumnDefinition",
     "DatabaseDefinition",
-    "DottedNames",
     "ForeignKeyDefinition",
-    "PathNames",
     "RelationalNames",
     "RelationalSettings",
     "SchemaDefinition",
+    "SeparatedNames",
     "TableDefinition",
     "TableKind",
     "catalog_database",
     "column_qualified_name",
+    "dotted_names",
+    "path_names",
 ]

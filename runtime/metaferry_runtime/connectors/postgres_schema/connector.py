@@ -31,7 +31,7 @@ from metaferry_runtime.sdk import (
     numbered,
 )
 from metaferry_runtime.sdk.contexts.database import DatabaseIntegratorContext
-from metaferry_runtime.sdk.relational import CatalogueOutcome, DatabaseDefinition, DottedNames, catalog_database
+from metaferry_runtime.sdk.relational import CatalogueOutcome, DatabaseDefinition, catalog_database, dotted_names
 
 #: How many times a refresh reads the catalogue when DDL drops relations while it reads.
 READ_ATTEMPTS = 3
@@ -133,7 +133,7 @@ class PostgresSchemaConnector(IntegrationConnector[DatabaseIntegratorContext]):
         except psycopg.OperationalError as error:
             self._close()
             raise connect_error(error, self.address) from None
-        names = DottedNames("postgres", self.address.authority, definition.name)
+        names = dotted_names("postgres", self.address.authority, definition.name)
         outcome = catalog_database(self.context, definition, names)
         self._report(outcome)
 
