@@ -1,4 +1,4 @@
-"""Fixtures of the connector tests: a real directory tree, and the deadline wait the watch-mode tests need.
+"""Fixtures of the connector tests: a real directory tree, a real OPA server, and a deadline wait.
 
 Connectors themselves are driven by the test kit (`metaferry_runtime.testing`, whose `connector_harness`
 fixture comes from its pytest plugin), exactly as an outside author's tests drive theirs.
@@ -7,10 +7,12 @@ fixture comes from its pytest plugin), exactly as an outside author's tests driv
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.opa_server import OpaServer, OpaUnavailable, start_opa
 
 
 @pytest.fixture
@@ -34,3 +36,16 @@ def wait_until(condition: Callable[[], bool], *, timeout: float = 15.0, what: st
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def opa_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpaServer]:
+    """A real Open Policy Agent on loopback for the session, built by scripts/install-opa.sh on first use.
+
+    If it cannot be built or started the tests fail with the command to run; they never skip."""
+    try:
+        server = start_opa(tmp_path_factory.mktemp("opa"))
+    except OpaUnavailable as error:
+        pytest.fail(str(error), pytrace=False)
+    yield server
+    server.stop()
