@@ -28,8 +28,10 @@ from metaferry_runtime.testing import ConformanceFailure, ConnectorHarness, buil
 from metaferry_runtime.testing.faults import CountingRepository
 from metaferry_runtime.testing.resources import ProcessResources
 from tests.connectors.conftest import wait_until
-from tests.opa_server import OpaServer
+from tests.opa_server import REPO_ROOT, OpaServer
 
+EXAMPLE = REPO_ROOT / "examples" / "opa-publisher.yaml"
+EXAMPLE_POLICY = REPO_ROOT / "examples" / "opa-access.rego"
 ORDERS = "postgres://db.example:5432/shop.public.orders"
 CAMPAIGNS = "postgres://db.example:5432/shop.public.campaigns"
 
@@ -405,3 +407,29 @@ def test_the_conformance_suite_does_not_apply_to_a_publisher(setup: Setup) -> No
             secrets={"token": setup.opa.publisher_token},
             permitted_synchronization=PermittedSynchronization.TO_THIRD_PARTY,
         )
+
+
+def test_the_example_manifest_and_policy_decide_as_the_readme_says(opa_server: OpaServer) -> None:
+    opa_server.load_policy("access", EXAMPLE_POLICY.read_text())
+    with ConnectorHarness.create(
+        OpaPublisherConnector, EXAMPLE, endpoint=opa_server.url, secrets={"token": opa_server.publisher_token},
+        start=False,
+    ) as harness:  # fmt: skip
+        assert harness.resource.spec.permitted_synchronization is PermittedSynchronization.TO_THIRD_PARTY
+        office = seed(harness.repository)
+        try:
+            harness.start()
+            harness.refresh()
+
+            def allowed(user: str, action: str) -> bool:
+                decision = opa_server.decide("access/allow", {"user": user, "action": action, "asset": ORDERS})
+                return bool(decision)
+
+            assert allowed("alice", "read") and not allowed("bob", "read") and not allowed("alice", "update")
+            office.classifier.add_security_tags(office.guids["orders"], {"accessGroups": {"update": ["marketing"]}})
+            wait_until(lambda: allowed("bob", "update"), what="the asset's own tags to let marketing update it")
+            office.catalog.withdraw_data_asset(office.guids["orders"], ["finance"])
+            wait_until(lambda: not allowed("alice", "read"), what="orders to leave zone finance")
+        finally:
+            office.close()
+            opa_server.delete_data("metaferry")
