@@ -1,6 +1,6 @@
 # Who may do what with an asset, decided with the document the opa-publisher connector keeps at
 # data.metaferry. Ask with: POST /v1/data/access/allow {"input": {"user": "alice", "action": "read",
-# "asset": "postgres://warehouse-db:5432/warehouse.sales.orders"}}
+# "asset": "postgres://warehouse-db:5432/warehouse.sales"}}
 package access
 
 import rego.v1

@@ -84,6 +84,7 @@ class OpaServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
         policy = self.directory / "authz.rego"
         policy.write_text(AUTHZ_POLICY.format(admin=self.admin_token, publisher=self.publisher_token))
         log = (self.directory / "opa.log").open("ab")
