@@ -18,6 +18,7 @@ import pytest
 
 from metaferry_runtime.check import check_connector
 from metaferry_runtime.connectors.opa_publisher import OpaPublisherConnector, OpaPublisherMessages
+from metaferry_runtime.connectors.opa_publisher.document import read_document
 from metaferry_runtime.repository import MetadataRepository
 from metaferry_runtime.resource.spec import PermittedSynchronization
 from metaferry_runtime.sdk import ConnectorConfigurationError, ConnectorError, SynchronizationNotPermitted
@@ -224,6 +225,30 @@ def test_the_document_is_shaped_for_policies(setup: Setup, published: tuple[Conn
         "securityProperties": {},
         "accessGroups": {"update": ["finance-analysts"]},
     }
+
+
+def test_after_a_burst_of_changes_opa_holds_what_a_full_read_gives(
+    setup: Setup, published: tuple[ConnectorHarness[Any], Office]
+) -> None:
+    """Asset changes are applied from their events, the others by reading again: both end where a read does."""
+    harness, office = published
+    guids = office.guids
+    for round_ in range(5):
+        office.catalog.publish_data_asset(guids["orders"], [f"zone-{round_}"])
+        office.classifier.set_confidentiality(guids["campaigns"], {"level": round_})
+        office.catalog.update_data_asset(guids["orders"], {"description": f"round {round_}"})
+        office.security.update_governance_zone(guids["marketing"], {"description": f"round {round_}"})
+        office.catalog.create_data_asset(f"file:///data/{round_}.csv", {"name": f"{round_}.csv"}, zones=["finance"])
+    office.catalog.withdraw_data_asset(guids["orders"], ["zone-0", "zone-2"])
+    office.catalog.remove_data_asset(guids["campaigns"])
+    office.security.remove_user_from_security_group(guids["marketing"], guids["bob"])
+    office.security.update_user_identity(guids["alice"], {"distinguishedName": "uid=alice"})
+    context = harness.connector.context
+    with context.change_batch():
+        expected = read_document(context)
+    assert expected["assets"][ORDERS]["zones"] == ["finance", "zone-1", "zone-3", "zone-4"]
+    assert CAMPAIGNS not in expected["assets"] and "file:///data/4.csv" in expected["assets"]
+    wait_until(lambda: setup.published() == expected, what="OPA to hold what a full read gives")
 
 
 def test_an_archived_asset_leaves_the_document(setup: Setup, published: tuple[ConnectorHarness[Any], Office]) -> None:

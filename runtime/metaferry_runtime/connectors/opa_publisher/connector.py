@@ -7,10 +7,11 @@ writes open metadata.
 
 When: every refresh PUTs the whole document (so an OPA that restarted with no data gets it back), and, with
 `publishOnEvents`, an out-topic listener wakes a publishing thread of the connector's own on each change
-to one of those types. The thread reads the document again in one transaction and PATCHes only the entries
-that differ from what it last published, so a change to a zone or classification reaches OPA within the
-repository's event delay. Why a thread: listeners run on the repository's delivery thread, which must not
-wait on OPA; and a burst of changes then costs one read and one request. A failed publish is retried with
+to one of those types. The thread applies an asset's change from its event, or reads the whole document
+again in one transaction after any other change, and PATCHes only the entries that differ from what it
+last published, so a change to a zone or classification reaches OPA within the repository's event delay.
+Why a thread: listeners run on the repository's delivery thread, which must not wait on OPA; and a burst
+of changes then costs at most one read and one request. A failed publish is retried with
 capped backoff; the next refresh puts everything right in any case.
 """
 
@@ -26,6 +27,7 @@ from metaferry_runtime.connectors.opa_publisher.document import (
     Document,
     patch_between,
     read_document,
+    with_asset_changes,
 )
 from metaferry_runtime.connectors.opa_publisher.server import DocumentMissing, OpaServer
 from metaferry_runtime.connectors.opa_publisher.settings import OpaPublisherSettings
@@ -101,6 +103,10 @@ class OpaPublisherConnector(IntegrationConnector[SecurityIntegratorContext]):
         self._published: Document | None = None  # what OPA holds, as far as this connector knows
         self._publishing = threading.Lock()  # one request to OPA at a time, refresh or publishing thread
         self._changed = threading.Event()
+        # What the listener noted since the publishing thread last looked, under _pending.
+        self._pending = threading.Lock()
+        self._asset_events: list[ChangeEvent] = []
+        self._read_whole = False
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -178,18 +184,27 @@ class OpaPublisherConnector(IntegrationConnector[SecurityIntegratorContext]):
 
     # --- publishing changes -------------------------------------------------------------------------------------
     def _on_event(self, event: ChangeEvent) -> None:
-        """On the repository's delivery thread: note that the document may have changed, nothing more."""
-        if self._concerns_document(event):
-            self._changed.set()
-
-    def _concerns_document(self, event: ChangeEvent) -> bool:
+        """On the repository's delivery thread: note what changed, nothing more."""
         relationship = event.relationship or event.previous_relationship  # a deletion carries only the previous
-        if relationship is not None:
-            return relationship.type_name in DOCUMENT_TYPES
         element = event.element or event.previous_element
-        if element is None:
-            return False
-        return element.type_name in DOCUMENT_TYPES or self.context.is_type_of(element.type_name, "Asset")
+        if relationship is not None:
+            if relationship.type_name not in DOCUMENT_TYPES:
+                return
+            whole = True
+        elif element is None:
+            return
+        elif element.type_name in DOCUMENT_TYPES:
+            whole = True
+        elif self.context.is_type_of(element.type_name, "Asset"):
+            whole = False
+        else:
+            return
+        with self._pending:
+            if whole:
+                self._read_whole = True
+            else:
+                self._asset_events.append(event)
+        self._changed.set()
 
     def _publish_changes(self) -> None:
         """The publishing thread: after each change, patch OPA with what differs; back off while it fails."""
@@ -220,30 +235,48 @@ class OpaPublisherConnector(IntegrationConnector[SecurityIntegratorContext]):
                 retry = RETRY_FIRST
 
     def _publish_difference(self) -> None:
-        with self.context.change_batch():  # one consistent read; the connector writes nothing in it
-            document = read_document(self.context)
-        with self._publishing:
-            published = self._published
-            if published is None:
-                self._put_whole(document)
-                return
-            operations = patch_between(published, document)
-            if not operations:
-                return
-            try:
-                self.server.patch_document(operations)
-            except DocumentMissing:
-                self._put_whole(document)
-                self.audit_log.log_message(
-                    "publish changes",
-                    OpaPublisherMessages.REPUBLISHED,
-                    connector_name=self.connector_name,
-                    path=self._settings.document_path,
-                    server=self.server.address,
-                )
-                return
-            self._published = document
-            logger.debug("patched %d entries of %s", len(operations), self._settings.rego_reference)
+        with self._pending:
+            read_whole, self._read_whole = self._read_whole, False
+            asset_events, self._asset_events = self._asset_events, []
+        try:
+            document: Document | None = None
+            if read_whole or self._published is None:
+                with self.context.change_batch():  # one consistent read; the connector writes nothing in it
+                    document = read_document(self.context)
+            with self._publishing:
+                published = self._published
+                if document is None and published is not None:
+                    document = with_asset_changes(published, asset_events)
+                elif document is None:  # a refresh's PUT failed meanwhile: read again on the retry
+                    raise ConnectorError("the document OPA holds is unknown")
+                self._send(published, document)
+        except BaseException:
+            with self._pending:
+                self._read_whole = True  # what was noted is gone: the retry reads everything
+            raise
+
+    def _send(self, published: Document | None, document: Document) -> None:
+        """Patch OPA from `published` to `document`; put it whole when OPA has none or its state is unknown."""
+        if published is None:
+            self._put_whole(document)
+            return
+        operations = patch_between(published, document)
+        if not operations:
+            return
+        try:
+            self.server.patch_document(operations)
+        except DocumentMissing:
+            self._put_whole(document)
+            self.audit_log.log_message(
+                "publish changes",
+                OpaPublisherMessages.REPUBLISHED,
+                connector_name=self.connector_name,
+                path=self._settings.document_path,
+                server=self.server.address,
+            )
+            return
+        self._published = document
+        logger.debug("patched %d entries of %s", len(operations), self._settings.rego_reference)
 
     def _put_whole(self, document: Document) -> None:
         self._published = None

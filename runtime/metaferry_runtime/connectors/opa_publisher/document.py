@@ -9,19 +9,21 @@ One JSON object with four maps, each keyed by what a policy's input naturally ca
 - `assets`: by qualified name: type, zones, Confidentiality and SecurityTags.
 
 Every entry has every key (empty lists and maps, `null` confidentiality), so a policy never needs a default
-for a missing key. The document is rebuilt whole from one read of the repository and compared entry by
-entry with the one last published, so an event that changes one asset sends one JSON-patch operation.
+for a missing key. The document is read whole from the repository on refresh and after a change to a
+group, membership, user or zone (they change many entries); a change to an asset is applied from its event
+alone, since the event carries the asset as it now is. Either way the result is compared entry by entry
+with the document last published, so a change to one asset sends one JSON-patch operation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from metaferry_runtime.sdk import Element
+from metaferry_runtime.sdk import ChangeEvent, ChangeKind, Element
 from metaferry_runtime.sdk.contexts.security import SecurityIntegratorContext
 
 #: Elements read per call; the repository's largest page.
@@ -187,6 +189,23 @@ def read_document(context: SecurityIntegratorContext) -> Document:
     for asset in _all(context.find_assets):
         document["assets"][asset.qualified_name] = asset_entry(asset)
     return document
+
+
+def with_asset_changes(published: Document, events: Iterable[ChangeEvent]) -> Document:
+    """`published` with each event's asset as the event says it is now (in event order), without a read."""
+    assets = dict(published["assets"])
+    keys = {entry["guid"]: key for key, entry in assets.items()}
+    for event in events:
+        element = event.element or event.previous_element
+        if element is None:
+            continue
+        old_key = keys.pop(element.guid, None)
+        if old_key is not None:
+            del assets[old_key]
+        if event.element is not None and event.kind not in (ChangeKind.ELEMENT_ARCHIVED, ChangeKind.ELEMENT_DELETED):
+            assets[event.element.qualified_name] = asset_entry(event.element)
+            keys[element.guid] = event.element.qualified_name
+    return {**published, "assets": assets}
 
 
 def _pointer(*segments: str) -> str:
