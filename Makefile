@@ -36,9 +36,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Tests that need no installed tool: neither the control plane, PostgreSQL nor helm (markers in pyproject.toml).
+# Tests that need no installed tool: neither the control plane, PostgreSQL, helm nor OPA (markers in pyproject.toml).
 unit: $(STAMP)
-	$(BIN)/pytest -ra -m "not cluster and not postgres and not helm" $(PYTEST_ARGS)
+	$(BIN)/pytest -ra -m "not cluster and not postgres and not helm and not opa" $(PYTEST_ARGS)
 
 crds: $(STAMP)
 	$(BIN)/metaferry-operator crd > crds/integrationconnectors.metaferry.io.yaml
@@ -48,6 +48,7 @@ tools: $(STAMP)
 	@mkdir -p $(WORK)
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/install-test-tools.sh | tail -n 1 > $(WORK)/tools.dir
 	echo "export METAFERRY_TOOLS_BIN=$$(cat $(WORK)/tools.dir); export PATH=$$(cat $(WORK)/tools.dir):\$$PATH" > $(WORK)/tools.env
+	scripts/install-opa.sh | tail -n 1 > $(WORK)/opa.path
 
 postgres:
 	@mkdir -p $(WORK)
