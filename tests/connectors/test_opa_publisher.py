@@ -243,11 +243,14 @@ def test_after_a_burst_of_changes_opa_holds_what_a_full_read_gives(
     office.catalog.remove_data_asset(guids["campaigns"])
     office.security.remove_user_from_security_group(guids["marketing"], guids["bob"])
     office.security.update_user_identity(guids["alice"], {"distinguishedName": "uid=alice"})
+    office.security.update_governance_zone(guids["finance"], {"name": "finance-eu"})  # its key changes
+    office.security.remove_governance_zone(guids["marketing"])
     context = harness.connector.context
     with context.change_batch():
         expected = read_document(context)
     assert expected["assets"][ORDERS]["zones"] == ["finance", "zone-1", "zone-3", "zone-4"]
     assert CAMPAIGNS not in expected["assets"] and "file:///data/4.csv" in expected["assets"]
+    assert set(expected["zones"]) == {"finance-eu"}
     wait_until(lambda: setup.published() == expected, what="OPA to hold what a full read gives")
 
 

@@ -7,12 +7,12 @@ writes open metadata.
 
 When: every refresh PUTs the whole document (so an OPA that restarted with no data gets it back), and, with
 `publishOnEvents`, an out-topic listener wakes a publishing thread of the connector's own on each change
-to one of those types. The thread applies an asset's change from its event, or reads the whole document
-again in one transaction after any other change, and PATCHes only the entries that differ from what it
-last published, so a change to a zone or classification reaches OPA within the repository's event delay.
-Why a thread: listeners run on the repository's delivery thread, which must not wait on OPA; and a burst
-of changes then costs at most one read and one request. A failed publish is retried with
-capped backoff; the next refresh puts everything right in any case.
+to one of those types. The thread applies a change to an asset or a zone from its event, or reads the
+whole document again in one transaction after a change to a group, membership or user, and PATCHes only
+the entries that differ from what it last published, so a change to a zone or classification reaches OPA
+within the repository's event delay. Why a thread: listeners run on the repository's delivery thread,
+which must not wait on OPA; and a burst of changes then costs at most one read and one request. A failed
+publish is retried with capped backoff; the next refresh puts everything right in any case.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from metaferry_runtime.connectors.opa_publisher.document import (
     Document,
     patch_between,
     read_document,
-    with_asset_changes,
+    with_element_changes,
 )
 from metaferry_runtime.connectors.opa_publisher.server import DocumentMissing, OpaServer
 from metaferry_runtime.connectors.opa_publisher.settings import OpaPublisherSettings
@@ -105,7 +105,7 @@ class OpaPublisherConnector(IntegrationConnector[SecurityIntegratorContext]):
         self._changed = threading.Event()
         # What the listener noted since the publishing thread last looked, under _pending.
         self._pending = threading.Lock()
-        self._asset_events: list[ChangeEvent] = []
+        self._element_events: list[tuple[str, ChangeEvent]] = []  # (section, event) of assets and zones
         self._read_whole = False
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -187,23 +187,23 @@ class OpaPublisherConnector(IntegrationConnector[SecurityIntegratorContext]):
         """On the repository's delivery thread: note what changed, nothing more."""
         relationship = event.relationship or event.previous_relationship  # a deletion carries only the previous
         element = event.element or event.previous_element
+        section: str | None = None
         if relationship is not None:
             if relationship.type_name not in DOCUMENT_TYPES:
                 return
-            whole = True
         elif element is None:
             return
-        elif element.type_name in DOCUMENT_TYPES:
-            whole = True
+        elif element.type_name == "GovernanceZone":
+            section = "zones"
         elif self.context.is_type_of(element.type_name, "Asset"):
-            whole = False
-        else:
+            section = "assets"
+        elif element.type_name not in DOCUMENT_TYPES:
             return
         with self._pending:
-            if whole:
+            if section is None:
                 self._read_whole = True
             else:
-                self._asset_events.append(event)
+                self._element_events.append((section, event))
         self._changed.set()
 
     def _publish_changes(self) -> None:
@@ -237,7 +237,7 @@ class OpaPublisherConnector(IntegrationConnector[SecurityIntegratorContext]):
     def _publish_difference(self) -> None:
         with self._pending:
             read_whole, self._read_whole = self._read_whole, False
-            asset_events, self._asset_events = self._asset_events, []
+            element_events, self._element_events = self._element_events, []
         try:
             document: Document | None = None
             if read_whole or self._published is None:
@@ -246,7 +246,7 @@ class OpaPublisherConnector(IntegrationConnector[SecurityIntegratorContext]):
             with self._publishing:
                 published = self._published
                 if document is None and published is not None:
-                    document = with_asset_changes(published, asset_events)
+                    document = with_element_changes(published, element_events)
                 elif document is None:  # a refresh's PUT failed meanwhile: read again on the retry
                     raise ConnectorError("the document OPA holds is unknown")
                 self._send(published, document)

@@ -10,9 +10,10 @@ One JSON object with four maps, each keyed by what a policy's input naturally ca
 
 Every entry has every key (empty lists and maps, `null` confidentiality), so a policy never needs a default
 for a missing key. The document is read whole from the repository on refresh and after a change to a
-group, membership, user or zone (they change many entries); a change to an asset is applied from its event
-alone, since the event carries the asset as it now is. Either way the result is compared entry by entry
-with the document last published, so a change to one asset sends one JSON-patch operation.
+group, membership or user (they change entries of both `users` and `groups`); a change to an asset or a
+zone is applied from its event alone, since the event carries the element as it now is. Either way the
+result is compared entry by entry with the document last published, so a change to one asset sends one
+JSON-patch operation.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from metaferry_runtime.sdk.contexts.security import SecurityIntegratorContext
 PAGE_SIZE = 10_000
 #: The maps of the document, in the order a patch lists them.
 SECTIONS = ("users", "groups", "zones", "assets")
-#: Types whose changes change the document (an asset of any subtype also does).
-DOCUMENT_TYPES = frozenset({"SecurityGroup", "UserIdentity", "GovernanceZone", "SecurityGroupMembership"})
+#: Types whose changes make the document be read again whole (assets and zones are applied from events).
+DOCUMENT_TYPES = frozenset({"SecurityGroup", "UserIdentity", "SecurityGroupMembership"})
 
 
 class _Entry(BaseModel):
@@ -191,21 +192,35 @@ def read_document(context: SecurityIntegratorContext) -> Document:
     return document
 
 
-def with_asset_changes(published: Document, events: Iterable[ChangeEvent]) -> Document:
-    """`published` with each event's asset as the event says it is now (in event order), without a read."""
-    assets = dict(published["assets"])
-    keys = {entry["guid"]: key for key, entry in assets.items()}
-    for event in events:
+#: The sections whose entries depend on one element alone: how to key that element and make its entry.
+ELEMENT_SECTIONS: dict[str, tuple[Callable[[Element], str], Callable[[Element], dict[str, Any]]]] = {
+    "assets": (lambda element: element.qualified_name, asset_entry),
+    "zones": (zone_key, zone_entry),
+}
+
+
+def with_element_changes(published: Document, events: Iterable[tuple[str, ChangeEvent]]) -> Document:
+    """`published` with each event's asset or zone as the event says it is now (in event order), without a
+    read of the repository; each event comes with its section ("assets" or "zones")."""
+    changed: dict[str, dict[str, Any]] = {}
+    keys: dict[str, dict[str, str]] = {}  # section -> guid -> key
+    for section, event in events:
         element = event.element or event.previous_element
         if element is None:
             continue
-        old_key = keys.pop(element.guid, None)
+        if section not in changed:
+            changed[section] = dict(published[section])
+            keys[section] = {entry["guid"]: key for key, entry in changed[section].items()}
+        entries, guid_keys = changed[section], keys[section]
+        old_key = guid_keys.pop(element.guid, None)
         if old_key is not None:
-            del assets[old_key]
+            del entries[old_key]
         if event.element is not None and event.kind not in (ChangeKind.ELEMENT_ARCHIVED, ChangeKind.ELEMENT_DELETED):
-            assets[event.element.qualified_name] = asset_entry(event.element)
-            keys[element.guid] = event.element.qualified_name
-    return {**published, "assets": assets}
+            key_of, entry_of = ELEMENT_SECTIONS[section]
+            key = key_of(event.element)
+            entries[key] = entry_of(event.element)
+            guid_keys[element.guid] = key
+    return {**published, **changed}
 
 
 def _pointer(*segments: str) -> str:
