@@ -6,9 +6,10 @@ of the user's groups may read one of its zones"), starts the connector as the ru
 once. Then, C times (default 200) for each kind of change, another source changes the repository so that
 OPA's decision for one user and a probe asset flips, and the clock runs until it has: the repository
 commit, the event's delivery, the connector's work, its PATCH and OPA's evaluation are all inside it.
-"asset zones": the probe joins or leaves a zone the user's group may read (the connector applies the
-asset from its event). "zone access": the zone's SecurityTags let the group read it or not (the connector
-reads the whole document again, so this one grows with the catalogue).
+"asset zones": the probe joins or leaves a zone the user's group may read; "zone access": the zone's
+SecurityTags let the group read it or not (the connector applies both from the event); "group membership":
+the user joins or leaves a group that may read the probe's zone (the connector reads the whole document
+again, so this one grows with the catalogue).
 
 Floor, same run, same OPA: a bare PUT of the same document (with the probe's zones changed the same way)
 followed by the decision query, C times. Target: p99 <= 1 s.
@@ -119,12 +120,15 @@ def measure_connector(
 ) -> tuple[dict[str, list[float]], dict[str, Any]]:
     """The connector's latencies for each kind of change, and the document it published (for the floor).
 
-    "asset zones": the probe asset joins or leaves zone0 (applied from the event). "zone access": zone1's
-    SecurityTags let group0 read it or not (the document is read again)."""
+    "asset zones": the probe asset joins or leaves zone0; "zone access": zone1's SecurityTags let group0 read
+    it or not (both applied from the event); "group membership": user0 joins or leaves group1, which may
+    read zone1 (the document is read again)."""
     repository = open_repository(url)
     writer_repository = open_repository(writer_url) if writer_url else repository
     security, catalog, probe = seed(writer_repository, assets)
     zone1 = security.get_governance_zones_by_name("zone1")[0].guid
+    group1 = security.get_security_groups_by_name("group1")[0].guid
+    user0 = security.get_user_identities_by_name("user:0")[0].guid
     resource = build_manifest(
         OpaPublisherConnector,
         endpoint=opa.url,
@@ -145,6 +149,12 @@ def measure_connector(
         readers = ["group0", "group1"] if opened else ["group1"]
         security.add_security_tags(zone1, {"accessGroups": {"read": readers}})
 
+    def membership(opened: bool) -> None:
+        if opened:
+            security.add_user_to_security_group(group1, user0)
+        else:
+            security.remove_user_from_security_group(group1, user0)
+
     latencies: dict[str, list[float]] = {}
     try:
         harness.configure()
@@ -153,7 +163,8 @@ def measure_connector(
         assert isinstance(harness.context, SecurityIntegratorContext)
         with harness.context.change_batch():
             document = read_document(harness.context)
-        for kind, change in (("asset zones", asset_zones), ("zone access", zone_access)):
+        kinds = (("asset zones", asset_zones), ("zone access", zone_access), ("group membership", membership))
+        for kind, change in kinds:
             wait_for_decision(client, opa, False)
             latencies[kind] = []
             for number in range(changes):

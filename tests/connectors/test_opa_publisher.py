@@ -9,9 +9,12 @@ ask OPA for that decision before and after the repository changes.
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,6 +36,7 @@ from tests.opa_server import REPO_ROOT, OpaServer
 
 EXAMPLE = REPO_ROOT / "examples" / "opa-publisher.yaml"
 EXAMPLE_POLICY = REPO_ROOT / "examples" / "opa-access.rego"
+EXAMPLE_SAMPLE = REPO_ROOT / "examples" / "opa-sample.py"
 ORDERS = "postgres://db.example:5432/shop.public.orders"
 CAMPAIGNS = "postgres://db.example:5432/shop.public.campaigns"
 
@@ -460,4 +464,24 @@ def test_the_example_manifest_and_policy_decide_as_the_readme_says(opa_server: O
             wait_until(lambda: not allowed("alice", "read"), what="orders to leave zone finance")
         finally:
             office.close()
+            opa_server.delete_data("metaferry")
+
+
+def test_the_readmes_sample_metadata_gives_the_decisions_it_shows(opa_server: OpaServer, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'metaferry.db'}"
+    for _ in range(2):  # the sample may be written again
+        subprocess.run([sys.executable, str(EXAMPLE_SAMPLE), url], check=True, capture_output=True, timeout=120)
+    opa_server.load_policy("access", EXAMPLE_POLICY.read_text())
+    ledger = "file:///data/finance/ledger.csv"
+    with ConnectorHarness.create(
+        OpaPublisherConnector, EXAMPLE, endpoint=opa_server.url, repository_url=url,
+        secrets={"token": opa_server.publisher_token},
+    ) as harness:  # fmt: skip
+        try:
+            harness.refresh()
+            decide = opa_server.decide
+            assert decide("access/allow", {"user": "alice", "action": "read", "asset": ledger}) is True
+            assert decide("access/allow", {"user": "bob", "action": "read", "asset": ledger}) is False
+            assert len(opa_server.data("metaferry/assets")) == 2
+        finally:
             opa_server.delete_data("metaferry")

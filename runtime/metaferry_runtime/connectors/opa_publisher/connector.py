@@ -166,7 +166,7 @@ class OpaPublisherConnector(IntegrationConnector[SecurityIntegratorContext]):
         try:
             try:
                 server.health()
-                steps.append(Diagnosis("connect", True, f"OPA answers and accepts the {self._token_kind()}"))
+                steps.append(Diagnosis("connect", True, self._answered()))
                 held = server.read_document()
             except ConnectorError as error:
                 return [*steps, Diagnosis("connect", False, str(error))]
@@ -290,8 +290,10 @@ class OpaPublisherConnector(IntegrationConnector[SecurityIntegratorContext]):
             raise ConnectorError("opa-publisher is not connected: start() has not run, or it was disconnected")
         return self._server
 
-    def _token_kind(self) -> str:
-        return "bearer token" if self.connection.secret(self._settings.token_key) else "anonymous requests"
+    def _answered(self) -> str:
+        if self.connection.secret(self._settings.token_key):
+            return "OPA answers and accepts the bearer token"
+        return f"OPA answers anonymous requests (the Secret has no key {self._settings.token_key})"
 
     def _open_server(self) -> OpaServer:
         endpoint = self.connection.endpoint
