@@ -381,6 +381,22 @@ def test_check_diagnoses_each_step(setup: Setup) -> None:
     assert shown["open metadata"] == (True, "would publish 2 users, 2 groups, 2 zones, 2 assets")
 
 
+def test_check_says_the_token_is_refused_without_showing_it(setup: Setup) -> None:
+    wrong = f"wrong-{uuid.uuid4().hex}"
+    resource = build_manifest(
+        OpaPublisherConnector,
+        endpoint=setup.opa.url,
+        configuration_properties=setup.properties(),
+        permitted_synchronization=PermittedSynchronization.TO_THIRD_PARTY,
+    )
+    with ConnectorHarness.create(OpaPublisherConnector, resource, secrets={"token": wrong}, configure=False) as harness:
+        steps = check_connector(resource, harness.repository, {"token": wrong})
+    shown = {step.name: (step.ok, step.detail) for step in steps}
+    assert shown["connect"][0] is False and "refused the bearer token" in shown["connect"][1]
+    assert "document" not in shown
+    assert not [step for step in steps if wrong in step.detail]
+
+
 def test_disconnect_stops_the_publishing_thread_and_closes_its_sockets(setup: Setup) -> None:
     """Two lives over one repository, as the suite's resources check runs them: the first warms the
     repository's connection pool (its connections are the repository's, not the connector's)."""

@@ -166,11 +166,14 @@ class OpaPublisherConnector(IntegrationConnector[SecurityIntegratorContext]):
         try:
             try:
                 server.health()
-                steps.append(Diagnosis("connect", True, self._answered()))
-                held = server.read_document()
             except ConnectorError as error:
                 return [*steps, Diagnosis("connect", False, str(error))]
+            steps.append(Diagnosis("connect", True, self._answered()))
             where = self._settings.rego_reference
+            try:
+                held = server.read_document()
+            except ConnectorError as error:
+                return [*steps, Diagnosis("document", False, f"reading {where}: {error}")]
             if isinstance(held, dict) and all(isinstance(held.get(s), dict) for s in SECTIONS):
                 steps.append(Diagnosis("document", True, f"{where} holds {len(held['assets'])} assets"))
             else:
