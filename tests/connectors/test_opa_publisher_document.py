@@ -1,6 +1,8 @@
-"""The opa-publisher's pure parts: the JSON patch between two documents, and its configuration's checks."""
+"""The opa-publisher's parts that need no OPA: the JSON patch, its configuration's checks, the install's failure."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -8,6 +10,7 @@ from metaferry_runtime.connectors.opa_publisher import OpaPublisherConnector
 from metaferry_runtime.connectors.opa_publisher.document import empty_document, patch_between
 from metaferry_runtime.sdk import ConnectorConfigurationError, InvalidConfiguration
 from metaferry_runtime.testing import ConnectorHarness
+from tests.opa_server import OpaUnavailable, install_opa
 
 
 def test_the_patch_has_one_operation_per_changed_entry_with_keys_escaped() -> None:
@@ -49,3 +52,14 @@ def test_an_endpoint_holding_credentials_is_refused_before_any_request() -> None
 def test_an_endpoint_that_is_not_http_is_refused() -> None:
     with pytest.raises(ConnectorConfigurationError, match="is not an OPA server address"):
         ConnectorHarness.create(OpaPublisherConnector, endpoint="127.0.0.1:8181")
+
+
+def test_an_opa_that_cannot_be_built_fails_with_the_install_command(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A Go toolchain that fails (here /bin/false, no network needed) makes the fixture fail, never skip."""
+    monkeypatch.setenv("METAFERRY_OPA_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("GO", "/bin/false")
+    with pytest.raises(OpaUnavailable, match=r"run `bash scripts/install-opa\.sh`") as raised:
+        install_opa()
+    assert "go install github.com/open-policy-agent/opa@" in str(raised.value)
