@@ -8,8 +8,8 @@ OPA's decision for one user and a probe asset flips, and the clock runs until it
 commit, the event's delivery, the connector's work, its PATCH and OPA's evaluation are all inside it.
 "asset zones": the probe joins or leaves a zone the user's group may read; "zone access": the zone's
 SecurityTags let the group read it or not (the connector applies both from the event); "group membership":
-the user joins or leaves a group that may read the probe's zone (the connector reads the whole document
-again, so this one grows with the catalogue).
+the user joins or leaves a group that may read the probe's zone (the connector reads every user and group
+again, so this one grows with the directory).
 
 Floor, same run, same OPA: a bare PUT of the same document (with the probe's zones changed the same way)
 followed by the decision query, C times. Target: p99 <= 1 s.
@@ -122,7 +122,7 @@ def measure_connector(
 
     "asset zones": the probe asset joins or leaves zone0; "zone access": zone1's SecurityTags let group0 read
     it or not (both applied from the event); "group membership": user0 joins or leaves group1, which may
-    read zone1 (the document is read again)."""
+    read zone1 (users and groups are read again)."""
     repository = open_repository(url)
     writer_repository = open_repository(writer_url) if writer_url else repository
     security, catalog, probe = seed(writer_repository, assets)

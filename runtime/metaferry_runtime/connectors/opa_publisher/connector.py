@@ -7,8 +7,8 @@ writes open metadata.
 
 When: every refresh PUTs the whole document (so an OPA that restarted with no data gets it back), and, with
 `publishOnEvents`, an out-topic listener wakes a publishing thread of the connector's own on each change
-to one of those types. The thread applies a change to an asset or a zone from its event, or reads the
-whole document again in one transaction after a change to a group, membership or user, and PATCHes only
+to one of those types. The thread applies a change to an asset or a zone from its event, or reads users
+and groups again in one transaction after a change to a group, membership or user, and PATCHes only
 the entries that differ from what it last published, so a change to a zone or classification reaches OPA
 within the repository's event delay. Why a thread: listeners run on the repository's delivery thread,
 which must not wait on OPA; and a burst of changes then costs at most one read and one request. A failed
@@ -27,6 +27,7 @@ from metaferry_runtime.connectors.opa_publisher.document import (
     Document,
     patch_between,
     read_document,
+    read_people,
     with_element_changes,
 )
 from metaferry_runtime.connectors.opa_publisher.server import DocumentMissing, OpaServer
@@ -106,7 +107,8 @@ class OpaPublisherConnector(IntegrationConnector[SecurityIntegratorContext]):
         # What the listener noted since the publishing thread last looked, under _pending.
         self._pending = threading.Lock()
         self._element_events: list[tuple[str, ChangeEvent]] = []  # (section, event) of assets and zones
-        self._read_whole = False
+        self._read_people = False  # a user, group or membership changed
+        self._read_all = False  # what was noted was lost (a failed publish): read everything again
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -204,7 +206,7 @@ class OpaPublisherConnector(IntegrationConnector[SecurityIntegratorContext]):
             return
         with self._pending:
             if section is None:
-                self._read_whole = True
+                self._read_people = True
             else:
                 self._element_events.append((section, event))
         self._changed.set()
@@ -239,23 +241,31 @@ class OpaPublisherConnector(IntegrationConnector[SecurityIntegratorContext]):
 
     def _publish_difference(self) -> None:
         with self._pending:
-            read_whole, self._read_whole = self._read_whole, False
+            read_people_again, self._read_people = self._read_people, False
+            read_all, self._read_all = self._read_all, False
             element_events, self._element_events = self._element_events, []
         try:
-            document: Document | None = None
-            if read_whole or self._published is None:
+            read: Document | None = None
+            if read_all or self._published is None:
                 with self.context.change_batch():  # one consistent read; the connector writes nothing in it
-                    document = read_document(self.context)
+                    read = read_document(self.context)
+            elif read_people_again:
+                with self.context.change_batch():
+                    read = read_people(self.context)
             with self._publishing:
                 published = self._published
-                if document is None and published is not None:
-                    document = with_element_changes(published, element_events)
-                elif document is None:  # a refresh's PUT failed meanwhile: read again on the retry
+                if read is not None and (read_all or published is None):
+                    document = read
+                elif published is None:  # a refresh's PUT failed meanwhile: read again on the retry
                     raise ConnectorError("the document OPA holds is unknown")
+                else:
+                    document = with_element_changes(published, element_events)
+                    if read is not None:
+                        document = {**document, "users": read["users"], "groups": read["groups"]}
                 self._send(published, document)
         except BaseException:
             with self._pending:
-                self._read_whole = True  # what was noted is gone: the retry reads everything
+                self._read_all = True  # what was noted is gone: the retry reads everything
             raise
 
     def _send(self, published: Document | None, document: Document) -> None:

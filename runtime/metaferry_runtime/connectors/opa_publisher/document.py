@@ -9,15 +9,17 @@ One JSON object with four maps, each keyed by what a policy's input naturally ca
 - `assets`: by qualified name: type, zones, Confidentiality and SecurityTags.
 
 Every entry has every key (empty lists and maps, `null` confidentiality), so a policy never needs a default
-for a missing key. The document is read whole from the repository on refresh and after a change to a
-group, membership or user (they change entries of both `users` and `groups`); a change to an asset or a
-zone is applied from its event alone, since the event carries the element as it now is. Either way the
+for a missing key. The document is read whole from the repository on refresh; after a change to a group,
+membership or user only `users` and `groups` are read again (such a change alters entries of both); a
+change to an asset or a zone is applied from its event alone, since the event carries the element as it
+now is. Either way the
 result is compared entry by entry with the document last published, so a change to one asset sends one
 JSON-patch operation.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -31,7 +33,7 @@ from metaferry_runtime.sdk.contexts.security import SecurityIntegratorContext
 PAGE_SIZE = 10_000
 #: The maps of the document, in the order a patch lists them.
 SECTIONS = ("users", "groups", "zones", "assets")
-#: Types whose changes make the document be read again whole (assets and zones are applied from events).
+#: Types whose changes make `users` and `groups` be read again (assets and zones are applied from events).
 DOCUMENT_TYPES = frozenset({"SecurityGroup", "UserIdentity", "SecurityGroupMembership"})
 
 
@@ -144,21 +146,37 @@ def zone_entry(element: Element) -> dict[str, Any]:
     )
 
 
-def _all(find: Callable[[str | None, int, int], list[Element]]) -> list[Element]:
-    """Every element a find_* operation returns, page by page."""
+def _all(page_of: Callable[[int, int], list[Element]]) -> list[Element]:
+    """Every element a retrieval returns (called with start_from and page_size), page by page."""
     found: list[Element] = []
     while True:
-        page = find(None, len(found), PAGE_SIZE)
+        page = page_of(len(found), PAGE_SIZE)
         found += page
         if len(page) < PAGE_SIZE:
             return found
 
 
+def _found(find: Callable[[str | None, int, int], list[Element]]) -> Callable[[int, int], list[Element]]:
+    """A find_* operation as a retrieval of everything of its kind."""
+    return lambda start_from, page_size: find(None, start_from, page_size)
+
+
 def read_document(context: SecurityIntegratorContext) -> Document:
     """The document as the repository says now. Call it inside one transaction for a consistent view."""
+    document = read_people(context)
+    for zone in _all(_found(context.find_governance_zones)):
+        document["zones"][zone_key(zone)] = zone_entry(zone)
+    for asset in _all(_found(context.find_assets)):
+        document["assets"][asset.qualified_name] = asset_entry(asset)
+    return document
+
+
+def read_people(context: SecurityIntegratorContext) -> Document:
+    """The `users` and `groups` sections as the repository says now (the others empty): what a change to a
+    user, a group or a membership can change. Why apart: it costs what the directory costs, not the catalogue."""
     document = empty_document()
     users: dict[str, str] = {}  # guid -> user key
-    for user in _all(context.find_user_identities):
+    for user in _all(_found(context.find_user_identities)):
         key = user_key(user)
         users[user.guid] = key
         document["users"][key] = {
@@ -167,10 +185,10 @@ def read_document(context: SecurityIntegratorContext) -> Document:
             "distinguishedName": _text(user, "distinguishedName"),
             "groups": [],
         }
-    for group in _all(context.find_security_groups):
+    for group in _all(_found(context.find_security_groups)):
         members = sorted(
             users[member.guid]
-            for member in context.get_security_group_members(group.guid, 0, PAGE_SIZE)
+            for member in _all(functools.partial(context.get_security_group_members, group.guid))
             if member.guid in users
         )
         document["groups"][group.qualified_name] = _dump(
@@ -185,10 +203,6 @@ def read_document(context: SecurityIntegratorContext) -> Document:
             document["users"][member]["groups"].append(group.qualified_name)
     for user_entry in document["users"].values():
         user_entry["groups"].sort()
-    for zone in _all(context.find_governance_zones):
-        document["zones"][zone_key(zone)] = zone_entry(zone)
-    for asset in _all(context.find_assets):
-        document["assets"][asset.qualified_name] = asset_entry(asset)
     return document
 
 
