@@ -41,8 +41,8 @@ unit: $(STAMP)
 	$(BIN)/pytest -ra -m "not cluster and not postgres and not helm" $(PYTEST_ARGS)
 
 crds: $(STAMP)
-	$(BIN)/metaferry-operator crd > crds/integrationconnectors.metaferry.io.yaml
-	cp crds/integrationconnectors.metaferry.io.yaml charts/metaferry/files/crds/integrationconnectors.metaferry.io.yaml
+	$(BIN)/metaferry-operator crd --output-dir crds
+	cp crds/*.yaml charts/metaferry/files/crds/
 
 tools: $(STAMP)
 	@mkdir -p $(WORK)

@@ -186,14 +186,13 @@ def test_every_value_is_documented_by_a_comment() -> None:
 # ---------------------------------------------------------------- the CRDs
 
 
-def test_chart_crd_file_is_a_byte_copy_of_the_generated_crd() -> None:
-    generated = REPO / "crds" / CRD_FILE
-    copy = CHART / "files" / "crds" / CRD_FILE
-    assert generated.exists(), "crds/ has no generated CRD: run `make crds`"
-    assert copy.read_bytes() == generated.read_bytes(), (
-        f"charts/metaferry/files/crds/{CRD_FILE} differs from crds/{CRD_FILE}: "
-        f"cp crds/{CRD_FILE} charts/metaferry/files/crds/"
-    )
+def test_chart_crd_files_are_byte_copies_of_the_generated_ones() -> None:
+    assert (REPO / "crds" / CRD_FILE).exists(), "crds/ has no generated CRD: run `make crds`"
+    for generated in (REPO / "crds").glob("*.yaml"):
+        copy = CHART / "files" / "crds" / generated.name
+        assert copy.exists() and copy.read_bytes() == generated.read_bytes(), (
+            f"charts/metaferry/files/crds/{generated.name} differs from crds/{generated.name}: run `make crds`"
+        )
     assert sorted(p.name for p in (CHART / "files" / "crds").glob("*.yaml")) == sorted(
         p.name for p in (REPO / "crds").glob("*.yaml")
     )
@@ -210,6 +209,16 @@ def test_rendered_crd_is_the_generated_crd_with_release_labels_and_keep_policy(r
     assert {k: v for k, v in rendered.items() if k != "metadata"} == {
         k: v for k, v in generated.items() if k != "metadata"
     }
+
+
+def test_the_catalog_targets_policy_and_its_binding_are_rendered_as_generated(render: Render) -> None:
+    rendered = render([])
+    kinds = (("ValidatingAdmissionPolicy", "policy"), ("ValidatingAdmissionPolicyBinding", "policy-binding"))
+    for kind, suffix in kinds:
+        generated = yaml.safe_load((REPO / "crds" / CRD_FILE.replace(".yaml", f"-{suffix}.yaml")).read_text())
+        manifest = one(rendered, kind, generated["metadata"]["name"])
+        assert manifest["spec"] == generated["spec"]
+    assert find(render(["--set", "crds.enabled=false"]), "ValidatingAdmissionPolicy") == []
 
 
 def test_crd_keep_and_enable_switches(render: Render) -> None:
