@@ -6,11 +6,14 @@ Kubernetes 1.37 OpenAPI schemas (PyPI ``kubernetes-validate``, strict: unknown f
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
@@ -617,3 +620,44 @@ def test_chart_metadata() -> None:
     assert chart["version"] == "0.1.0"
     assert chart["appVersion"] == "0.1.0"
     assert Path(CHART / "README.md").exists()
+
+
+# ---------------------------------------------------------------- values documented once
+
+
+def _chart_docs() -> Any:
+    spec = importlib.util.spec_from_file_location("chart_values_doc", REPO / "scripts" / "chart_values_doc.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, module)  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_readme_table_and_schema_descriptions_are_generated_from_values_yaml() -> None:
+    for path, text in _chart_docs().generated().items():
+        assert path.read_text() == text, f"{path.name} has drifted from values.yaml: run `make chart-docs`"
+
+
+def test_every_value_has_a_comment_and_the_table_shows_it() -> None:
+    docs = _chart_docs()
+    rows = {".".join(value.path): value for value in docs.documented_values((CHART / "values.yaml").read_text())}
+    assert "API server" in rows["operator.maxWorkers"].description  # it sizes the connection pool, not threads only
+    assert rows["podDisruptionBudget.maxUnavailable"].default is None
+    readme = (CHART / "README.md").read_text()
+    assert all(f"| `{key}` |" in readme for key in rows)
+
+
+def test_a_value_without_a_comment_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=r"operator\.undocumented"):
+        _chart_docs().documented_values("operator:\n  # -- Documented.\n  known: 1\n  undocumented: 2\n")
+
+
+def test_pod_disruption_budget_uses_max_unavailable_only_when_set(render: Render) -> None:
+    default = one(render(["--set", "podDisruptionBudget.enabled=true"]), "PodDisruptionBudget")
+    assert default["spec"].get("minAvailable") == 1 and "maxUnavailable" not in default["spec"]
+    zero = one(
+        render(["--set", "podDisruptionBudget.enabled=true", "--set", "podDisruptionBudget.maxUnavailable=0"]),
+        "PodDisruptionBudget",
+    )
+    assert zero["spec"].get("maxUnavailable") == 0 and "minAvailable" not in zero["spec"]
