@@ -81,7 +81,7 @@ class APIIntegratorContext(ElementContext):
         parameter_list_type: ParameterListType = "request",
     ) -> str:
         """Create a header, request or response parameter list of an operation; returns its GUID."""
-        with self._writing("create_api_parameter_list") as transaction:
+        with self.write_transaction("create_api_parameter_list") as transaction:
             relationship = _parameter_list_relationship(parameter_list_type)
             element = transaction.create_element(
                 API_PARAMETER_LIST.type_name,
@@ -95,7 +95,7 @@ class APIIntegratorContext(ElementContext):
         self, api_operation_guid: str, parameter_list_type: ParameterListType
     ) -> list[Element]:
         """The operation's parameter lists of that role."""
-        with self._reading() as transaction:
+        with self.read_transaction() as transaction:
             relationship = _parameter_list_relationship(parameter_list_type)
             return transaction.get_related_elements(
                 api_operation_guid, relationship_type=relationship.type_name, at_end=1
