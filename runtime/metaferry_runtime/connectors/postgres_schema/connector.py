@@ -132,15 +132,15 @@ class PostgresSchemaConnector(IntegrationConnector[DatabaseIntegratorContext]):
         except MissingSchemas as error:
             raise ConnectorError(
                 f"the schemas {', '.join(error.missing)} are no longer in {self.address}; nothing was archived"
-            ) from None
-        except psycopg.errors.QueryCanceled:
+            ) from error
+        except psycopg.errors.QueryCanceled as error:
             raise ConnectorError(
                 f"reading the catalogue of {self.address} took longer than statementTimeoutSeconds"
                 f" ({self._settings.statement_timeout_seconds}); nothing was changed"
-            ) from None
+            ) from error
         except psycopg.OperationalError as error:
             self._close()
-            raise connect_error(error, self.address) from None
+            raise connect_error(error, self.address) from error
         names = dotted_names("postgres", self.address.authority, definition.name)
         outcome = catalog_database(self.context, definition, names)
         self._report(outcome)
@@ -164,7 +164,7 @@ class PostgresSchemaConnector(IntegrationConnector[DatabaseIntegratorContext]):
                     )
             except psycopg.errors.InternalError_ as error:
                 if attempt == READ_ATTEMPTS or not _dropped_while_reading(error):
-                    raise ConnectorError(f"reading the catalogue of {self.address} failed: {error}") from None
+                    raise ConnectorError(f"reading the catalogue of {self.address} failed: {error}") from error
         raise AssertionError("unreachable")
 
     def diagnose(self) -> list[Diagnosis]:
