@@ -120,7 +120,8 @@ class Fetcher:
                 if response.status_code in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
                     raise TargetUnavailable(
                         f"{url} answered {response.status_code}: the server refused the credentials"
-                        " (check the Secret's token, or username and password)"
+                        " (check the Secret's token, or username and password)",
+                        status=response.status_code,
                     )
                 if response.status_code != httpx.codes.OK:
                     raise TargetUnavailable(

@@ -101,7 +101,9 @@ def _operation(
     operation: SchemaPath, path: str, verb: str, *, shared: list[SchemaPath], swagger: bool
 ) -> OperationDefinition:
     with operation.open() as raw:
-        fields = _mapping(raw)
+        if not isinstance(raw, Mapping):
+            raise ValueError(f"an operation is an object, not {type(raw).__name__}")
+        fields = raw
     lists: dict[ListRole, dict[tuple[str, str], ParameterDefinition]] = {"header": {}, "request": {}, "response": {}}
     for parameter_path in [*shared, *_parameter_paths(operation)]:  # the operation's override the path item's
         for parameter in _parameters(parameter_path, swagger=swagger):

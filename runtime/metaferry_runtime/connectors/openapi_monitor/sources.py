@@ -98,7 +98,7 @@ class Sources:
                 fetched = self._fetcher.fetch(candidate)
                 value = parse(fetched)
             except TargetUnavailable as error:
-                if error.status is None:  # unreachable, timed out or refused: the other paths will not do better
+                if error.status in (None, 401):  # unreachable or credentials refused: other paths will not do better
                     raise
                 tried.append(f"{candidate} ({error})" if len(candidates) == 1 else candidate)
                 continue
