@@ -35,6 +35,7 @@ class DocumentServer:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._stopped = False
 
     @property
     def base(self) -> str:
@@ -58,6 +59,10 @@ class DocumentServer:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop serving (idempotent: a test may stop it early to make it unreachable)."""
+        if self._stopped:
+            return
+        self._stopped = True
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)

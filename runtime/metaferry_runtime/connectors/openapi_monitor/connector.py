@@ -95,7 +95,7 @@ class OpenAPIMonitorConnector(IntegrationConnector[APIIntegratorContext]):
                             document = sources.fetch_again(document.url, document.group)
                         changed.append(self._catalogue(document))
             except TargetUnavailable as error:
-                failed.append(target)
+                failed.append(str(error))
                 self.audit_log.log_message(
                     "refresh",
                     OpenAPIMonitorMessages.TARGET_FAILED,
@@ -104,7 +104,7 @@ class OpenAPIMonitorConnector(IntegrationConnector[APIIntegratorContext]):
                     reason=str(error),
                 )
         if len(failed) == len(self.targets):
-            raise ConnectorError(f"no target could be catalogued ({'; '.join(failed)}); nothing was archived")
+            raise ConnectorError(f"no target could be catalogued, nothing was archived: {'; '.join(failed)}")
         if unchanged:
             self.audit_log.log_message(
                 "refresh",
