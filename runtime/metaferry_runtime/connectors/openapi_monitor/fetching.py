@@ -15,6 +15,7 @@ import functools
 import hashlib
 import json
 import os
+import ssl
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -91,7 +92,9 @@ class Fetcher:
         self._limit = settings.max_document_megabytes * 1024 * 1024
         self._origins = origins
         self._auth = _auth(connection)
-        verify: Any = settings.ca_file if settings.ca_file and settings.verify_tls else settings.verify_tls
+        verify: ssl.SSLContext | bool = settings.verify_tls
+        if settings.ca_file and settings.verify_tls:
+            verify = ssl.create_default_context(cafile=settings.ca_file)
         self._client = httpx.Client(
             timeout=httpx.Timeout(settings.timeout_seconds),
             verify=verify,
