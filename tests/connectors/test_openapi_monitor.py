@@ -268,3 +268,26 @@ def test_conforms(document_server: Any, openapi_documents: Path) -> None:
         OpenAPIMonitorConnector, endpoint=document_server.base, secrets={"token": document_server.token}
     )
     assert report.first_refresh.created > 100
+
+
+def test_the_example_document_and_its_shared_schemas_are_catalogued() -> None:
+    """examples/openapi-files-connector.yaml's document: relative $refs into schemas.yaml, allOf, arrays."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "sample-apis" / "orders.yaml"
+    api = "openapi:Orders/1.4.0"
+    with harness(str(example)) as h:
+        h.refresh()
+        assert warnings(h) == []
+        listed = {p.rsplit("::", 1)[1] for p in elements_under(h, "APIParameter", f"{api}::GET /orders::")}
+        assert listed == {
+            "query.customer", "query.limit", "header.X-Request-Id", "header.X-Next-Page",
+            "body.customer", "body.lines", "body.id", "body.placedAt", "body.total",
+        }  # fmt: skip
+        placed = element_named(h, f"{api}::POST /orders::response::body.placedAt")
+        assert placed.properties["format"] == "date-time" and placed.properties["required"] is True
+        customer = element_named(h, f"{api}::POST /orders::request::body.customer")
+        assert customer.properties["example"] == "C-1042" and customer.properties["required"] is True
+        amount = element_named(h, f"{api}::POST /orders/{{orderId}}/refunds::request::body.amount")
+        assert amount.properties["required"] is False  # the refund's body is optional
+        [keyword] = [k for k in context_of(h).find_search_keywords("refunds") if k.properties["name"] == "refunds"]
+        [refund] = context_of(h).get_elements_for_search_keyword(keyword.guid)
+        assert refund.properties["operationId"] == "refundOrder"

@@ -99,8 +99,8 @@ def test_the_kubernetes_api_servers_openapi_v3_index_gives_a_document_per_group(
     control_plane: ControlPlane, k8s_client: client.ApiClient, namespace: str
 ) -> None:
     token = service_account_token(k8s_client, namespace)
-    properties = {"caFile": str(control_plane.ca_cert), "validation": "off"}
-    with harness(control_plane.server, secrets={"token": token}, configuration_properties=properties) as h:
+    secrets = {"token": token, "ca.crt": control_plane.ca_cert.read_text()}  # as a service account token Secret
+    with harness(control_plane.server, secrets=secrets, configuration_properties={"validation": "off"}) as h:
         h.refresh()  # a base URL: /openapi.json and the others are refused or missing; /openapi/v3 is the index
         apis = elements_under(h, "DeployedAPI")
         groups = {api.properties["displayName"].rsplit("(", 1)[-1].rstrip(")") for api in apis.values()}

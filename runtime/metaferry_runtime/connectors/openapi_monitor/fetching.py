@@ -4,7 +4,8 @@ Every HTTP fetch is conditional: the ETag and Last-Modified of the last copy rea
 and If-Modified-Since, so a server that supports either answers an unchanged document with one 304 and
 no body. A server that supports neither sends the body, and the caller compares its digest.
 
-Credentials come from the Secret only (`token`: a bearer token; `username` and `password`: basic auth)
+Credentials come from the Secret only (`token`: a bearer token; `username` and `password`: basic auth;
+`ca.crt`: the CAs to trust, as a service account token Secret holds them, unless `caFile` is set)
 and go only to the origins the user named (the endpoint's and the catalog targets'), never to another
 host a `$ref` or a redirect points at.
 """
@@ -93,8 +94,9 @@ class Fetcher:
         self._origins = origins
         self._auth = _auth(connection)
         verify: ssl.SSLContext | bool = settings.verify_tls
-        if settings.ca_file and settings.verify_tls:
-            verify = ssl.create_default_context(cafile=settings.ca_file)
+        authority = connection.secret("ca.crt")  # a service account token Secret holds the cluster's CA
+        if settings.verify_tls and (settings.ca_file or authority):
+            verify = ssl.create_default_context(cafile=settings.ca_file, cadata=None if settings.ca_file else authority)
         self._client = httpx.Client(
             timeout=httpx.Timeout(settings.timeout_seconds),
             verify=verify,
