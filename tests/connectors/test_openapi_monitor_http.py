@@ -207,3 +207,13 @@ def test_the_same_document_served_by_two_servers_is_one_api_with_both_endpoints(
                 document_server.url("/api"),
                 other.url("/api"),
             }
+
+
+def test_diagnose_says_which_target_has_documents_and_which_does_not(document_server: DocumentServer) -> None:
+    document_server.put("/openapi.json", api("Orders", "/orders"))
+    missing = document_server.url("/nothing/openapi.json")
+    with harness(document_server.base, targets=[missing]) as h:
+        steps = {step.name: step for step in h.connector.diagnose()}
+    assert steps[f"target {document_server.base}"].ok
+    assert f"1 documents: {document_server.url('/openapi.json')}" == steps[f"target {document_server.base}"].detail
+    assert not steps[f"target {missing}"].ok and "404" in steps[f"target {missing}"].detail

@@ -24,8 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from metaferry_runtime.connectors.openapi_monitor.model import APIDefinition, OperationDefinition, ParameterDefinition
-from metaferry_runtime.repository import ChangeKind
-from metaferry_runtime.sdk import ElementUpsert
+from metaferry_runtime.sdk import ChangeKind, ElementUpsert
 from metaferry_runtime.sdk.contexts.api import APIIntegratorContext
 
 #: What the connector catalogues, for deletion detection: all of them, or those under one API.
