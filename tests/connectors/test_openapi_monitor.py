@@ -291,3 +291,23 @@ def test_the_example_document_and_its_shared_schemas_are_catalogued() -> None:
         [keyword] = [k for k in context_of(h).find_search_keywords("refunds") if k.properties["name"] == "refunds"]
         [refund] = context_of(h).get_elements_for_search_keyword(keyword.guid)
         assert refund.properties["operationId"] == "refundOrder"
+
+
+def test_an_operation_that_changes_tags_moves_to_the_new_keyword(tmp_path: Path) -> None:
+    document = small_api("/orders")
+    path = write(tmp_path / "orders.json", document)
+    with harness(path, deletion=DeletionDetection(max_archive_percent=100)) as h:
+        h.refresh()
+        document["paths"]["/orders"]["get"]["tags"] = ["sales"]
+        write(tmp_path / "orders.json", document)
+        h.refresh()
+        context = context_of(h)
+        [sales] = context.find_search_keywords("openapi:Orders/1.0::tag:sales")
+        assert [op.qualified_name for op in context.get_elements_for_search_keyword(sales.guid)] == [
+            "openapi:Orders/1.0::GET /orders"
+        ]
+        assert last_refresh_changes(h).archived == {"openapi:Orders/1.0::tag:orders"}
+        operation = element_named(h, "openapi:Orders/1.0::GET /orders")
+        assert [k.qualified_name for k in context.get_search_keywords_for_element(operation.guid)] == [
+            "openapi:Orders/1.0::tag:sales"
+        ]

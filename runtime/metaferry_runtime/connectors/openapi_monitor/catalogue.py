@@ -65,7 +65,7 @@ def catalogue_api(context: APIIntegratorContext, definition: APIDefinition, *, d
         ),
     )
     outcome.names += [api_name, f"{api_name}::APISchemaType"]
-    for server in definition.servers:
+    for server in definition.servers:  # a server no longer listed keeps its link: another document may list it
         endpoint_name = f"endpoint:{server}"
         endpoint, _ = context.upsert_endpoint(
             endpoint_name, {"name": server, "networkAddress": server, "protocol": urlsplit(server).scheme or "https"}
@@ -86,8 +86,9 @@ def catalogue_api(context: APIIntegratorContext, definition: APIDefinition, *, d
         outcome.names.append(name)
         outcome.operations += 1
         if change is not ChangeKind.UNCHANGED:
-            for tag in operation.tags:
-                context.add_search_keyword_link(guid, keywords[tag])
+            _link_tags(
+                context, guid, {keywords[tag] for tag in operation.tags}, created=change is ChangeKind.ELEMENT_CREATED
+            )
         for role, parameters in operation.parameters.items():
             if not parameters:
                 continue
@@ -126,6 +127,15 @@ def _keywords(
         guids[tag] = keyword.guid
         outcome.names.append(name)
     return guids
+
+
+def _link_tags(context: APIIntegratorContext, operation_guid: str, keywords: set[str], *, created: bool) -> None:
+    """Link the operation to its tags' keywords; an updated one is unlinked from the tags it lost."""
+    held = set() if created else {k.guid for k in context.get_search_keywords_for_element(operation_guid)}
+    for keyword in keywords - held:
+        context.add_search_keyword_link(operation_guid, keyword)
+    for keyword in held - keywords:
+        context.remove_search_keyword_link(operation_guid, keyword)
 
 
 def _operation_properties(operation: OperationDefinition) -> dict[str, Any]:

@@ -59,6 +59,7 @@ class APIIntegratorContext(ElementContext):
     add_search_keyword_link = SEARCH_KEYWORD_LINK.link()
     remove_search_keyword_link = SEARCH_KEYWORD_LINK.unlink()
     get_elements_for_search_keyword = SEARCH_KEYWORD_LINK.end1_elements()
+    get_search_keywords_for_element = SEARCH_KEYWORD_LINK.end2_elements()
 
     create_api_operation = API_OPERATION.create()
     upsert_api_operation = API_OPERATION.upsert()
