@@ -217,3 +217,21 @@ def test_diagnose_says_which_target_has_documents_and_which_does_not(document_se
     assert steps[f"target {document_server.base}"].ok
     assert f"1 documents: {document_server.url('/openapi.json')}" == steps[f"target {document_server.base}"].detail
     assert not steps[f"target {missing}"].ok and "404" in steps[f"target {missing}"].detail
+
+
+def test_a_document_served_over_http_cannot_make_the_connector_read_local_files(
+    document_server: DocumentServer, tmp_path: Any
+) -> None:
+    secret = tmp_path / "local.json"
+    secret.write_text(json.dumps({"type": "object", "properties": {"leaked": {"type": "string"}}}))
+    document = json.loads(api("Orders", "/orders"))
+    document["paths"]["/orders"]["get"]["responses"]["200"]["content"] = {
+        "application/json": {"schema": {"$ref": secret.as_uri()}}
+    }
+    document_server.put("/openapi.json", json.dumps(document))
+    with harness(document_server.url("/openapi.json"), validation="off") as h:
+        h.refresh()
+        assert set(elements_under(h, "APIOperation")) == set()  # the operation is left out, and said why
+        assert not elements_under(h, "APIParameter")
+        [unreadable] = audit_texts(h, "Warning")
+        assert "cannot refer to local files" in unreadable

@@ -12,6 +12,7 @@ every target answered, the documents no target serves any more.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from jsonschema_path.typing import ResolverHandlers
@@ -172,7 +173,7 @@ class OpenAPIMonitorConnector(IntegrationConnector[APIIntegratorContext]):
     def _catalogue(self, document: FetchedDocument) -> str:
         """Validate, read and catalogue the document; returns its API's qualified name."""
         value = document.value()
-        handlers = self._handlers()
+        handlers = self._handlers(document.url)
         count, problems = problems_of(
             value,
             url=document.url,
@@ -250,16 +251,22 @@ class OpenAPIMonitorConnector(IntegrationConnector[APIIntegratorContext]):
         remembered = self._memory.get(url)
         return remembered.validators if remembered is not None else None
 
-    def _handlers(self) -> ResolverHandlers:
-        """How jsonschema-path fetches a relative external `$ref`: through the connector's own fetcher."""
+    def _handlers(self, document_url: str) -> ResolverHandlers:
+        """How jsonschema-path fetches an external `$ref`: through the connector's own fetcher (timeouts, size
+        limit, credentials only to the named servers). A document served over HTTP may not make the
+        connector read the files of the machine it runs on."""
         assert self._fetcher is not None
         fetch = self._fetcher.get_json
-        return {"http": fetch, "https": fetch, "file": fetch}
+        return {"http": fetch, "https": fetch, "file": _refuse_files if is_http(document_url) else fetch}
 
 
 def _catalog_target_names(context: APIIntegratorContext) -> list[str]:
     """The resource's catalogTargets as strings (the one place that knows what the context returns)."""
     return [str(getattr(target, "name", target)) for target in context.get_catalog_targets()]
+
+
+def _refuse_files(uri: str) -> Any:
+    raise ValueError(f"{uri}: a document fetched over HTTP cannot refer to local files")
 
 
 def _readable(path: str) -> bool:

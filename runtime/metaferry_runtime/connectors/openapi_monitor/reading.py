@@ -308,5 +308,12 @@ def _example(value: Any) -> str | None:
 
 
 def _reason(error: BaseException) -> str:
+    """The error's message and its cause's (referencing's Unresolvable names only the `$ref`)."""
     text = " ".join(str(error).split()) or type(error).__name__
+    cause, depth = error.__cause__ or error.__context__, 0
+    while cause is not None and depth < 5:
+        message = " ".join(str(cause).strip("'\"").split())
+        if message and message not in text:
+            text = f"{text}: {message}"
+        cause, depth = cause.__cause__ or cause.__context__, depth + 1
     return text[:300]
