@@ -15,6 +15,7 @@ import pytest
 from metaferry_runtime.connectors.openapi_monitor import OpenAPIMonitorConnector
 from metaferry_runtime.connectors.openapi_monitor.model import HTTP_VERBS
 from metaferry_runtime.resource.spec import DeletionDetection
+from metaferry_runtime.sdk import available_connectors
 from metaferry_runtime.sdk.contexts.api import APIIntegratorContext
 from metaferry_runtime.testing import (
     ConnectorHarness,
@@ -311,3 +312,14 @@ def test_an_operation_that_changes_tags_moves_to_the_new_keyword(tmp_path: Path)
         assert [k.qualified_name for k in context.get_search_keywords_for_element(operation.guid)] == [
             "openapi:Orders/1.0::tag:sales"
         ]
+
+
+def test_the_connector_is_installed_under_its_entry_point_with_its_settings_schema() -> None:
+    assert available_connectors()["openapi-monitor"].endswith("openapi_monitor:OpenAPIMonitorConnector")
+    schema = OpenAPIMonitorConnector.configuration_model.model_json_schema(by_alias=True)
+    assert {"wellKnownPaths", "timeoutSeconds", "caFile", "validation"} <= set(schema["properties"])
+
+
+def test_a_mistyped_setting_is_refused_with_its_key_path(tmp_path: Path) -> None:
+    with pytest.raises(Exception, match=r"validation.*full.*schema.*off"):
+        harness(write(tmp_path / "orders.json", small_api("/orders")), validation="strict")
