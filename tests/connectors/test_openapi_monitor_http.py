@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from metaferry_runtime.connectors.openapi_monitor import OpenAPIMonitorConnector
+from metaferry_runtime.resource.spec import DeletionDetection
 from metaferry_runtime.sdk import ConnectorConfigurationError, ConnectorError
 from metaferry_runtime.testing import ConnectorHarness, assert_refresh_writes_nothing, element_named, elements_under
 from tests.connectors.openapi_server import DocumentServer, serving
@@ -235,3 +236,39 @@ def test_a_document_served_over_http_cannot_make_the_connector_read_local_files(
         assert not elements_under(h, "APIParameter")
         [unreadable] = audit_texts(h, "Warning")
         assert "cannot refer to local files" in unreadable
+
+
+def index(*groups: str, generation: int = 1) -> str:
+    """A document index as the Kubernetes API server serves /openapi/v3."""
+    return json.dumps(
+        {"paths": {group: {"serverRelativeURL": f"/openapi/v3/{group}?hash={generation}"} for group in groups}}
+    )
+
+
+def test_a_document_index_gives_an_api_per_group_and_a_group_that_goes_is_archived(
+    document_server: DocumentServer,
+) -> None:
+    document_server.put("/openapi/v3", index("apis/shop/v1", "apis/people/v1"))
+    document_server.put("/openapi/v3/apis/shop/v1", api("Cluster", "/apis/shop/v1/orders"))
+    document_server.put("/openapi/v3/apis/people/v1", api("Cluster", "/apis/people/v1/users"))
+    deletion = DeletionDetection(max_archive_percent=100)
+    with ConnectorHarness.create(
+        OpenAPIMonitorConnector, endpoint=document_server.base, deletion_detection=deletion
+    ) as h:
+        h.refresh()
+        assert set(elements_under(h, "DeployedAPI")) == {
+            "openapi:Cluster/1/apis/shop/v1",
+            "openapi:Cluster/1/apis/people/v1",
+        }
+        assert_refresh_writes_nothing(h)
+        assert document_server.count(304, "/openapi/v3/apis/shop/v1") == 1
+
+        document_server.put("/openapi/v3", index("apis/shop/v1", generation=2))
+        document_server.put("/openapi/v3/apis/shop/v1", api("Cluster", "/apis/shop/v1/orders", "/apis/shop/v1/refunds"))
+        h.refresh()
+        assert set(elements_under(h, "DeployedAPI")) == {"openapi:Cluster/1/apis/shop/v1"}
+        assert set(elements_under(h, "APIOperation")) == {
+            "openapi:Cluster/1/apis/shop/v1::GET /apis/shop/v1/orders",
+            "openapi:Cluster/1/apis/shop/v1::GET /apis/shop/v1/refunds",
+        }
+        assert_refresh_writes_nothing(h)

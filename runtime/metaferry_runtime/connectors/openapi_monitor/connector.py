@@ -84,9 +84,11 @@ class OpenAPIMonitorConnector(IntegrationConnector[APIIntegratorContext]):
         changed: list[str] = []  # the APIs of the documents read in full this refresh
         unchanged: list[Remembered] = []
         not_modified = 0
+        seen: set[str] = set()
         for target in self.targets:
             try:
                 for document in sources.documents(target, self._validators_for):
+                    seen.add(document.url)
                     remembered = self._unchanged(document)
                     if remembered is not None:
                         unchanged.append(remembered)
@@ -114,6 +116,8 @@ class OpenAPIMonitorConnector(IntegrationConnector[APIIntegratorContext]):
                 count=len(unchanged),
                 not_modified=not_modified,
             )
+        if not failed:  # a per-group URL of an index changes with its content (?hash=): forget the old ones
+            self._memory = {url: remembered for url, remembered in self._memory.items() if url in seen}
         self._detect_deletions(changed=changed, unchanged=unchanged, complete=not failed)
 
     def _detect_deletions(self, *, changed: list[str], unchanged: list[Remembered], complete: bool) -> None:
