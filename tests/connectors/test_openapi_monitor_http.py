@@ -272,3 +272,21 @@ def test_a_document_index_gives_an_api_per_group_and_a_group_that_goes_is_archiv
             "openapi:Cluster/1/apis/shop/v1::GET /apis/shop/v1/refunds",
         }
         assert_refresh_writes_nothing(h)
+
+
+def test_a_relative_external_ref_is_fetched_from_beside_the_document_with_its_credentials(
+    document_server: DocumentServer,
+) -> None:
+    document_server.token = "the-right-token-123"
+    document_server.put("/api/schemas/order.yaml", "Order:\n  type: object\n  properties:\n    id: {type: string}\n")
+    document = json.loads(api("Orders", "/orders"))
+    document["paths"]["/orders"]["get"]["responses"]["200"]["content"] = {
+        "application/json": {"schema": {"$ref": "schemas/order.yaml#/Order"}}
+    }
+    document_server.put("/api/openapi.json", json.dumps(document))
+    with harness(document_server.url("/api/openapi.json"), secrets={"token": "the-right-token-123"}) as h:
+        h.refresh()
+        assert element_named(h, "openapi:Orders/1::GET /orders::response::body.id").properties["dataType"] == "string"
+        assert audit_texts(h, "Warning") == []  # the validator resolved it the same way
+    assert document_server.count(200, "/api/schemas/order.yaml") >= 1
+    assert document_server.count(401) == 0

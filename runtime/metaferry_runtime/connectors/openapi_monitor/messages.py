@@ -30,7 +30,7 @@ class OpenAPIMonitorMessages(MessageCatalogue):
     INVALID_DOCUMENT = numbered(
         4,
         Severity.WARNING,
-        "The document {url} breaks {count} rules of OpenAPI {version}; the first: {problems}",
+        "The document {url} breaks {count} rules of {version}; the first: {problems}",
         "The document was catalogued as far as it could be read; what the problems touch may be missing.",
         "Correct the document at its source; the connector reads it again when it changes.",
     )
