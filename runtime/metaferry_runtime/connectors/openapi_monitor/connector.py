@@ -265,8 +265,8 @@ class OpenAPIMonitorConnector(IntegrationConnector[APIIntegratorContext]):
 
 
 def _catalog_target_names(context: APIIntegratorContext) -> list[str]:
-    """The resource's catalogTargets as strings (the one place that knows what the context returns)."""
-    return [str(getattr(target, "name", target)) for target in context.get_catalog_targets()]
+    """The resource's catalogTargets' names: document URLs, base URLs or files (the one place that reads them)."""
+    return [target.name for target in context.get_catalog_targets()]
 
 
 def _refuse_files(uri: str) -> Any:
