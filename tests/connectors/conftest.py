@@ -1,4 +1,5 @@
-"""Fixtures of the connector tests: a real directory tree, and the deadline wait the watch-mode tests need.
+"""Fixtures of the connector tests: a real directory tree, the deadline wait the watch-mode tests need, and
+for openapi-monitor the real-world documents (installed from npm packages) and a real HTTP server.
 
 Connectors themselves are driven by the test kit (`metaferry_runtime.testing`, whose `connector_harness`
 fixture comes from its pytest plugin), exactly as an outside author's tests drive theirs.
@@ -6,11 +7,14 @@ fixture comes from its pytest plugin), exactly as an outside author's tests driv
 
 from __future__ import annotations
 
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.connectors.openapi_server import DocumentServer, serving
 
 
 @pytest.fixture
@@ -34,3 +38,23 @@ def wait_until(condition: Callable[[], bool], *, timeout: float = 15.0, what: st
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.05)
+
+
+# --- openapi-monitor: real documents from npm packages, and a real HTTP server on loopback -----------------
+@pytest.fixture(scope="session")
+def openapi_documents() -> Path:
+    """The directory scripts/install-openapi-documents.sh fills (and prints last); its failure fails the test."""
+    script = Path(__file__).resolve().parents[2] / "scripts" / "install-openapi-documents.sh"
+    result = subprocess.run([str(script)], capture_output=True, text=True, timeout=900, check=False)
+    if result.returncode != 0:
+        pytest.fail(
+            f"{script} failed (it needs npm and the npm registry; run it by hand to see why):\n{result.stderr[-2000:]}",
+            pytrace=False,
+        )
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def document_server() -> Iterator[DocumentServer]:
+    with serving() as server:
+        yield server
