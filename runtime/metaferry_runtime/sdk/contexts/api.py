@@ -119,7 +119,7 @@ class APIIntegratorContext(ElementContext):
     ) -> tuple[Element, ChangeKind]:
         """Create, update or leave an operation's parameter list by qualified name (marked observed); a list
         created, updated or restored is linked to the operation by the relationship of its role."""
-        with self._writing("upsert_api_parameter_list") as transaction:
+        with self.write_transaction("upsert_api_parameter_list") as transaction:
             relationship = _parameter_list_relationship(parameter_list_type)
             element, change = transaction.upsert_element(
                 API_PARAMETER_LIST.type_name,
