@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.metaferry-installed
 WORK := .tmp
 
-.PHONY: run test dev lint typecheck unit crds tools postgres benchmarks clean
+.PHONY: run test dev lint typecheck unit crds chart-docs tools postgres benchmarks clean
 
 # 1. Install into a virtualenv and run the sample files connector once on embedded SQLite.
 run: $(STAMP)
@@ -41,8 +41,12 @@ unit: $(STAMP)
 	$(BIN)/pytest -ra -m "not cluster and not postgres and not helm and not opa" $(PYTEST_ARGS)
 
 crds: $(STAMP)
-	$(BIN)/metaferry-operator crd > crds/integrationconnectors.metaferry.io.yaml
-	cp crds/integrationconnectors.metaferry.io.yaml charts/metaferry/files/crds/integrationconnectors.metaferry.io.yaml
+	$(BIN)/metaferry-operator crd --output-dir crds
+	cp crds/*.yaml charts/metaferry/files/crds/
+
+# The chart README's values table and values.schema.json's descriptions, from the comments in values.yaml.
+chart-docs: $(STAMP)
+	$(BIN)/python scripts/chart_values_doc.py
 
 tools: $(STAMP)
 	@mkdir -p $(WORK)

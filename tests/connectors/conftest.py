@@ -1,4 +1,6 @@
-"""Fixtures of the connector tests: a real directory tree, a real OPA server, and a deadline wait.
+"""Fixtures of the connector tests: a real directory tree, the deadline wait the watch-mode tests need, a
+real OPA server, and for openapi-monitor the real-world documents (installed from npm packages) and a real
+HTTP server.
 
 Connectors themselves are driven by the test kit (`metaferry_runtime.testing`, whose `connector_harness`
 fixture comes from its pytest plugin), exactly as an outside author's tests drive theirs.
@@ -6,12 +8,14 @@ fixture comes from its pytest plugin), exactly as an outside author's tests driv
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.connectors.openapi_server import DocumentServer, serving
 from tests.opa_server import OpaServer, OpaUnavailable, start_opa
 
 
@@ -49,3 +53,23 @@ def opa_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpaServer]:
         pytest.fail(str(error), pytrace=False)
     yield server
     server.stop()
+
+
+# --- openapi-monitor: real documents from npm packages, and a real HTTP server on loopback -----------------
+@pytest.fixture(scope="session")
+def openapi_documents() -> Path:
+    """The directory scripts/install-openapi-documents.sh fills (and prints last); its failure fails the test."""
+    script = Path(__file__).resolve().parents[2] / "scripts" / "install-openapi-documents.sh"
+    result = subprocess.run([str(script)], capture_output=True, text=True, timeout=900, check=False)
+    if result.returncode != 0:
+        pytest.fail(
+            f"{script} failed (it needs npm and the npm registry; run it by hand to see why):\n{result.stderr[-2000:]}",
+            pytrace=False,
+        )
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def document_server() -> Iterator[DocumentServer]:
+    with serving() as server:
+        yield server

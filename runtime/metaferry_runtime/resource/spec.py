@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from metaferry_runtime.resource.base import KubeModel
+from metaferry_runtime.resource.catalog_target import CatalogTarget, CatalogTargetEntry
 from metaferry_runtime.resource.duration import Duration
 
 MIN_REFRESH_INTERVAL = timedelta(seconds=10)
@@ -312,11 +313,11 @@ class IntegrationConnectorSpec(KubeModel):
         max_length=512,
         description="Metadata collection owning what this connector creates; defaults to <namespace>/<name>.",
     )
-    catalog_targets: list[str] = Field(
+    catalog_targets: list[CatalogTargetEntry] = Field(
         default_factory=list,
         max_length=256,
-        json_schema_extra={"x-kubernetes-list-type": "set"},
-        description="Things this connector works on (folders, schemas, URLs...), handed to it through its context.",
+        description="Things this connector works on (folders, schemas, URLs...), handed to it through its context;"
+        " each a name, or {name, configurationProperties} for settings that apply to that target alone.",
     )
     suspend: bool = Field(default=False, description="True stops the connector's pod; nothing is refreshed.")
     auto_restart: AutoRestart = Field(default_factory=AutoRestart)
@@ -341,9 +342,10 @@ class IntegrationConnectorSpec(KubeModel):
 
     @field_validator("catalog_targets")
     @classmethod
-    def _unique_targets(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("catalogTargets must not repeat an entry")
+    def _unique_targets(cls, value: list[CatalogTarget]) -> list[CatalogTarget]:
+        names = [target.name for target in value]
+        if len(set(names)) != len(names):
+            raise ValueError("catalogTargets must not name the same target twice")
         return value
 
     @property

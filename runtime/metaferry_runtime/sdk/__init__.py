@@ -17,10 +17,12 @@ from metaferry_runtime.sdk.errors import (
     SynchronizationNotPermitted,
 )
 from metaferry_runtime.sdk.messages import MessageCatalogue, numbered
+from metaferry_runtime.sdk.targets import CatalogTarget
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "AuditMessage",
+    "CatalogTarget",
     "ChangeEvent",
     "ChangeKind",
     "Connection",

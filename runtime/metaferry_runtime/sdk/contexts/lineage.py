@@ -115,7 +115,7 @@ class LineageIntegratorContext(ElementContext):
         }
         if isinstance(documentation, documentation_job.DocumentationJobFacet):
             process_properties["description"] = documentation.description
-        with self._writing("publish_open_lineage_event") as transaction:
+        with self.write_transaction("publish_open_lineage_event") as transaction:
             process_guid = self._merge(
                 transaction,
                 PROCESS.type_name,

@@ -119,7 +119,7 @@ class OrganizationIntegratorContext(ElementContext):
         person_guid: str,
         properties: Mapping[str, Any] | None,
     ) -> str:
-        with self._writing(action) as transaction:
+        with self.write_transaction(action) as transaction:
             team = transaction.get_element(team_guid)
             if not self.is_type_of(team.type_name, TEAM.type_name):
                 raise ValueError(f"{team_guid} is a {team.type_name}, not a Team")
@@ -150,7 +150,7 @@ class OrganizationIntegratorContext(ElementContext):
         return role_guid
 
     def _relieve(self, action: str, role_relationship: RelationshipKind, team_guid: str, person_guid: str) -> None:
-        with self._writing(action) as transaction:
+        with self.write_transaction(action) as transaction:
             for role in transaction.get_related_elements(
                 team_guid, relationship_type=role_relationship.type_name, at_end=2, page=page_of(0, MAX_PAGE_SIZE)
             ):
@@ -161,7 +161,7 @@ class OrganizationIntegratorContext(ElementContext):
                         transaction.delete_relationship(appointment.guid)
 
     def _appointed(self, role_relationship: RelationshipKind, team_guid: str) -> list[Element]:
-        with self._reading() as transaction:
+        with self.read_transaction() as transaction:
             people: dict[str, Element] = {}
             for role in transaction.get_related_elements(
                 team_guid, relationship_type=role_relationship.type_name, at_end=2, page=page_of(0, MAX_PAGE_SIZE)

@@ -81,6 +81,6 @@ class SecurityIntegratorContext(ElementContext):
 
     def get_security_groups_for_distinguished_name(self, distinguished_name: str) -> list[Element]:
         """The security groups whose distinguishedName is exactly this one."""
-        with self._reading() as transaction:
+        with self.read_transaction() as transaction:
             found = transaction.find_elements(type_name=SECURITY_GROUP.type_name, page=page_of(0, MAX_PAGE_SIZE))
         return [e for e in found if e.effective_properties.get("distinguishedName") == distinguished_name]
