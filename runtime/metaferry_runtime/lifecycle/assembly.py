@@ -37,4 +37,5 @@ def context_for(
         catalog_targets=list(spec.catalog_targets),
         deletion_detection=spec.deletion_detection,
         audit_log=audit_log,
+        listener_port=spec.listener_port,
     )

@@ -73,6 +73,7 @@ class IntegrationContext:
         catalog_targets: list[str] | None = None,
         deletion_detection: DeletionDetection | None = None,
         audit_log: AuditLog | None = None,
+        listener_port: int | None = None,
     ) -> None:
         self._repository = repository
         self._connector_name = connector_name
@@ -80,6 +81,7 @@ class IntegrationContext:
         self._permitted_synchronization = permitted_synchronization
         self._catalog_targets = list(catalog_targets or [])
         self._deletion_detection = deletion_detection or DeletionDetection()
+        self._listener_port = listener_port
         self._audit_log = audit_log or AuditLog(f"context/{self.integration_service}", connector_name=connector_name)
         self._local = threading.local()
         self._batch_lock = threading.Lock()
@@ -110,6 +112,12 @@ class IntegrationContext:
         self._check_usable()
         end = None if page_size <= 0 else start_from + page_size
         return self._catalog_targets[start_from:end]
+
+    def get_listener_port(self) -> int | None:
+        """The resource's listenerPort: where a connector that serves third-party clients listens (the
+        operator opens it in the pod, the Service and the NetworkPolicy); None when none is declared."""
+        self._check_usable()
+        return self._listener_port
 
     @property
     def deletion_detection(self) -> DeletionDetection:
