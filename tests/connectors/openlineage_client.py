@@ -1,15 +1,20 @@
-"""Helpers of the openlineage-receiver tests: the real OpenLineage client, pointed at a running receiver."""
+"""Helpers of the openlineage-receiver tests: the receiver fixture, and the real OpenLineage client pointed at it."""
 
 from __future__ import annotations
 
+import json
 import socket
 import uuid
 from typing import Any
 
+import httpx
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.generated import column_lineage_dataset, parent_run, schema_dataset, sql_job
 from openlineage.client.transport.http import HttpConfig, HttpTransport
+
+from metaferry_runtime.connectors.openlineage_receiver import OpenLineageReceiverConnector
+from metaferry_runtime.testing import ConnectorHarness
 
 TOKEN = "receiver-token-0123456789"
 PRODUCER = "https://github.com/OpenLineage/OpenLineage/tree/1.0.0/integration/test"
@@ -83,4 +88,29 @@ def run_event(
         producer=PRODUCER,
         inputs=inputs or [],
         outputs=outputs or [],
+    )
+
+
+Receiver = ConnectorHarness[OpenLineageReceiverConnector]
+
+
+def port_of(harness: Receiver) -> int:
+    server = harness.connector.server
+    assert server is not None
+    return server.port
+
+
+def catalogue_received(harness: Receiver) -> None:
+    """Run engage() as the engage thread would until everything received is catalogued."""
+    while not harness.connector.caught_up:
+        harness.engage_once()
+
+
+def post(harness: Receiver, body: Any, *, path: str = "/api/v1/lineage", token: str = TOKEN) -> httpx.Response:
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return httpx.post(
+        f"http://127.0.0.1:{port_of(harness)}{path}",
+        content=content,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        timeout=10,
     )

@@ -7,77 +7,28 @@ import json
 import threading
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from openlineage.client.event_v2 import InputDataset, OutputDataset, RunState
 
-from metaferry_runtime.connectors.openlineage_receiver import OpenLineageReceiverConnector
-from metaferry_runtime.testing import ConnectorHarness, HarnessFactory, element_named, elements_under
+from metaferry_runtime.testing import element_named, elements_under
 from metaferry_runtime.testing import relationships_between as links
 from tests.connectors.openlineage_client import (
-    TOKEN,
+    Receiver,
+    catalogue_received,
     client,
     column_lineage,
-    free_port,
+    port_of,
+    post,
     run_event,
     schema,
 )
 
-Receiver = ConnectorHarness[OpenLineageReceiverConnector]
 JOB = "openlineage:job:airflow/daily_orders"
 ORDERS = "openlineage:s3://lake/raw/orders"
 SUMMARY = "openlineage:postgres://warehouse:5432/analytics.public.order_summary"
-
-
-@pytest.fixture
-def repository_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'catalogue.db'}"
-
-
-@pytest.fixture
-def receiver(
-    connector_harness: HarnessFactory, tmp_path: Path, repository_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., Receiver]:
-    """receiver(**configuration properties): the connector, started and serving on a free loopback port."""
-    monkeypatch.setenv("METAFERRY_LISTEN_HOST", "127.0.0.1")
-
-    def make(**config: Any) -> Receiver:
-        harness: Receiver = connector_harness(
-            OpenLineageReceiverConnector,
-            listener_port=free_port(),
-            uses_blocking_calls=True,
-            secrets={"token": TOKEN},
-            configuration_properties={"journalDirectory": str(tmp_path / "journal"), **config},
-            repository_url=repository_url,
-        )
-        return harness
-
-    return make
-
-
-def port_of(harness: Receiver) -> int:
-    server = harness.connector.server
-    assert server is not None
-    return server.port
-
-
-def catalogue_received(harness: Receiver) -> None:
-    """Run engage() as the engage thread would until everything received is catalogued."""
-    while not harness.connector.caught_up:
-        harness.engage_once()
-
-
-def post(harness: Receiver, body: Any, *, path: str = "/api/v1/lineage", token: str = TOKEN) -> httpx.Response:
-    content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return httpx.post(
-        f"http://127.0.0.1:{port_of(harness)}{path}",
-        content=content,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        timeout=10,
-    )
 
 
 def raw_event(**overrides: Any) -> dict[str, Any]:

@@ -188,8 +188,8 @@ class LineageCatalogue:
         return _Dataset(element.guid, qualified_name, ours=True)
 
     def _catalogued_elsewhere(self, natural: str) -> Element | None:
-        known = self.context.get_lineage_element_by_qualified_name(natural)
-        return known if known is not None and known.metadata_collection != self.source else None
+        """The element another connector catalogued under the natural name (ours carry the proxy prefix)."""
+        return self.context.get_lineage_element_by_qualified_name(natural)
 
     # --- column lineage ---------------------------------------------------------------------------------------
     def _column_lineage(self, target: OutputDataset, facet: column_lineage_dataset.ColumnLineageDatasetFacet) -> None:
