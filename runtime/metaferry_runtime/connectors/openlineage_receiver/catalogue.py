@@ -9,15 +9,17 @@
 - DataFlow links each input to the Process and the Process to each output; a parent run facet nests the
   Process under its parent's (ProcessHierarchy); a columnLineage facet links columns by LineageMapping.
 
-Every rule is a union or a join, so the same event twice changes nothing and the order of events does not
-matter: links only accumulate, run records merge (`runs.py`), and job facets are taken from the latest event
-that carried them. A DataSet of ours whose natural name another source has catalogued since is folded into
-that element (links moved, ours archived) by `adopt_catalogued_datasets`, which each refresh runs.
+Events are gathered per batch (`apply`) and written once (`flush`), so a job seen in many events of a burst
+costs one upsert. Every rule is a union or a join, so the same event twice changes nothing and the order of
+events does not matter: links only accumulate, run records merge (`runs.py`), and job facets are taken from
+the latest event that carried them. A DataSet of ours whose natural name another source has catalogued since
+is folded into that element (links moved, ours archived) by `adopt_catalogued_datasets`, which each refresh
+runs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from openlineage.client.event_v2 import DatasetEvent, InputDataset, Job, OutputDataset, RunEvent
@@ -35,7 +37,14 @@ from openlineage.client.generated import (
 )
 
 from metaferry_runtime.connectors.openlineage_receiver.events import LineageEvent
-from metaferry_runtime.connectors.openlineage_receiver.runs import bounded, history_from, history_text, merged, utc_time
+from metaferry_runtime.connectors.openlineage_receiver.runs import (
+    RunRecord,
+    bounded,
+    history_from,
+    history_text,
+    merged,
+    utc_time,
+)
 from metaferry_runtime.sdk import Element, ElementUpsert
 from metaferry_runtime.sdk.contexts.lineage import (
     DATASET_PROXY_PREFIX,
@@ -57,67 +66,100 @@ class _Dataset:
     ours: bool
 
 
+@dataclass
+class _Job:
+    """A Process as the events of one batch leave it, written once by `flush()`."""
+
+    existing: Element | None
+    properties: dict[str, Any]
+    extra: dict[str, Any]
+    foreign_source: bool = False  # another source's process: linked, never changed
+    parents: set[tuple[str, str]] = field(default_factory=set)
+    runs: dict[str, RunRecord] | None = None  # the run history, read once per batch when a RunEvent comes
+
+
+_DatasetKey = tuple[str, str]  # (namespace, name)
+_Ref = tuple[str, str | _DatasetKey]  # ("job", qualified name) or ("dataset", key)
+
+
 class LineageCatalogue:
-    """Applies events through one lineage context; call it inside one transaction (a refresh or a batch)."""
+    """Gathers what a batch of events says (`apply`), then writes it (`flush`), inside the caller's one
+    transaction (a refresh or a change batch): a job seen in a hundred events of a batch costs one upsert."""
 
     def __init__(self, context: LineageIntegratorContext, *, run_history: int) -> None:
         self.context = context
         self.run_history = run_history
         self.source = context.get_metadata_source_qualified_name()
+        self._jobs: dict[str, _Job] = {}
+        self._datasets: dict[_DatasetKey, dict[str, Any]] = {}
+        self._flows: dict[tuple[_Ref, _Ref], None] = {}
+        self._column_lineage: dict[tuple[_DatasetKey, str, _DatasetKey, str], str | None] = {}
+        self._resolved: dict[_DatasetKey, _Dataset] = {}  # datasets written by this catalogue's flushes
 
+    # --- gathering ---------------------------------------------------------------------------------------------
     def apply(self, event: LineageEvent) -> None:
         if isinstance(event, DatasetEvent):
-            self._dataset(event.dataset.namespace, event.dataset.name, event.dataset.facets or {})
+            self._note_dataset(event.dataset.namespace, event.dataset.name, event.dataset.facets or {})
             return
         event_time = utc_time(event.eventTime)
-        process_guid = self._process(event.job, event_time, event if isinstance(event, RunEvent) else None)
-        if process_guid is None:
-            return
+        job = self._note_job(event.job, event_time, event if isinstance(event, RunEvent) else None)
         for source in event.inputs or []:
-            self.context.setup_data_flow(self._dataset_of(source).guid, process_guid)
+            self._flows[(("dataset", self._note_dataset_of(source)), ("job", job))] = None
         for target in event.outputs or []:
-            self.context.setup_data_flow(process_guid, self._dataset_of(target).guid)
-        for target in event.outputs or []:
+            self._flows[(("job", job), ("dataset", self._note_dataset_of(target)))] = None
             lineage = (target.facets or {}).get("columnLineage")
             if isinstance(lineage, column_lineage_dataset.ColumnLineageDatasetFacet):
-                self._column_lineage(target, lineage)
+                for column, fields in lineage.fields.items():
+                    for source_field in fields.inputFields:
+                        source_key = (source_field.namespace, source_field.name)
+                        self._datasets.setdefault(source_key, {})
+                        key = (source_key, source_field.field, (target.namespace, target.name), column)
+                        self._column_lineage[key] = fields.transformationDescription
 
-    # --- jobs -------------------------------------------------------------------------------------------------
-    def _process(self, job: Job, event_time: str, run_event: RunEvent | None) -> str | None:
+    def _note_job(self, job: Job, event_time: str, run_event: RunEvent | None) -> str:
         qualified_name = job_qualified_name(job.namespace, job.name)
-        existing = self.context.get_process_by_qualified_name(qualified_name)
-        if existing is not None and existing.metadata_collection != self.source:
-            return existing.guid  # another source's process: linked, never changed
-        properties = dict(existing.properties) if existing is not None else {}
-        extra = dict(properties.get("additionalProperties") or {})
-        properties.update({"name": job.name, "deployedImplementationType": "OpenLineage job"})
-        extra.update({"openLineageNamespace": job.namespace, "openLineageJobName": job.name})
+        state = self._jobs.get(qualified_name)
+        if state is None:
+            existing = self.context.get_process_by_qualified_name(qualified_name)
+            properties = dict(existing.properties) if existing is not None else {}
+            state = self._jobs[qualified_name] = _Job(
+                existing=existing,
+                properties=properties,
+                extra=dict(properties.get("additionalProperties") or {}),
+                foreign_source=existing is not None and existing.metadata_collection != self.source,
+            )
+        if state.foreign_source:
+            return qualified_name  # another source's process: linked, never changed
+        state.properties.update({"name": job.name, "deployedImplementationType": "OpenLineage job"})
+        state.extra.update({"openLineageNamespace": job.namespace, "openLineageJobName": job.name})
         facets = job.facets or {}
-        if facets and event_time >= extra.get(FACETS_TIME, ""):
-            _job_facets(facets, properties, extra)
-            extra[FACETS_TIME] = event_time
+        if facets and event_time >= state.extra.get(FACETS_TIME, ""):
+            _job_facets(facets, state.properties, state.extra)
+            state.extra[FACETS_TIME] = event_time
         if run_event is not None:
-            self._run(run_event, event_time, extra)
-        properties["additionalProperties"] = extra
-        element, _ = self.context.upsert_process(qualified_name, properties)
-        if run_event is not None:
+            self._run(run_event, event_time, state)
             parent = (run_event.run.facets or {}).get("parent")
             if isinstance(parent, parent_run.ParentRunFacet):
-                self._parent(parent, element.guid)
-        return element.guid
+                state.parents.add((parent.job.namespace, parent.job.name))
+        return qualified_name
 
-    def _run(self, event: RunEvent, event_time: str, extra: dict[str, Any]) -> None:
-        history = history_from(extra.get(RUNS))
+    def _run(self, event: RunEvent, event_time: str, job: _Job) -> None:
+        if job.runs is None:
+            job.runs = history_from(job.extra.get(RUNS))
         error = (event.run.facets or {}).get("errorMessage")
-        history[event.run.runId] = merged(
-            history.get(event.run.runId),
+        job.runs[event.run.runId] = merged(
+            job.runs.get(event.run.runId),
             run_id=event.run.runId,
             state=event.eventType.value if event.eventType is not None else "OTHER",
             event_time=event_time,
             error=error.message if isinstance(error, error_message_run.ErrorMessageRunFacet) else None,
         )
-        runs = bounded(history, self.run_history)
-        latest = runs[0]
+
+    def _runs_into(self, job: _Job) -> None:
+        """The batch's run history, bounded, and its latest run, into the Process's additionalProperties."""
+        assert job.runs is not None
+        runs = bounded(job.runs, self.run_history)
+        extra, latest = job.extra, runs[0]
         extra[RUNS] = history_text(runs)
         extra["latestRunId"] = latest.run_id
         extra["latestRunState"] = latest.state
@@ -132,28 +174,73 @@ class LineageCatalogue:
             else:
                 extra[key] = value
 
-    def _parent(self, parent: parent_run.ParentRunFacet, child_guid: str) -> None:
-        qualified_name = job_qualified_name(parent.job.namespace, parent.job.name)
+    def _note_dataset_of(self, dataset: InputDataset | OutputDataset) -> _DatasetKey:
+        return self._note_dataset(dataset.namespace, dataset.name, dataset.facets or {})
+
+    def _note_dataset(self, namespace: str, name: str, facets: dict[str, Any]) -> _DatasetKey:
+        noted = self._datasets.setdefault((namespace, name), {})
+        noted.update({key: facets[key] for key in ("documentation", "schema") if key in facets})
+        return (namespace, name)
+
+    # --- writing -----------------------------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write what the events since the last flush said."""
+        datasets = {key: self._resolve(key, facets) for key, facets in self._datasets.items()}
+        jobs = {qualified_name: self._process(qualified_name, job) for qualified_name, job in self._jobs.items()}
+        for supplier, consumer in self._flows:
+            self.context.setup_data_flow(self._guid(supplier, jobs, datasets), self._guid(consumer, jobs, datasets))
+        for (source_key, source_column, target_key, target_column), description in self._column_lineage.items():
+            target_guid = self._column(datasets[target_key], target_column)
+            source_guid = self._column(datasets[source_key], source_column)
+            if target_guid is not None and source_guid is not None:
+                self.context.setup_lineage_mapping(
+                    source_guid, target_guid, {"description": description} if description else {}
+                )
+        self._jobs, self._datasets, self._flows, self._column_lineage = {}, {}, {}, {}
+
+    @staticmethod
+    def _guid(ref: _Ref, jobs: dict[str, str], datasets: dict[_DatasetKey, _Dataset]) -> str:
+        kind, key = ref
+        if kind == "job":
+            assert isinstance(key, str)
+            return jobs[key]
+        assert isinstance(key, tuple)
+        return datasets[key].guid
+
+    def _process(self, qualified_name: str, job: _Job) -> str:
+        if job.foreign_source:
+            assert job.existing is not None
+            return job.existing.guid
+        if job.runs is not None:
+            self._runs_into(job)
+        job.properties["additionalProperties"] = job.extra
+        element, _ = self.context.upsert_process(qualified_name, job.properties)
+        for namespace, name in sorted(job.parents):
+            self._parent(namespace, name, element.guid)
+        return element.guid
+
+    def _parent(self, namespace: str, name: str, child_guid: str) -> None:
+        qualified_name = job_qualified_name(namespace, name)
         existing = self.context.get_process_by_qualified_name(qualified_name)
         if existing is None:
             parent_guid = self.context.upsert_process(
                 qualified_name,
                 {
-                    "name": parent.job.name,
+                    "name": name,
                     "deployedImplementationType": "OpenLineage job",
-                    "additionalProperties": {
-                        "openLineageNamespace": parent.job.namespace,
-                        "openLineageJobName": parent.job.name,
-                    },
+                    "additionalProperties": {"openLineageNamespace": namespace, "openLineageJobName": name},
                 },
             )[0].guid
         else:
             parent_guid = existing.guid
         self.context.setup_process_parent(parent_guid, child_guid, {"containmentType": "OWNED"})
 
-    # --- datasets ---------------------------------------------------------------------------------------------
-    def _dataset_of(self, dataset: InputDataset | OutputDataset) -> _Dataset:
-        return self._dataset(dataset.namespace, dataset.name, dataset.facets or {})
+    def _resolve(self, key: _DatasetKey, facets: dict[str, Any]) -> _Dataset:
+        """The dataset's element; one this catalogue wrote already, and events said nothing new of, is reused."""
+        if not facets and key in self._resolved:
+            return self._resolved[key]
+        self._resolved[key] = self._dataset(*key, facets)
+        return self._resolved[key]
 
     def _dataset(self, namespace: str, name: str, facets: dict[str, Any]) -> _Dataset:
         natural = dataset_qualified_name(namespace, name)
@@ -173,16 +260,16 @@ class LineageCatalogue:
         if isinstance(schema, schema_dataset.SchemaDatasetFacet) and schema.fields:
             columns = [
                 ElementUpsert(
-                    column_qualified_name(qualified_name, field.name),
+                    column_qualified_name(qualified_name, column.name),
                     {
-                        "name": field.name,
+                        "name": column.name,
                         "position": position,
-                        **({"dataType": field.type} if field.type else {}),
-                        **({"description": field.description} if field.description else {}),
+                        **({"dataType": column.type} if column.type else {}),
+                        **({"description": column.description} if column.description else {}),
                     },
                     "TabularColumn",
                 )
-                for position, field in enumerate(schema.fields, start=1)
+                for position, column in enumerate(schema.fields, start=1)
             ]
             self.context.upsert_data_set_columns(columns, parent_guid=element.guid)
         return _Dataset(element.guid, qualified_name, ours=True)
@@ -190,22 +277,6 @@ class LineageCatalogue:
     def _catalogued_elsewhere(self, natural: str) -> Element | None:
         """The element another connector catalogued under the natural name (ours carry the proxy prefix)."""
         return self.context.get_lineage_element_by_qualified_name(natural)
-
-    # --- column lineage ---------------------------------------------------------------------------------------
-    def _column_lineage(self, target: OutputDataset, facet: column_lineage_dataset.ColumnLineageDatasetFacet) -> None:
-        target_dataset = self._dataset(target.namespace, target.name, {})
-        for column, lineage in facet.fields.items():
-            target_guid = self._column(target_dataset, column)
-            if target_guid is None:
-                continue
-            for source in lineage.inputFields:
-                source_guid = self._column(self._dataset(source.namespace, source.name, {}), source.field)
-                if source_guid is not None:
-                    self.context.setup_lineage_mapping(
-                        source_guid,
-                        target_guid,
-                        {"description": lineage.transformationDescription} if lineage.transformationDescription else {},
-                    )
 
     def _column(self, dataset: _Dataset, column: str) -> str | None:
         """The column's element; one of ours is created on our DataSet, another source's must exist already."""

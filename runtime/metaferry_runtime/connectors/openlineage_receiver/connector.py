@@ -17,9 +17,10 @@ import os
 import re
 import tempfile
 import threading
+import time
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from metaferry_runtime.connectors.openlineage_receiver.catalogue import LineageCatalogue
 from metaferry_runtime.connectors.openlineage_receiver.events import InvalidEvent, parse_event
@@ -40,6 +41,8 @@ from metaferry_runtime.sdk.contexts.lineage import LineageIntegratorContext
 LISTEN_HOST_ENV = "METAFERRY_LISTEN_HOST"
 #: How long one engage() waits for new events before returning, in seconds.
 ENGAGE_WAIT_SECONDS = 1.0
+#: engage() yields the interpreter to the server's thread after cataloguing this many events.
+YIELD_EVERY = 10
 #: Journal lines read per read call.
 READ_CHUNK = 1000
 
@@ -56,6 +59,17 @@ class ReceiverSettings(ConnectorConfiguration):
     run_history: int = Field(default=20, ge=1, le=1000, description="runs kept on each Process, 1 to 1000")
     events_per_transaction: int = Field(
         default=1000, ge=1, description="most events engage() catalogues in one transaction"
+    )
+    gather_seconds: float = Field(
+        default=0.25,
+        ge=0,
+        le=10,
+        description="seconds engage() lets a burst of events gather before cataloguing it, 0 to 10",
+    )
+    sync_journal: StrictBool = Field(
+        default=True,
+        description="true: acknowledge an event once synced to disk; false: once written (survives a crash of"
+        " the pod, not of its node)",
     )
     segment_bytes: int = Field(default=64 * 1_048_576, ge=4096, description="journal segment size, in bytes")
     retained_segments: int = Field(default=4, ge=1, description="journal segments kept once catalogued")
@@ -125,6 +139,7 @@ class OpenLineageReceiverConnector(IntegrationConnector[LineageIntegratorContext
             self._journal_directory(),
             segment_bytes=self._settings.segment_bytes,
             retained_segments=self._settings.retained_segments,
+            sync=self._settings.sync_journal,
         )
         self._position = self._journal.end()
         host = os.environ.get(LISTEN_HOST_ENV) or "0.0.0.0"
@@ -163,6 +178,7 @@ class OpenLineageReceiverConnector(IntegrationConnector[LineageIntegratorContext
             lines, reached = journal.read(position, limit=READ_CHUNK)
             for line in lines:
                 catalogue.apply(parse_event(json.loads(line)))
+            catalogue.flush()
             count += len(lines)
             if not lines or reached == position:
                 break
@@ -179,14 +195,18 @@ class OpenLineageReceiverConnector(IntegrationConnector[LineageIntegratorContext
         if self._stop.is_set() or not journal.appended.wait(ENGAGE_WAIT_SECONDS) or self._stop.is_set():
             return
         journal.appended.clear()
+        self._stop.wait(self._settings.gather_seconds)  # let a burst gather: one transaction for more of it
         while not self._stop.is_set():
             lines, reached = journal.read(self._position, limit=self._settings.events_per_transaction)
             if not lines:
                 return
             catalogue = self._catalogue()
             with self.context.change_batch():
-                for line in lines:
+                for number, line in enumerate(lines, start=1):
                     catalogue.apply(parse_event(json.loads(line)))
+                    if number % YIELD_EVERY == 0:
+                        time.sleep(0)  # let the server's thread take the GIL: acknowledgements come first
+                catalogue.flush()
             self._position = reached
             journal.applied_up_to(reached)
             if self._audit_log is not None:

@@ -9,7 +9,9 @@ journal again, which writes nothing that is already there (and rebuilds a reposi
 Layout: `<directory>/events-<n>.jsonl`, one event per line as the client sent it (validated). A segment is
 closed at `segment_bytes`; the oldest segments beyond `retained_segments` are deleted once applied.
 Appends come from the server's event loop (one writer); reads from the connector's threads. Concurrent
-appends share fsyncs (group commit): each waits for the first sync that began after its write.
+appends share fsyncs (group commit): each waits for the first sync that began after its write. With
+`sync=False` an append is acknowledged once written to the operating system: it survives a crash of the
+process or container, not of the machine.
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ class Position:
 
 
 class Journal:
-    def __init__(self, directory: Path, *, segment_bytes: int, retained_segments: int) -> None:
+    def __init__(self, directory: Path, *, segment_bytes: int, retained_segments: int, sync: bool = True) -> None:
         self.directory = directory
+        self.sync = sync
         self.segment_bytes = segment_bytes
         self.retained_segments = retained_segments
         directory.mkdir(parents=True, exist_ok=True)
@@ -83,6 +86,10 @@ class Journal:
             self._rotate()
         os.write(self._fd, b"".join(lines))
         self._written += 1
+        if not self.sync:  # in the page cache: survives the process, not the machine
+            self._synced = self._written
+            self.appended.set()
+            return
         mine = self._written
         while self._synced < mine:
             if self._sync_task is None:

@@ -12,7 +12,7 @@ is the first of them.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 TERMINAL_STATES = ("ABORT", "COMPLETE", "FAIL")
@@ -77,4 +77,4 @@ def bounded(history: dict[str, RunRecord], limit: int) -> list[RunRecord]:
 def history_text(runs: list[RunRecord]) -> str:
     """The history as compact JSON text (additionalProperties hold text only); stable, so an unchanged
     history compares equal and costs no write."""
-    return json.dumps([asdict(run) for run in runs], separators=(",", ":"), sort_keys=True)
+    return json.dumps([vars(run) for run in runs], separators=(",", ":"), sort_keys=True)
