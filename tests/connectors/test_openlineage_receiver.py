@@ -7,25 +7,30 @@ import json
 import threading
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 from openlineage.client.event_v2 import InputDataset, OutputDataset, RunState
 
-from metaferry_runtime.testing import element_named, elements_under
+from metaferry_runtime.connectors.openlineage_receiver import OpenLineageReceiverConnector
+from metaferry_runtime.testing import HarnessFactory, element_named, elements_under
 from metaferry_runtime.testing import relationships_between as links
 from tests.connectors.openlineage_client import (
     Receiver,
     catalogue_received,
     client,
     column_lineage,
+    free_port,
     port_of,
     post,
     run_event,
     schema,
 )
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 JOB = "openlineage:job:airflow/daily_orders"
 ORDERS = "openlineage:s3://lake/raw/orders"
 SUMMARY = "openlineage:postgres://warehouse:5432/analytics.public.order_summary"
@@ -292,3 +297,21 @@ def test_a_client_sending_a_thousand_events_gets_every_one_catalogued(receiver: 
         )
         assert {run["run_id"] for run in runs} == run_ids
         assert {run["state"] for run in runs} == {"COMPLETE"}
+
+
+def test_the_example_manifest_receives_an_event_from_the_client(
+    connector_harness: HarnessFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret, manifest = yaml.safe_load_all((EXAMPLES / "lineage-connector.yaml").read_text())
+    manifest["spec"]["connection"]["configurationProperties"]["journalDirectory"] = str(tmp_path / "journal")
+    monkeypatch.setenv("METAFERRY_LISTEN_HOST", "127.0.0.1")
+    harness: Receiver = connector_harness(
+        OpenLineageReceiverConnector,
+        manifest,
+        listener_port=free_port(),  # the example's 5000 may be taken on a test machine
+        secrets=secret["stringData"],
+        repository_url=f"sqlite:///{tmp_path / 'example.db'}",
+    )
+    client(port_of(harness), token=secret["stringData"]["token"]).emit(run_event(RunState.START))
+    catalogue_received(harness)
+    assert extra(harness, JOB)["latestRunState"] == "START"
