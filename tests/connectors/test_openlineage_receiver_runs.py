@@ -1,9 +1,12 @@
-"""The run record a Process carries is the same whatever order its events arrive in, and repeats change nothing."""
+"""The run record a Process carries is the same whatever order its events arrive in, and repeats change nothing;
+the journal keeps only complete lines."""
 
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
+from metaferry_runtime.connectors.openlineage_receiver.journal import Journal, Position
 from metaferry_runtime.connectors.openlineage_receiver.runs import RunRecord, bounded, merged, utc_time
 
 EVENTS = [
@@ -43,3 +46,15 @@ def test_the_history_keeps_the_most_recent_runs() -> None:
         for day, run_id in enumerate("abcde", start=1)
     }
     assert [run.run_id for run in bounded(history, 2)] == ["e", "d"]
+
+
+def test_a_torn_last_line_of_the_journal_is_cut_when_it_is_opened_again(tmp_path: Path) -> None:
+    segment = tmp_path / "events-00000001.jsonl"
+    segment.write_bytes(b'{"a":1}\n{"b":2}\n{"c":')  # a crash in the middle of an unacknowledged append
+    journal = Journal(tmp_path, segment_bytes=1 << 20, retained_segments=2)
+    assert journal.end() == Position(1, 16)
+    journal.open()
+    journal.close()
+    assert segment.read_bytes() == b'{"a":1}\n{"b":2}\n'
+    lines, reached = journal.read(None, limit=10)
+    assert (lines, reached) == ([b'{"a":1}\n', b'{"b":2}\n'], Position(1, 16))

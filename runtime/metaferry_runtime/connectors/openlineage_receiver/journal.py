@@ -55,22 +55,16 @@ class Journal:
         """Open the newest segment for appending; a torn last line (a crash mid-write, never acknowledged) is cut."""
         path = self._path(self._segment)
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-        size = os.fstat(self._fd).st_size
-        if size:
-            with open(path, "rb") as file:
-                data = file.read()
-            if not data.endswith(b"\n"):
-                os.truncate(self._fd, data.rfind(b"\n") + 1)
+        complete = _after_last_newline(path)
+        if complete < os.fstat(self._fd).st_size:
+            os.truncate(self._fd, complete)
 
     def end(self) -> Position:
         """The position after the last complete line: where a reader starting now begins."""
         segments = self.segments()
         if not segments:
             return Position(0, 0)
-        path = self._path(segments[-1])
-        with open(path, "rb") as file:
-            data = file.read()
-        return Position(segments[-1], data.rfind(b"\n") + 1)
+        return Position(segments[-1], _after_last_newline(self._path(segments[-1])))
 
     def close(self) -> None:
         fd, self._fd = self._fd, None
@@ -156,3 +150,17 @@ class Journal:
 
     def _path(self, segment: int) -> Path:
         return self.directory / f"{_PREFIX}{segment:08d}{_SUFFIX}"
+
+
+def _after_last_newline(path: Path, chunk: int = 65_536) -> int:
+    """The offset just after the file's last newline (0 if it has none), read from the end backwards."""
+    with open(path, "rb") as file:
+        end = file.seek(0, os.SEEK_END)
+        while end > 0:
+            start = max(0, end - chunk)
+            file.seek(start)
+            found = file.read(end - start).rfind(b"\n")
+            if found >= 0:
+                return start + found + 1
+            end = start
+    return 0
