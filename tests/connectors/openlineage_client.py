@@ -28,10 +28,12 @@ def free_port() -> int:
         return port
 
 
-def client(port: int, *, token: str = TOKEN, retry: dict[str, Any] | None = None) -> OpenLineageClient:
+def client(
+    port: int, *, token: str = TOKEN, retry: dict[str, Any] | None = None, host: str = "127.0.0.1"
+) -> OpenLineageClient:
     """The OpenLineage client with its HTTP transport, configured as a job's openlineage.yml would."""
     config: dict[str, Any] = {
-        "url": f"http://127.0.0.1:{port}",
+        "url": f"http://{host}:{port}",
         "auth": {"type": "api_key", "apiKey": token},
         "timeout": 10,
     }
