@@ -1,6 +1,6 @@
 """Fixtures of the connector tests: a real directory tree, the deadline wait the watch-mode tests need, a
-real OPA server, and for openapi-monitor the real-world documents (installed from npm packages) and a real
-HTTP server.
+real OPA server, for openapi-monitor the real-world documents (installed from npm packages) and a real
+HTTP server, and a running openlineage-receiver.
 
 Connectors themselves are driven by the test kit (`metaferry_runtime.testing`, whose `connector_harness`
 fixture comes from its pytest plugin), exactly as an outside author's tests drive theirs.
@@ -12,10 +12,14 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from metaferry_runtime.connectors.openlineage_receiver import OpenLineageReceiverConnector
+from metaferry_runtime.testing import HarnessFactory
 from tests.connectors.openapi_server import DocumentServer, serving
+from tests.connectors.openlineage_client import TOKEN, Receiver, free_port
 from tests.opa_server import OpaServer, OpaUnavailable, start_opa
 
 
@@ -73,3 +77,30 @@ def openapi_documents() -> Path:
 def document_server() -> Iterator[DocumentServer]:
     with serving() as server:
         yield server
+
+
+@pytest.fixture
+def lineage_repository_url(tmp_path: Path) -> str:
+    """The repository the receiver writes to (and other connectors of a test, to be linked to)."""
+    return f"sqlite:///{tmp_path / 'lineage.db'}"
+
+
+@pytest.fixture
+def receiver(
+    connector_harness: HarnessFactory, tmp_path: Path, lineage_repository_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Receiver]:
+    """receiver(**configuration properties): the connector, started and serving on a free loopback port."""
+    monkeypatch.setenv("METAFERRY_LISTEN_HOST", "127.0.0.1")
+
+    def make(**config: Any) -> Receiver:
+        harness: Receiver = connector_harness(
+            OpenLineageReceiverConnector,
+            listener_port=free_port(),
+            uses_blocking_calls=True,
+            secrets={"token": TOKEN},
+            configuration_properties={"journalDirectory": str(tmp_path / "journal"), **config},
+            repository_url=lineage_repository_url,
+        )
+        return harness
+
+    return make

@@ -115,6 +115,12 @@ INVALID: list[tuple[str, dict[str, Any], list[str]]] = [
         ["a volume needs exactly one of configMap, secret, emptyDir, persistentVolumeClaim"],
     ),
     ("bad image pull policy", _with_pod(imagePullPolicy="Sometimes"), ["spec.pod.imagePullPolicy", "should match"]),
+    ("listener port on the runtime API's", _connector(listenerPort=8080), ["listenerPort 8080 is the runtime API's"]),
+    (
+        "privileged listener port",
+        _connector(listenerPort=80),
+        ["spec.listenerPort", "should be greater than or equal to 1024"],
+    ),
     (
         "spec missing",
         {"apiVersion": "metaferry.io/v1alpha1", "kind": "IntegrationConnector", "metadata": {"name": "bad"}},

@@ -41,4 +41,5 @@ def context_for(
         ],
         deletion_detection=spec.deletion_detection,
         audit_log=audit_log,
+        listener_port=spec.listener_port,
     )

@@ -17,6 +17,8 @@ from metaferry_runtime.resource.catalog_target import CatalogTarget, CatalogTarg
 from metaferry_runtime.resource.duration import Duration
 
 MIN_REFRESH_INTERVAL = timedelta(seconds=10)
+#: The runtime's own HTTP API port in a pod; a connector's listener port may not take it.
+RUNTIME_API_PORT = 8080
 MAX_REFRESH_INTERVAL = timedelta(days=7)
 #: Pod label and annotation prefixes the operator sets itself (selectors, config hash); users may not override them.
 RESERVED_LABEL_PREFIXES = ("app.kubernetes.io/", "metaferry.io/")
@@ -319,6 +321,23 @@ class IntegrationConnectorSpec(KubeModel):
         description="Things this connector works on (folders, schemas, URLs...), handed to it through its context;"
         " each a name, or {name, configurationProperties} for settings that apply to that target alone.",
     )
+    listener_port: int | None = Field(
+        default=None,
+        ge=1024,
+        le=65535,
+        description=(
+            "A port the connector itself serves third-party clients on (openlineage-receiver's lineage endpoint):"
+            " the pod, the Service and the NetworkPolicy open it to any client; the connector authenticates them."
+        ),
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": f"self != {RUNTIME_API_PORT}",
+                    "message": f"listenerPort {RUNTIME_API_PORT} is the runtime API's",
+                }
+            ]
+        },
+    )
     suspend: bool = Field(default=False, description="True stops the connector's pod; nothing is refreshed.")
     auto_restart: AutoRestart = Field(default_factory=AutoRestart)
     deletion_detection: DeletionDetection = Field(default_factory=DeletionDetection)
@@ -338,6 +357,13 @@ class IntegrationConnectorSpec(KubeModel):
     def _timeout_bounds(cls, value: timedelta) -> timedelta:
         if not timedelta(seconds=1) <= value <= timedelta(hours=24):
             raise ValueError("refreshTimeout must be between 1s and 24h")
+        return value
+
+    @field_validator("listener_port")
+    @classmethod
+    def _not_the_runtime_port(cls, value: int | None) -> int | None:
+        if value == RUNTIME_API_PORT:
+            raise ValueError(f"listenerPort {RUNTIME_API_PORT} is the runtime API's")
         return value
 
     @field_validator("catalog_targets")

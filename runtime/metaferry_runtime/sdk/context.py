@@ -74,6 +74,7 @@ class IntegrationContext:
         catalog_targets: Sequence[CatalogTarget | str] | None = None,
         deletion_detection: DeletionDetection | None = None,
         audit_log: AuditLog | None = None,
+        listener_port: int | None = None,
     ) -> None:
         self._repository = repository
         self._connector_name = connector_name
@@ -81,6 +82,7 @@ class IntegrationContext:
         self._permitted_synchronization = permitted_synchronization
         self._catalog_targets = [CatalogTarget.of(target) for target in catalog_targets or ()]
         self._deletion_detection = deletion_detection or DeletionDetection()
+        self._listener_port = listener_port
         self._audit_log = audit_log or AuditLog(f"context/{self.integration_service}", connector_name=connector_name)
         self._local = threading.local()
         self._batch_lock = threading.Lock()
@@ -118,6 +120,12 @@ class IntegrationContext:
         """Called by the runtime before set_context with the targets validated against the connector's
         `catalog_target_model`; not for connector code."""
         self._catalog_targets = list(targets)
+
+    def get_listener_port(self) -> int | None:
+        """The resource's listenerPort: where a connector that serves third-party clients listens (the
+        operator opens it in the pod, the Service and the NetworkPolicy); None when none is declared."""
+        self._check_usable()
+        return self._listener_port
 
     @property
     def deletion_detection(self) -> DeletionDetection:
