@@ -211,7 +211,10 @@ def test_mappings_and_filters_are_configurable(
 
 # --- changes between refreshes ---------------------------------------------------------------------------------
 def test_changes_in_the_directory_give_exactly_the_expected_changes_incrementally(
-    changing_directory: Slapd, ldap_organization: Organization, admin: ldap3.Connection, catalogue: Callable[..., Driven]
+    changing_directory: Slapd,
+    ldap_organization: Organization,
+    admin: ldap3.Connection,
+    catalogue: Callable[..., Driven],
 ) -> None:
     org, server = ldap_organization, changing_directory
     driven = catalogue(server)
@@ -222,7 +225,9 @@ def test_changes_in_the_directory_give_exactly_the_expected_changes_incrementall
     admin.modify(moved, {"title": [(ldap3.MODIFY_REPLACE, ["Architect"])]})
     admin.delete(leaver)
     admin.modify(team0, {"member": [(ldap3.MODIFY_DELETE, [leaver, org.person_dn(6)])]})
-    admin.add(newcomer, ["inetOrgPerson"], {"cn": "New Comer", "sn": "Comer", "uid": "newcomer", "mail": "n@example.org"})
+    admin.add(
+        newcomer, ["inetOrgPerson"], {"cn": "New Comer", "sn": "Comer", "uid": "newcomer", "mail": "n@example.org"}
+    )
     admin.modify(team2, {"member": [(ldap3.MODIFY_ADD, [newcomer])]})
     driven.refresh()
 
@@ -249,7 +254,10 @@ def test_changes_in_the_directory_give_exactly_the_expected_changes_incrementall
 
 
 def test_a_new_sub_group_is_linked_and_a_removed_one_unlinked(
-    changing_directory: Slapd, ldap_organization: Organization, admin: ldap3.Connection, catalogue: Callable[..., Driven]
+    changing_directory: Slapd,
+    ldap_organization: Organization,
+    admin: ldap3.Connection,
+    catalogue: Callable[..., Driven],
 ) -> None:
     org, server = ldap_organization, changing_directory
     driven = catalogue(server)
@@ -302,7 +310,10 @@ def test_an_element_missing_from_the_repository_is_catalogued_again(
 
 
 def test_without_modify_timestamps_every_refresh_reads_in_full_and_stays_correct(
-    changing_directory: Slapd, ldap_organization: Organization, admin: ldap3.Connection, catalogue: Callable[..., Driven]
+    changing_directory: Slapd,
+    ldap_organization: Organization,
+    admin: ldap3.Connection,
+    catalogue: Callable[..., Driven],
 ) -> None:
     driven = catalogue(changing_directory, config={"modifyTimestampAttribute": "carLicense"})
     driven.refresh()
@@ -348,7 +359,7 @@ def test_a_base_dn_that_disappears_fails_the_refresh_and_archives_nothing(
     driven.refresh()
     admin.delete(f"uid=c1,{base}")
     admin.delete(base)
-    with pytest.raises(ConnectorError, match="is no longer in .* nothing was archived"):
+    with pytest.raises(ConnectorError, match=r"is no longer in .* nothing was archived"):
         driven.refresh()
     assert set(elements_under(driven, "Person")) == {name(changing_directory, f"uid=c1,{base}")}
 
