@@ -30,13 +30,14 @@ from metaferry_runtime.connectors.ldap_directory.model import (
     Link,
     Plan,
 )
-from metaferry_runtime.repository import ChangeKind, Element
-from metaferry_runtime.sdk import ElementUpsert
+from metaferry_runtime.sdk import Element, ElementUpsert
 from metaferry_runtime.sdk.contexts.organization import OrganizationIntegratorContext
 
 #: Element types the connector owns under its prefix; PersonRole: the teams' member and leader roles.
 DETECTED_TYPES = (PERSON, IDENTITY, CONTACT, TEAM, "PersonRole")
 ROLE_SUFFIXES = ("::TeamMember", "::TeamLeader")
+#: The changes an upsert reports (the repository's str values, which compare equal to these strings).
+UNCHANGED, CREATED, RELATIONSHIP_CREATED = "UNCHANGED", "ELEMENT_CREATED", "RELATIONSHIP_CREATED"
 
 
 @dataclass
@@ -81,9 +82,9 @@ def _write_whole(context: OrganizationIntegratorContext, plan: Plan, prefix: str
     created: set[str] = set()
     for name, (change, guid) in _upsert(context, plan, plan.elements.keys()).items():
         outcome.guids[name] = guid
-        if change is not ChangeKind.UNCHANGED:
+        if change != UNCHANGED:
             outcome.changed += 1
-        if change is ChangeKind.ELEMENT_CREATED:
+        if change == CREATED:
             created.add(name)
     outcome.links_added = _link(context, plan.links, outcome.guids)
     outcome.links_removed = _remove_stale_team_links(context, plan, outcome.guids, skip=created, prefix=prefix)
@@ -100,7 +101,7 @@ def _write_delta(
         return None
     for name, (change, guid) in _upsert(context, plan, changed).items():
         guids[name] = guid
-        if change is not ChangeKind.UNCHANGED:
+        if change != UNCHANGED:
             outcome.changed += 1
     for name in previous.elements.keys() - plan.elements.keys():
         guids.pop(name, None)
@@ -112,20 +113,18 @@ def _write_delta(
     return outcome
 
 
-def _upsert(
-    context: OrganizationIntegratorContext, plan: Plan, names: Iterable[str]
-) -> dict[str, tuple[ChangeKind, str]]:
+def _upsert(context: OrganizationIntegratorContext, plan: Plan, names: Iterable[str]) -> dict[str, tuple[str, str]]:
     by_type: dict[str, list[ElementUpsert]] = defaultdict(list)
     for name in names:
         type_name, properties = plan.elements[name]
         by_type[type_name].append(ElementUpsert(name, properties, type_name))
-    writers: dict[str, Callable[[Sequence[ElementUpsert]], list[tuple[str, ChangeKind]]]] = {
+    writers: dict[str, Callable[[Sequence[ElementUpsert]], Sequence[tuple[str, str]]]] = {
         PERSON: context.upsert_people,
         TEAM: context.upsert_teams,
         IDENTITY: context.upsert_user_identities,
         CONTACT: context.upsert_contact_methods,
     }
-    results: dict[str, tuple[ChangeKind, str]] = {}
+    results: dict[str, tuple[str, str]] = {}
     for type_name in (PERSON, TEAM, IDENTITY, CONTACT):
         upserts = by_type.get(type_name, [])
         if upserts:
@@ -143,14 +142,14 @@ def _link(context: OrganizationIntegratorContext, links: Iterable[Link], guids: 
             appointments[(kind, end1)].append(guids[end2])
         else:
             pairs[kind].append((guids[end1], guids[end2]))
-    results: list[tuple[str, ChangeKind]] = []
+    results: list[tuple[str, str]] = []
     results += context.add_user_identities_to_profiles(pairs[PROFILE_IDENTITY]) if pairs[PROFILE_IDENTITY] else []
     results += context.link_contact_methods(pairs[CONTACT_THROUGH]) if pairs[CONTACT_THROUGH] else []
     results += context.link_teams_in_hierarchy_many(pairs[TEAM_STRUCTURE]) if pairs[TEAM_STRUCTURE] else []
     for (kind, team), people in appointments.items():
         appoint = context.add_team_members if kind == MEMBER else context.add_team_leaders
         results += appoint(guids[team], people)
-    return sum(1 for _, change in results if change is ChangeKind.RELATIONSHIP_CREATED)
+    return sum(1 for _, change in results if change == RELATIONSHIP_CREATED)
 
 
 def _unlink(context: OrganizationIntegratorContext, links: Iterable[Link], guids: dict[str, str]) -> int:
