@@ -309,6 +309,29 @@ def test_an_element_missing_from_the_repository_is_catalogued_again(
     assert_refresh_writes_nothing(driven)
 
 
+def test_a_refresh_whose_commit_was_lost_is_not_trusted_by_the_next(
+    changing_directory: Slapd,
+    ldap_organization: Organization,
+    admin: ldap3.Connection,
+    catalogue: Callable[..., Driven],
+) -> None:
+    driven = catalogue(changing_directory)
+    driven.refresh()
+    person = name(changing_directory, ldap_organization.person_dn(5))
+    admin.modify(ldap_organization.person_dn(5), {"title": [(ldap3.MODIFY_REPLACE, ["Architect"])]})
+
+    def refresh_whose_commit_fails() -> None:
+        with driven.context.refresh_batch("lost"):
+            driven.connector.refresh()
+            raise RuntimeError("the commit fails")  # after refresh() returned: its transaction rolls back
+
+    with pytest.raises(RuntimeError, match="the commit fails"):
+        refresh_whose_commit_fails()
+    assert element_named(driven, person).properties["jobTitle"] == "Engineer"
+    driven.refresh()
+    assert element_named(driven, person).properties["jobTitle"] == "Architect"
+
+
 def test_without_modify_timestamps_every_refresh_reads_in_full_and_stays_correct(
     changing_directory: Slapd,
     ldap_organization: Organization,

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from metaferry_runtime.connectors.ldap_directory.model import (
     CONTACT,
@@ -52,6 +53,9 @@ class Outcome:
     archived: int = 0
     full: bool = True
     guids: dict[str, str] = field(default_factory=dict)
+    #: A Person or Team this refresh created or updated, with its properties: if the next refresh does not
+    #: find it so, this refresh's commit was lost and its plan must not be trusted.
+    probe: tuple[str, str, dict[str, Any]] | None = None
 
 
 def write_plan(
@@ -84,6 +88,7 @@ def _write_whole(context: OrganizationIntegratorContext, plan: Plan, prefix: str
         outcome.guids[name] = guid
         if change != UNCHANGED:
             outcome.changed += 1
+            _note_probe(outcome, plan, name)
         if change == CREATED:
             created.add(name)
     outcome.links_added = _link(context, plan.links, outcome.guids)
@@ -103,6 +108,7 @@ def _write_delta(
         guids[name] = guid
         if change != UNCHANGED:
             outcome.changed += 1
+            _note_probe(outcome, plan, name)
     for name in previous.elements.keys() - plan.elements.keys():
         guids.pop(name, None)
     if any(end not in guids for link in plan.links - previous.links for end in link[1:]):
@@ -111,6 +117,25 @@ def _write_delta(
     gone = [link for link in previous.links - plan.links if all(end in guids for end in link[1:])]
     outcome.links_removed = _unlink(context, gone, guids)
     return outcome
+
+
+def _note_probe(outcome: Outcome, plan: Plan, name: str) -> None:
+    type_name, properties = plan.elements[name]
+    if outcome.probe is None and type_name in (PERSON, TEAM):
+        outcome.probe = (type_name, name, properties)
+
+
+def was_committed(context: OrganizationIntegratorContext, probe: tuple[str, str, dict[str, Any]] | None) -> bool:
+    """True unless the probe of the previous refresh is not in the repository as that refresh wrote it."""
+    if probe is None:
+        return True
+    type_name, name, properties = probe
+    found = (context.get_people_by_name if type_name == PERSON else context.get_teams_by_name)(name)
+    return any(
+        element.qualified_name == name
+        and {k: v for k, v in element.properties.items() if k != "qualifiedName"} == properties
+        for element in found
+    )
 
 
 def _upsert(context: OrganizationIntegratorContext, plan: Plan, names: Iterable[str]) -> dict[str, tuple[str, str]]:

@@ -8,19 +8,27 @@ ContactDetails and Team elements with their links (`model.py`) and writes what d
 only changed entries are read in full, and a DN listing finds the deleted ones.
 
 The previous read and plan are kept in memory, and trusted only while they match the repository: a
-refresh that fails forgets them, and an element they name that the repository lacks (a refresh whose
-commit was lost, a purge) makes the refresh write its whole plan. After a restart the first refresh reads
-and writes everything; unchanged elements cost a comparison and produce no event.
+refresh that fails forgets them; one element the previous refresh wrote is looked up first, and if the
+repository does not hold it as written (that refresh's commit was lost) the refresh starts from scratch;
+an element they name that the repository lacks (a purge) makes the refresh write its whole plan. After a
+restart the first refresh reads and writes everything; unchanged elements cost a comparison, no event.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from metaferry_runtime.connectors.ldap_directory.catalog import Outcome, write_plan
+from metaferry_runtime.connectors.ldap_directory.catalog import Outcome, was_committed, write_plan
 from metaferry_runtime.connectors.ldap_directory.directory import Directory, MissingBaseDn
 from metaferry_runtime.connectors.ldap_directory.model import Naming, Plan, plan_organization
-from metaferry_runtime.connectors.ldap_directory.reading import ReadResult, Snapshot, read_changes, read_full
+from metaferry_runtime.connectors.ldap_directory.reading import (
+    ReadResult,
+    Snapshot,
+    change_attributes,
+    read_changes,
+    read_full,
+)
 from metaferry_runtime.connectors.ldap_directory.settings import LdapDirectorySettings
 from metaferry_runtime.sdk import (
     ConnectorConfigurationError,
@@ -67,6 +75,7 @@ class _State:
     snapshot: Snapshot
     plan: Plan
     guids: dict[str, str]
+    probe: tuple[str, str, dict[str, Any]] | None
 
 
 class LdapDirectoryConnector(IntegrationConnector[OrganizationIntegratorContext]):
@@ -107,6 +116,8 @@ class LdapDirectoryConnector(IntegrationConnector[OrganizationIntegratorContext]
         """Read what changed (or everything), plan the organization, write the difference in one transaction."""
         directory = self.directory
         previous, self._state = self._state, None  # forgotten unless this refresh succeeds
+        if previous is not None and not was_committed(self.context, previous.probe):
+            previous = None  # the last refresh's transaction did not commit: start again from the directory
         try:
             result = self._read(directory, previous)
         except MissingBaseDn as error:
@@ -134,7 +145,7 @@ class LdapDirectoryConnector(IntegrationConnector[OrganizationIntegratorContext]
             prefix=naming.prefix,
         )
         if self._settings.incremental:
-            self._state = _State(snapshot=result.snapshot, plan=plan, guids=outcome.guids)
+            self._state = _State(snapshot=result.snapshot, plan=plan, guids=outcome.guids, probe=outcome.probe)
         self._report(result, outcome)
 
     def disconnect(self) -> None:
@@ -205,7 +216,7 @@ class LdapDirectoryConnector(IntegrationConnector[OrganizationIntegratorContext]
                 LdapDirectoryMessages.NO_TIMESTAMPS,
                 connector_name=self.connector_name,
                 server=str(directory.address),
-                attribute=self._settings.modify_timestamp_attribute,
+                attribute=" or ".join(change_attributes(self._settings)),
             )
         return result
 

@@ -1,10 +1,14 @@
 """Reading people and groups under the base DNs: all of them, or only what changed since the last refresh.
 
 A full read is one paged search per base DN and kind (people, groups), with the mapped attributes and the
-modify timestamp. An incremental read asks for the entries whose timestamp is at or after the highest one
-the last read saw (`>=`: timestamps have one-second resolution, so an entry changed in that same second is
-read again, never missed), and lists every DN (no attributes) to find the entries that were deleted or
-moved. When an entry carries no timestamp, the server does not support it for us and every read is full.
+change attributes. An incremental read asks for the entries whose change attribute is at or after the
+highest value the last read saw (`>=`, so an entry changed in that same instant is read again, never
+missed), and lists every DN (no attributes) to find the entries that were deleted or moved.
+
+The change attribute is `modifyTimestampAttribute` when set; otherwise the first of entryCSN (OpenLDAP:
+microsecond resolution, so the `>=` re-reads one entry, not every entry changed in the same second, which
+after a bulk load is all of them) and modifyTimestamp that every entry carries. When no entry carries one,
+the server does not support it for us and every read is full.
 """
 
 from __future__ import annotations
@@ -23,9 +27,13 @@ class Snapshot:
 
     people: dict[str, Entry] = field(default_factory=dict)
     groups: dict[str, Entry] = field(default_factory=dict)
+    #: The change attribute every entry carries, and its highest value; None: the next read must be full.
+    change_attribute: str | None = None
     high_water_mark: str | None = None
-    #: False when an entry had no timestamp: the next read must be full.
-    timestamps: bool = True
+
+    @property
+    def timestamps(self) -> bool:
+        return self.change_attribute is not None and self.high_water_mark is not None
 
 
 @dataclass(frozen=True)
@@ -39,27 +47,29 @@ class ReadResult:
 
 def read_full(directory: Directory, settings: LdapDirectorySettings, base_dns: Sequence[str]) -> ReadResult:
     snapshot = Snapshot()
-    stamp = settings.modify_timestamp_attribute.lower()
     for kind, search_filter, attributes in _kinds(settings):
         found = snapshot.people if kind == "people" else snapshot.groups
         for base_dn in base_dns:
             for entry in directory.search(base_dn, search_filter, attributes):
                 found[normal_dn(entry.dn)] = entry
-                _note_stamp(snapshot, entry, stamp)
-    return ReadResult(
-        snapshot, unchanged=False, incremental=False, changed_entries=len(snapshot.people) + len(snapshot.groups)
-    )
+    entries = [*snapshot.people.values(), *snapshot.groups.values()]
+    for candidate in change_attributes(settings):
+        values = [entry.first(candidate) for entry in entries]
+        if values and all(values):
+            snapshot.change_attribute, snapshot.high_water_mark = candidate, max(v for v in values if v)
+            break
+    return ReadResult(snapshot, unchanged=False, incremental=False, changed_entries=len(entries))
 
 
 def read_changes(
     directory: Directory, settings: LdapDirectorySettings, base_dns: Sequence[str], previous: Snapshot
 ) -> ReadResult:
     """The previous snapshot brought up to date; a full read when the changes cannot be read alone."""
-    if not previous.timestamps or previous.high_water_mark is None:
+    stamp, mark = previous.change_attribute, previous.high_water_mark
+    if stamp is None or mark is None:
         return read_full(directory, settings, base_dns)
-    stamp = settings.modify_timestamp_attribute
-    since = f"({stamp}>={_escaped(previous.high_water_mark)})"
-    snapshot = Snapshot(high_water_mark=previous.high_water_mark)
+    since = f"({stamp}>={_escaped(mark)})"
+    snapshot = Snapshot(change_attribute=stamp, high_water_mark=mark)
     changed = 0
     for kind, search_filter, attributes in _kinds(settings):
         before = previous.people if kind == "people" else previous.groups
@@ -68,17 +78,20 @@ def read_changes(
         for base_dn in base_dns:
             for entry in directory.search(base_dn, f"(&{search_filter}{since})", attributes):
                 fresh[normal_dn(entry.dn)] = entry
-                _note_stamp(snapshot, entry, stamp.lower())
+                value = entry.first(stamp)
+                if value is None:
+                    return read_full(directory, settings, base_dns)
+                snapshot.high_water_mark = max(value, snapshot.high_water_mark or value)
         present = {
             normal_dn(entry.dn)
             for base_dn in base_dns
             for entry in directory.search(base_dn, search_filter, NO_ATTRIBUTES)
         }
-        if not snapshot.timestamps or any(key not in before and key not in fresh for key in present):
-            return read_full(directory, settings, base_dns)  # an entry appeared without a newer timestamp
+        if any(key not in before and key not in fresh for key in present):
+            return read_full(directory, settings, base_dns)  # an entry appeared without a newer change value
         for key in present:
             now[key] = fresh.get(key) or before[key]
-        changed += sum(1 for key, entry in fresh.items() if before.get(key) != entry)
+        changed += sum(1 for key, entry in fresh.items() if key in present and before.get(key) != entry)
         changed += len(before.keys() - present)
     unchanged = (
         changed == 0
@@ -88,9 +101,16 @@ def read_changes(
     return ReadResult(snapshot, unchanged=unchanged, incremental=True, changed_entries=changed)
 
 
+def change_attributes(settings: LdapDirectorySettings) -> tuple[str, ...]:
+    """The attributes that may say when an entry last changed, in the order they are preferred."""
+    if settings.modify_timestamp_attribute:
+        return (settings.modify_timestamp_attribute,)
+    return ("entryCSN", "modifyTimestamp")
+
+
 def _kinds(settings: LdapDirectorySettings) -> list[tuple[str, str, list[str]]]:
     people, groups = settings.people_mapping, settings.groups_mapping
-    stamp = settings.modify_timestamp_attribute
+    stamps = change_attributes(settings)
     people_attributes = [
         people.user_id,
         people.full_name,
@@ -104,7 +124,7 @@ def _kinds(settings: LdapDirectorySettings) -> list[tuple[str, str, list[str]]]:
         people.mobile,
         people.manager,
         people.member_of,
-        stamp,
+        *stamps,
     ]
     group_attributes = [
         groups.name,
@@ -112,7 +132,7 @@ def _kinds(settings: LdapDirectorySettings) -> list[tuple[str, str, list[str]]]:
         *(groups.member_attributes or ()),
         groups.member_uid_attribute,
         groups.leader_attribute,
-        stamp,
+        *stamps,
     ]
     return [
         ("people", people.filter or "(objectClass=*)", _names(people_attributes)),
@@ -122,14 +142,6 @@ def _kinds(settings: LdapDirectorySettings) -> list[tuple[str, str, list[str]]]:
 
 def _names(attributes: Sequence[str | None]) -> list[str]:
     return list(dict.fromkeys(attribute for attribute in attributes if attribute))
-
-
-def _note_stamp(snapshot: Snapshot, entry: Entry, attribute: str) -> None:
-    value = entry.first(attribute)
-    if value is None:
-        snapshot.timestamps = False
-    elif snapshot.high_water_mark is None or value > snapshot.high_water_mark:
-        snapshot.high_water_mark = value
 
 
 def _escaped(value: str) -> str:

@@ -117,8 +117,10 @@ class LdapDirectorySettings(ConnectorConfiguration):
     incremental: StrictBool = Field(
         default=True, description="true or false: read only entries changed since the last refresh"
     )
-    modify_timestamp_attribute: str = Field(
-        default="modifyTimestamp", min_length=1, description="the attribute holding each entry's last change"
+    modify_timestamp_attribute: str | None = Field(
+        default=None,
+        min_length=1,
+        description="the attribute holding each entry's last change (default: entryCSN, else modifyTimestamp)",
     )
     manager_teams: StrictBool = Field(
         default=True, description="true or false: a team of direct reports for each manager, led by the manager"
