@@ -67,13 +67,12 @@ def write_plan(
     prefix: str,
 ) -> Outcome:
     """Write the plan (the delta from `previous` when given); `guids` are the previous refresh's, by name."""
-    if previous is not None:
-        outcome = _write_delta(context, plan, previous, dict(guids))
-        if outcome is None:  # the repository is not what the previous plan says: write it all
-            outcome = _write_whole(context, plan, prefix)
-    else:
+    roles = [team + suffix for team in plan.names_of(TEAM) for suffix in ROLE_SUFFIXES]
+    outcome = _write_delta(context, plan, previous, dict(guids), roles) if previous is not None else None
+    if outcome is None:  # no previous plan, or the repository is not what it says: write it all
         outcome = _write_whole(context, plan, prefix)
-    _observe_roles(context, plan)
+        if roles:  # the teams' member and leader roles are the connector's too: deletion detection must see them
+            context.mark_observed_by_names(roles)
     archived = context.detect_deletions(type_names=DETECTED_TYPES, scope_prefix=prefix)
     outcome.archived = len(archived)
     outcome.people = sum(1 for kind, _ in plan.elements.values() if kind == PERSON)
@@ -97,12 +96,14 @@ def _write_whole(context: OrganizationIntegratorContext, plan: Plan, prefix: str
 
 
 def _write_delta(
-    context: OrganizationIntegratorContext, plan: Plan, previous: Plan, guids: dict[str, str]
+    context: OrganizationIntegratorContext, plan: Plan, previous: Plan, guids: dict[str, str], roles: list[str]
 ) -> Outcome | None:
     outcome = Outcome(full=False, guids=guids)
     changed = [name for name, value in plan.elements.items() if previous.elements.get(name) != value]
     unchanged = [name for name in plan.elements if previous.elements.get(name) == plan.elements[name]]
-    if unchanged and context.mark_observed_by_names(unchanged):
+    # One call for both (each scans what the connector owns); a team without leaders has no leader role.
+    missing = context.mark_observed_by_names(unchanged + roles)
+    if missing and not set(missing) <= set(roles):
         return None
     for name, (change, guid) in _upsert(context, plan, changed).items():
         guids[name] = guid
@@ -216,10 +217,3 @@ def _remove_stale_team_links(
                     guids.setdefault(name, element.guid)
                     stale.append((kind, team, name))
     return _unlink(context, stale, guids)
-
-
-def _observe_roles(context: OrganizationIntegratorContext, plan: Plan) -> None:
-    """The teams' member and leader roles are the connector's too: deletion detection must see them."""
-    names = [team + suffix for team in plan.names_of(TEAM) for suffix in ROLE_SUFFIXES]
-    if names:
-        context.mark_observed_by_names(names)
