@@ -332,6 +332,30 @@ def test_a_refresh_whose_commit_was_lost_is_not_trusted_by_the_next(
     assert element_named(driven, person).properties["jobTitle"] == "Architect"
 
 
+def test_a_lost_refresh_that_only_changed_a_membership_is_not_trusted_either(
+    changing_directory: Slapd,
+    ldap_organization: Organization,
+    admin: ldap3.Connection,
+    catalogue: Callable[..., Driven],
+) -> None:
+    org, server = ldap_organization, changing_directory
+    driven = catalogue(server)
+    driven.refresh()
+    admin.modify(org.group_dn(0), {"member": [(ldap3.MODIFY_DELETE, [org.person_dn(3)])]})
+
+    def refresh_whose_commit_fails() -> None:
+        with driven.context.refresh_batch("lost"):
+            driven.connector.refresh()
+            raise RuntimeError("the commit fails")
+
+    with pytest.raises(RuntimeError, match="the commit fails"):
+        refresh_whose_commit_fails()
+    team = element_named(driven, name(server, org.group_dn(0)))
+    assert name(server, org.person_dn(3)) in people_of(driven, team)
+    driven.refresh()
+    assert name(server, org.person_dn(3)) not in people_of(driven, team)
+
+
 def test_without_modify_timestamps_every_refresh_reads_in_full_and_stays_correct(
     changing_directory: Slapd,
     ldap_organization: Organization,

@@ -57,6 +57,10 @@ class Outcome:
     #: find it so, this refresh's commit was lost and its plan must not be trusted.
     probe: tuple[str, str, dict[str, Any]] | None = None
 
+    @property
+    def wrote(self) -> bool:
+        return bool(self.changed or self.links_added or self.links_removed or self.archived)
+
 
 def write_plan(
     context: OrganizationIntegratorContext,
@@ -126,10 +130,13 @@ def _note_probe(outcome: Outcome, plan: Plan, name: str) -> None:
         outcome.probe = (type_name, name, properties)
 
 
-def was_committed(context: OrganizationIntegratorContext, probe: tuple[str, str, dict[str, Any]] | None) -> bool:
-    """True unless the probe of the previous refresh is not in the repository as that refresh wrote it."""
+def was_committed(
+    context: OrganizationIntegratorContext, probe: tuple[str, str, dict[str, Any]] | None, *, wrote: bool
+) -> bool:
+    """True when the previous refresh wrote nothing, or its probe is in the repository as it was written.
+    A refresh that wrote only links, contacts or archives has no probe: it is not trusted either."""
     if probe is None:
-        return True
+        return not wrote
     type_name, name, properties = probe
     found = (context.get_people_by_name if type_name == PERSON else context.get_teams_by_name)(name)
     return any(

@@ -76,6 +76,7 @@ class _State:
     plan: Plan
     guids: dict[str, str]
     probe: tuple[str, str, dict[str, Any]] | None
+    wrote: bool
 
 
 class LdapDirectoryConnector(IntegrationConnector[OrganizationIntegratorContext]):
@@ -116,7 +117,7 @@ class LdapDirectoryConnector(IntegrationConnector[OrganizationIntegratorContext]
         """Read what changed (or everything), plan the organization, write the difference in one transaction."""
         directory = self.directory
         previous, self._state = self._state, None  # forgotten unless this refresh succeeds
-        if previous is not None and not was_committed(self.context, previous.probe):
+        if previous is not None and not was_committed(self.context, previous.probe, wrote=previous.wrote):
             previous = None  # the last refresh's transaction did not commit: start again from the directory
         try:
             result = self._read(directory, previous)
@@ -145,7 +146,9 @@ class LdapDirectoryConnector(IntegrationConnector[OrganizationIntegratorContext]
             prefix=naming.prefix,
         )
         if self._settings.incremental:
-            self._state = _State(snapshot=result.snapshot, plan=plan, guids=outcome.guids, probe=outcome.probe)
+            self._state = _State(
+                snapshot=result.snapshot, plan=plan, guids=outcome.guids, probe=outcome.probe, wrote=outcome.wrote
+            )
         self._report(result, outcome)
 
     def disconnect(self) -> None:
