@@ -1,6 +1,6 @@
 """Fixtures of the connector tests: a real directory tree, the deadline wait the watch-mode tests need, a
-real OPA server, for openapi-monitor the real-world documents (installed from npm packages) and a real
-HTTP server, and a running openlineage-receiver.
+real OPA server, a real OpenLDAP slapd, for openapi-monitor the real-world documents (installed from npm
+packages) and a real HTTP server, and a running openlineage-receiver.
 
 Connectors themselves are driven by the test kit (`metaferry_runtime.testing`, whose `connector_harness`
 fixture comes from its pytest plugin), exactly as an outside author's tests drive theirs.
@@ -20,6 +20,7 @@ from metaferry_runtime.connectors.openlineage_receiver import OpenLineageReceive
 from metaferry_runtime.testing import HarnessFactory
 from tests.connectors.openapi_server import DocumentServer, serving
 from tests.connectors.openlineage_client import TOKEN, Receiver, free_port
+from tests.ldap_server import Organization, Slapd, SlapdUnavailable, start_slapd
 from tests.opa_server import OpaServer, OpaUnavailable, start_opa
 
 
@@ -104,3 +105,38 @@ def receiver(
         return harness
 
     return make
+
+
+# --- OpenLDAP slapd (tests/ldap_server.py) ---------------------------------------------------------------------
+#: The directory the ldap-directory tests read: over the size limit of 500 (so only a paged search reads it
+#: whole), 100 groups nested four to a parent, of every kind the default filters know.
+PEOPLE_IN_TEST_DIRECTORY = 1_000
+GROUPS_IN_TEST_DIRECTORY = 100
+
+
+def _slapd(organization: Organization) -> Slapd:
+    try:
+        return start_slapd(organization.entries)
+    except SlapdUnavailable as error:
+        pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def ldap_organization() -> Organization:
+    return Organization(people=PEOPLE_IN_TEST_DIRECTORY, groups=GROUPS_IN_TEST_DIRECTORY).build()
+
+
+@pytest.fixture(scope="session")
+def ldap_directory(ldap_organization: Organization) -> Iterator[Slapd]:
+    """A slapd for the whole session, loaded with `ldap_organization`; tests must not change it."""
+    server = _slapd(ldap_organization)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def changing_directory(ldap_organization: Organization) -> Iterator[Slapd]:
+    """A slapd of this test's own, loaded with `ldap_organization`, which the test may change."""
+    server = _slapd(ldap_organization)
+    yield server
+    server.stop()
