@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel
 
-from metaferry_catalog.auth import StaticTokens
+from metaferry_catalog.auth import Authenticator, Verdict
 from metaferry_catalog.feed import resume_position, stream
 from metaferry_catalog.models import (
     ElementDetail,
@@ -40,7 +40,7 @@ from metaferry_runtime.repository.types import TypeRegistry, default_registry
 log = logging.getLogger(__name__)
 
 READS = web.AppKey("reads", Reads)
-TOKENS = web.AppKey("tokens", StaticTokens)
+AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 OPENAPI = web.AppKey("openapi", dict)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -119,14 +119,18 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
 
 @web.middleware
 async def bearer(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """401 without a listed token. The header is read here only: nothing logs or returns it."""
-    tokens = request.app.get(TOKENS)
-    if (
-        tokens is not None
-        and request.path not in PUBLIC_PATHS
-        and not tokens.allows(request.headers.get("Authorization"))
-    ):
-        return _problem(401, "Unauthorized", "a bearer token is required", **{"WWW-Authenticate": "Bearer"})
+    """401 without a valid token, 403 for a reader not admitted. The header is read here only: nothing logs
+    or returns it."""
+    authenticator = request.app.get(AUTHENTICATOR)
+    if authenticator is None or request.path in PUBLIC_PATHS:
+        return await handler(request)
+    verdict = await authenticator.verdict(request.headers.get("Authorization"))
+    if verdict is Verdict.UNAUTHENTICATED:
+        return _problem(401, "Unauthorized", "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"})
+    if verdict is Verdict.FORBIDDEN:
+        return _problem(403, "Forbidden", "this token's user may not read the catalogue")
+    if verdict is Verdict.UNAVAILABLE:
+        return _problem(503, "Service Unavailable", "the token cannot be checked now; retry later")
     return await handler(request)
 
 
@@ -194,14 +198,14 @@ HANDLERS: dict[str, Callable[[web.Request], Awaitable[Any]]] = {
 
 
 def make_app(
-    repository: MetadataRepository, *, tokens: StaticTokens | None, types: TypeRegistry | None = None
+    repository: MetadataRepository, *, tokens: Authenticator | None, types: TypeRegistry | None = None
 ) -> web.Application:
     """`tokens=None` serves everyone: only for a caller that put its own auth in front (the CLI insists on
-    a token file unless told `--no-auth`)."""
+    a token file or Kubernetes auth unless told `--no-auth`)."""
     app = web.Application(middlewares=[problems, bearer])
     app[READS] = Reads(repository, types or default_registry())
     if tokens is not None:
-        app[TOKENS] = tokens
+        app[AUTHENTICATOR] = tokens
     app[OPENAPI] = document(list(ENDPOINTS.values()))
     app.router.add_get("/openapi.json", openapi)
     for name, endpoint in ENDPOINTS.items():

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from metaferry_catalog import __version__
 from metaferry_catalog.app import make_app
-from metaferry_catalog.auth import StaticTokens, TokenFileError
+from metaferry_catalog.auth import Authenticator, StaticTokens, TokenFileError
 from metaferry_runtime.repository import RepositoryError, open_repository
 
 REPOSITORY_ENV = "METAFERRY_REPOSITORY_URL"
@@ -36,8 +36,34 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get(TOKEN_FILE_ENV),
         help=f"bearer tokens, one a line (${TOKEN_FILE_ENV})",
     )
+    serve.add_argument(
+        "--kubernetes-auth",
+        action="store_true",
+        help="check tokens by TokenReview and SubjectAccessReview (get integrationconnectors/catalog)",
+    )
+    serve.add_argument("--kubeconfig", type=Path, help="with --kubernetes-auth: the API server (default: in-cluster)")
     serve.add_argument("--no-auth", action="store_true", help="serve without tokens (behind your own auth only)")
     return parser
+
+
+def _authenticator(args: argparse.Namespace) -> Authenticator | None:
+    if args.token_file is not None:
+        return StaticTokens.from_file(Path(args.token_file))
+    if not args.kubernetes_auth:
+        return None
+    from kubernetes import client, config
+
+    from metaferry_catalog.kubeauth import KubernetesTokens
+
+    if args.kubeconfig is not None:
+        api: client.ApiClient = config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=str(args.kubeconfig)
+        )
+    else:
+        configuration = client.Configuration()
+        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        api = client.ApiClient(configuration)
+    return KubernetesTokens(api)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -46,11 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.repository:
         print(f"metaferry-catalog: give --repository or set {REPOSITORY_ENV}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if args.token_file is None and not args.no_auth:
-        print("metaferry-catalog: give --token-file (or --no-auth to serve everyone)", file=sys.stderr)
+    chosen = [args.token_file is not None, args.kubernetes_auth, args.no_auth]
+    if sum(chosen) != 1:
+        print("metaferry-catalog: give one of --token-file, --kubernetes-auth or --no-auth", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        tokens = None if args.token_file is None else StaticTokens.from_file(Path(args.token_file))
+        tokens = _authenticator(args)
     except TokenFileError as error:
         print(f"metaferry-catalog: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -66,9 +66,15 @@ def document(endpoints: list[Endpoint], *, title: str = "metaferry catalogue") -
                 "content": {e.media_type: {"schema": {"$ref": REF.format(model=e.response.__name__)}}},
             }
         }
-        for status in sorted(set(e.errors) - ({401} if e.public else set())):
+        statuses = set(e.errors) - {401} if e.public else set(e.errors) | {401, 403}
+        for status in sorted(statuses):
             responses[str(status)] = {
-                "description": {400: "bad parameters", 401: "no or wrong bearer token", 404: "unknown GUID"}[status],
+                "description": {
+                    400: "bad parameters",
+                    401: "no or wrong bearer token",
+                    403: "the token's user may not read the catalogue",
+                    404: "unknown GUID",
+                }[status],
                 "content": {"application/json": {"schema": {"$ref": REF.format(model="Problem")}}},
             }
         operation: dict[str, Any] = {"summary": e.summary, "parameters": _parameters(e), "responses": responses}

@@ -78,7 +78,7 @@ def test_serve_insists_on_a_token_file_unless_told_otherwise(tmp_path: Path) -> 
     url = f"sqlite:///{tmp_path}/r.db"
     refused = run_cli("serve", "--repository", url)
     assert refused.returncode == 2
-    assert "--token-file" in refused.stderr
+    assert "--token-file, --kubernetes-auth or --no-auth" in refused.stderr
     empty = tmp_path / "tokens"
     empty.write_text("")
     bad = run_cli("serve", "--repository", url, "--token-file", str(empty))

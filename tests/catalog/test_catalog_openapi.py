@@ -38,7 +38,7 @@ async def test_the_document_describes_every_route_from_its_models(
         parameters
     )
     assert parameters["limit"]["schema"]["maximum"] == 500
-    assert set(search["responses"]) == {"200", "400", "401"}
+    assert set(search["responses"]) == {"200", "400", "401", "403"}
     element = document["paths"]["/api/v1/elements/{guid}"]["get"]
     assert "404" in element["responses"]
     assert element["parameters"][0] == {"name": "guid", "in": "path", "required": True, "schema": {"type": "string"}}
