@@ -88,7 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_REPOSITORY_UNAVAILABLE
     try:
         print(f"metaferry-catalog: serving {repository.url} on http://{args.host}:{args.port}", flush=True)
-        web.run_app(make_app(repository, tokens=tokens), host=args.host, port=args.port, print=None)
+        # A short shutdown: open change-feed streams never end by themselves, and clients resume by Last-Event-ID.
+        web.run_app(make_app(repository, tokens=tokens), host=args.host, port=args.port, print=None, shutdown_timeout=5)
     finally:
         repository.close()
     return 0
