@@ -22,20 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 
-from metaferry_runtime.audit import AuditLog, RuntimeMessages, SecretMasker
-from metaferry_runtime.lifecycle.steps import LifecycleSteps, RuntimeSettings
-from metaferry_runtime.lifecycle.threads import CallRunner, run_on_thread
-from metaferry_runtime.metrics import RuntimeMetrics
+from metaferry_runtime.audit import RuntimeMessages
+from metaferry_runtime.lifecycle.steps import LifecycleSteps
 from metaferry_runtime.report import (
     ConnectorReport,
     ConnectorStatus,
     RefreshAccepted,
     RefreshRecord,
 )
-from metaferry_runtime.repository import MetadataRepository
-from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
 
 HEALTHY = (ConnectorStatus.WAITING, ConnectorStatus.REFRESHING, ConnectorStatus.RUNNING)
 # disconnect() is called even when running work used up the grace, and given this long at least.
@@ -54,32 +49,6 @@ class ConnectorRuntime(LifecycleSteps):
     `secured_properties` is None when no secrets directory was given: a resource naming a `secretRef` is then
     CONFIG_FAILED rather than started without its credentials. `masker` is shared with the log handler.
     """
-
-    def __init__(
-        self,
-        *,
-        resource: ConnectorResource,
-        repository: MetadataRepository,
-        secured_properties: dict[str, str] | None = None,
-        audit_log: AuditLog | None = None,
-        masker: SecretMasker | None = None,
-        metrics: RuntimeMetrics | None = None,
-        settings: RuntimeSettings | None = None,
-        call_runner: CallRunner[Any] = run_on_thread,
-    ) -> None:
-        super().__init__(
-            resource=resource,
-            repository=repository,
-            secured_properties=secured_properties,
-            audit_log=audit_log,
-            masker=masker,
-            metrics=metrics,
-            settings=settings,
-            call_runner=call_runner,
-        )
-        self._supervisor: asyncio.Task[None] | None = None
-        self._brought_up = asyncio.Event()
-        self._stopped = asyncio.Event()
 
     # --- public surface (HTTP API, CLI) ---------------------------------------------------------------------
     @property

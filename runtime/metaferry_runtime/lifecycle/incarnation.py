@@ -108,13 +108,7 @@ class Incarnation:
         except Abandoned:
             pass  # a restart's disconnect, cut short by shutdown: `ConnectorCalls.wait` logged it
         except TimeoutError:
-            log.log_message(
-                "disconnect",
-                RuntimeMessages.DISCONNECT_TIMED_OUT,
-                connector_name=self.connector_name,
-                method="disconnect()",
-                grace=format_duration(grace),
-            )
+            self._timed_out("disconnect()", grace)
         except Exception as error:
             log.log_exception(
                 "disconnect",
@@ -125,14 +119,17 @@ class Incarnation:
                 backoff="-",
             )
         if engage is not None and not await _join_engage(engage, deadline):
-            log.log_message(
-                "disconnect",
-                RuntimeMessages.DISCONNECT_TIMED_OUT,
-                connector_name=self.connector_name,
-                method="engage()",
-                grace=format_duration(grace),
-            )
+            self._timed_out("engage()", grace)
         log.log_message("disconnect", RuntimeMessages.DISCONNECTED, connector_name=self.connector_name)
+
+    def _timed_out(self, method: str, grace: timedelta) -> None:
+        self.audit_log.log_message(
+            "disconnect",
+            RuntimeMessages.DISCONNECT_TIMED_OUT,
+            connector_name=self.connector_name,
+            method=method,
+            grace=format_duration(grace),
+        )
 
     async def _abandon_refresh(self) -> None:
         """Refuse the refresh's further calls and abort its transaction, off the loop (it may wait on the

@@ -78,6 +78,9 @@ class LifecycleSteps:
         self._status = StatusTracker(ConnectorStatus.STOPPED)
         self._status.on_change(self.metrics.status_changed)
         self._incarnation: Incarnation | None = None
+        self._supervisor: asyncio.Task[None] | None = None  # what follows is the supervisor's (engine.py)
+        self._brought_up = asyncio.Event()
+        self._stopped = asyncio.Event()
         self._wakeup = asyncio.Event()
         self._stopping = False
 
