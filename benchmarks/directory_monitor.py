@@ -1,9 +1,9 @@
 """directory-monitor refresh throughput beside a floor measured in the same run.
 
 Generates a tree of N files (default 20,000; 100 per directory) in a temporary directory and drives the
-connector the way the runtime does (initialize, set_context with a files context over `open_repository`,
-start, then `with context.refresh_batch(id): connector.refresh()`), so the real path is measured: the walk,
-the context, the repository, deletion detection and the commit.
+connector the way the runtime does (`configure_connector`, the runtime's call order, with a files context
+over `open_repository`, start, then `with context.refresh_batch(id): connector.refresh()`), so the real path
+is measured: the walk, the context, the repository, deletion detection and the commit.
 
 1. First refresh: elements + relationships written per second. Floor: the very same element and
    relationship rows (read back from the repository) written by a bare `executemany` into a fresh SQLite
@@ -25,7 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import stopwatch, table
 from repository_throughput import sqlite_floor
 
+from metaferry_runtime.audit import AuditLog
 from metaferry_runtime.connectors.directory_monitor import DirectoryMonitorConnector
+from metaferry_runtime.lifecycle.configure import configure_connector
 from metaferry_runtime.repository import ChangeCounts, open_repository
 from metaferry_runtime.sdk import Connection
 from metaferry_runtime.sdk.contexts import FilesIntegratorContext, create_context
@@ -68,9 +70,14 @@ def main() -> None:
         )
         assert isinstance(context, FilesIntegratorContext)
         connector = DirectoryMonitorConnector()
-        connector.initialize(Connection(endpoint=str(tree)), "bench")
-        connector.set_connector_name("directory-monitor")
-        connector.set_context(context)
+        configure_connector(  # the runtime's own order (it validates the configuration properties first)
+            connector,
+            connection=Connection(endpoint=str(tree)),
+            instance_id="bench",
+            audit_log=AuditLog("metaferry-bench", connector_name="directory-monitor"),
+            connector_name="directory-monitor",
+            context=context,
+        )
         connector.start()
         first, first_counts = timed_refresh(context, connector, "first")
         unchanged, unchanged_counts = timed_refresh(context, connector, "unchanged")

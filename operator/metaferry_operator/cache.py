@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
 
 from metaferry_operator.observation import DeploymentObservation, PodObservation
 
@@ -20,6 +22,16 @@ Key = tuple[str, str]  # (namespace, connector name)
 class ChildVersion:
     resource_version: str
     generation: int
+
+
+def child_version(kind: str, body: Mapping[str, Any]) -> ChildVersion:
+    """The version of a child as an apply's answer or a watch event shows it. Only a Deployment's
+    generation is kept: the other kinds have none (an edit shows as a new resourceVersion)."""
+    meta = body.get("metadata") or {}
+    return ChildVersion(
+        resource_version=meta.get("resourceVersion", ""),
+        generation=int(meta.get("generation") or 0) if kind == "Deployment" else 0,
+    )
 
 
 def _number(resource_version: str) -> int:

@@ -21,7 +21,7 @@ from typing import Any, cast
 import kopf
 
 from metaferry_operator import kube, metrics, naming, rendering
-from metaferry_operator.cache import ChildVersion, WorldCache
+from metaferry_operator.cache import WorldCache, child_version
 from metaferry_operator.config import OperatorConfig
 from metaferry_operator.leader import LeaderElector, lease_settings
 from metaferry_operator.observation import observe_deployment, observe_pod
@@ -151,10 +151,7 @@ def _record_child(event: kopf.RawEvent, memo: kopf.Memo, kind: str) -> None:
     if event["type"] == "DELETED":
         memo.cache.drop_child(key, kind)
     else:
-        version = ChildVersion(
-            resource_version=meta.get("resourceVersion", ""),
-            generation=int(meta.get("generation") or 0) if kind == "Deployment" else 0,
-        )
+        version = child_version(kind, _raw(event))
         if kind == "Deployment":
             memo.cache.set_deployment(key, observe_deployment(_raw(event)))
         if memo.cache.child(key, kind) == version:

@@ -1,9 +1,11 @@
 """One connector's reconcile pass: a list of small steps, then one status summary (Flux style).
 
-Steps, in order: parse the spec; read the referenced Secret's digest; make sure the API token exists;
-render and server-side apply the children when they differ from what was last applied (or drifted, or
-a resync is due); carry out pending refresh/restart/archive-confirmation requests on a ready runtime; read the runtime's
-report; compute the status; write it and post events only if it changed.
+Steps, in order (:attr:`ConnectorReconciler._steps`), each recording what it observed in the pass's
+record (``reconcile_pass.Pass``): parse the spec; read the referenced Secret's digest; make sure the API
+token exists, render the children (``rendering.Children``, with their config hash) and server-side apply
+them when they differ from what was last applied (or drifted, or a resync is due); carry out pending
+refresh/restart/archive-confirmation requests on a ready runtime; read the runtime's report. Then, once,
+compute the status from the record (``status.compute``); write it and post events only if it changed.
 
 Each connector has its own :class:`ConnectorReconciler`, driven by its own task in ``supervisor``; that
 task is the only writer of the connector's children and status, so passes never race each other. All
@@ -27,15 +29,16 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from metaferry_operator import actions, events, kube, metrics, naming, rendering
 from metaferry_operator import status as status_
-from metaferry_operator.cache import ChildVersion, Key, WorldCache
+from metaferry_operator.cache import ChildVersion, Key, WorldCache, child_version
 from metaferry_operator.config import OperatorConfig
 from metaferry_operator.observation import PodObservation, current_pod
+from metaferry_operator.reconcile_pass import Pass, Settled, ready_for
 from metaferry_operator.runtime_client import RuntimeAddress, RuntimeClient, RuntimeRefused, RuntimeUnavailable
 from metaferry_runtime.report import ConnectorReport
 from metaferry_runtime.resource import IntegrationConnector
@@ -72,14 +75,6 @@ def _without_managed_fields(body: Json) -> Json:
     return {**body, "metadata": {key: value for key, value in meta.items() if key != "managedFields"}}
 
 
-def _child_version(kind: str, applied: Json) -> ChildVersion:
-    meta = applied.get("metadata", {})
-    return ChildVersion(
-        resource_version=meta.get("resourceVersion", ""),
-        generation=int(meta.get("generation") or 0) if kind == "Deployment" else 0,
-    )
-
-
 def _status_of(written: Json) -> Json:
     """Of a status patch's answer, only what :meth:`ConnectorReconciler.observe` and the next pass read."""
     return {
@@ -88,25 +83,10 @@ def _status_of(written: Json) -> Json:
     }
 
 
-@dataclasses.dataclass(frozen=True)
-class _Settled:
-    """What the last pass found and applied: while the connector still matches it, a refresh may go ahead."""
-
-    generation: int
-    desired_hash: str
-    secret_digest: str | None
-
-
-def _ready_for(pod: PodObservation | None, desired_hash: str | None) -> bool:
-    """The runtime can take a request: its pod is ready, staying, and runs the configuration last applied."""
-    return (
-        pod is not None
-        and pod.ready
-        and pod.ip is not None
-        and not pod.deleting
-        and desired_hash is not None
-        and pod.config_hash == desired_hash
-    )
+def _secret_name(body: Json) -> str | None:
+    ref = (body.get("spec", {}).get("connection") or {}).get("secretRef") or {}
+    name = ref.get("name")
+    return name if isinstance(name, str) else None
 
 
 def _resource_version(body: Json) -> int:
@@ -128,7 +108,7 @@ class ConnectorReconciler:
         self._applied_digest: str | None = None
         self._applied_at = 0.0
         self._written: Json | None = None  # resourceVersion and status of what our last status patch returned
-        self._settled: _Settled | None = None
+        self._settled: Settled | None = None
         self._requests = asyncio.Lock()  # one path at a time carries out requests
         self._carried_out: dict[actions.Action, str] = {}  # tokens carried out that status may not echo yet
         self._unposted: list[status_.Event] = []  # what carrying them out has to tell, posted by the next pass
@@ -155,9 +135,7 @@ class ConnectorReconciler:
 
     @property
     def secret_name(self) -> str | None:
-        ref = ((self.body or {}).get("spec", {}).get("connection") or {}).get("secretRef") or {}
-        name = ref.get("name")
-        return name if isinstance(name, str) else None
+        return _secret_name(self.body or {})
 
     def _previous_status(self) -> Json:
         source = self._written if self._written is not None else self.body or {}
@@ -166,64 +144,85 @@ class ConnectorReconciler:
     # -- the pass ------------------------------------------------------------------------------------------
 
     async def reconcile(self) -> None:
+        """Run the steps in order until one says the pass can go no further, then compute the status once
+        from what they observed and write it; an apply that failed is retried with backoff."""
+        run = self._begin()
+        for step in self._steps:
+            if not await step(run):
+                break
+        await self._publish(run.body, seen=run.observed(), previous=run.previous)
+        if run.apply_error:
+            raise ReconcileFailed(run.apply_error)
+
+    @property
+    def _steps(self) -> tuple[Callable[[Pass], Awaitable[bool]], ...]:
+        """The pass's steps, in order; each records what it observed and says whether the pass goes on."""
+        return (self._parse, self._read_secret, self._apply_children, self._take_requests, self._read_runtime)
+
+    def _begin(self) -> Pass:
         body = self.body
         if body is None or body["metadata"].get("deletionTimestamp"):
             raise ConnectorGone()
-        meta = body["metadata"]
-        generation = int(meta.get("generation") or 0)
-        suspended = bool((body.get("spec") or {}).get("suspend"))
-        previous = self._previous_status()
+        return Pass(
+            body=body,
+            previous=self._previous_status(),
+            generation=int(body["metadata"].get("generation") or 0),
+            suspended=bool((body.get("spec") or {}).get("suspend")),
+        )
+
+    async def _parse(self, run: Pass) -> bool:
+        """The spec, validated by the resource model; an invalid one waits for an edit (no retry)."""
+        meta = run.body["metadata"]
         try:
-            connector = parse_manifest(
-                {k: body[k] for k in ("apiVersion", "kind", "metadata", "spec")},
+            run.connector = parse_manifest(
+                {k: run.body[k] for k in ("apiVersion", "kind", "metadata", "spec")},
                 source=f"{meta['namespace']}/{meta['name']}",
             )
         except ManifestError as error:
-            seen = status_.Observed(generation=generation, suspended=suspended, spec_error="; ".join(error.problems))
-            await self._publish(body, seen=seen, previous=previous)
-            return
+            run.spec_error = "; ".join(error.problems)
+            return False
+        return True
 
-        secret_digest = await self._referenced_secret_digest(connector)
-        failure: str | None = None
+    async def _read_secret(self, run: Pass) -> bool:
+        assert run.connector is not None
+        run.secret_digest = await self._referenced_secret_digest(run.connector)
+        run.secret_missing = _secret_name(run.body) if run.secret_digest is None else None
+        return True
+
+    async def _apply_children(self, run: Pass) -> bool:
+        """Render the children and apply what changed; what this pass settled on lets refreshes go ahead."""
+        assert run.connector is not None
         try:
-            token = await self._ensure_token(connector)
-            desired = rendering.children(connector, config=self.deps.config, token=token, secret_digest=secret_digest)
-            await self._apply(desired)
-        except kube.KubeError as error:
-            failure = str(error) or type(error).__name__
-            desired = []
-        desired_hash = (
-            desired[2]["spec"]["template"]["metadata"]["annotations"][naming.CONFIG_HASH_ANNOTATION]
-            if desired
-            else None
-        )
-
-        self._settled = (
-            _Settled(generation=generation, desired_hash=desired_hash, secret_digest=secret_digest)
-            if desired_hash is not None and not suspended
-            else None
-        )
-        pod = current_pod(self.deps.cache.pods(self.key))
-        async with self._requests:
-            handled = await self._carry_out_requests(
-                body, previous=previous, suspended=suspended, pod=pod, desired_hash=desired_hash
+            token = await self._ensure_token(run.connector)
+            children = rendering.children(
+                run.connector, config=self.deps.config, token=token, secret_digest=run.secret_digest
             )
-        report, runtime_error = await self._read_report(pod) if not suspended else (None, None)
-        seen = status_.Observed(
-            generation=generation,
-            suspended=suspended,
-            desired_hash=desired_hash,
-            secret_missing=self.secret_name if secret_digest is None else None,
-            apply_error=failure,
-            deployment=self.deps.cache.deployment(self.key),
-            pod=pod,
-            report=report,
-            runtime_error=runtime_error,
-            handled=handled,
+            await self._apply(children)
+            run.children = children
+        except kube.KubeError as error:
+            run.apply_error = str(error) or type(error).__name__
+        desired_hash = run.desired_hash
+        self._settled = (
+            Settled(generation=run.generation, desired_hash=desired_hash, secret_digest=run.secret_digest)
+            if desired_hash is not None and not run.suspended
+            else None
         )
-        await self._publish(body, seen=seen, previous=previous)
-        if failure:
-            raise ReconcileFailed(failure)
+        return True
+
+    async def _take_requests(self, run: Pass) -> bool:
+        run.pod = current_pod(self.deps.cache.pods(self.key))
+        async with self._requests:
+            run.handled = await self._carry_out_requests(
+                run.body, previous=run.previous, suspended=run.suspended, pod=run.pod, desired_hash=run.desired_hash
+            )
+        return True
+
+    async def _read_runtime(self, run: Pass) -> bool:
+        """The runtime's report (none while suspended), and the Deployment as the watch last saw it."""
+        if not run.suspended:
+            run.report, run.runtime_error = await self._read_report(run.pod)
+        run.deployment = self.deps.cache.deployment(self.key)
+        return True
 
     # -- the request lane ----------------------------------------------------------------------------------
 
@@ -245,7 +244,7 @@ class ConnectorReconciler:
         secret = self.secret_name
         if secret is not None and self.deps.cache.secret_digest((self.key[0], secret)) != (True, settled.secret_digest):
             return None  # the Secret changed (or is not seen yet): a pass rolls the pod first
-        if not _ready_for(current_pod(self.deps.cache.pods(self.key)), settled.desired_hash):
+        if not ready_for(current_pod(self.deps.cache.pods(self.key)), settled.desired_hash):
             return None
         return request
 
@@ -303,7 +302,8 @@ class ConnectorReconciler:
                 return True
         return False
 
-    async def _apply(self, desired: list[Json]) -> None:
+    async def _apply(self, children: rendering.Children) -> None:
+        desired = children.manifests
         digest = hashlib.sha256(json.dumps(desired, sort_keys=True).encode()).hexdigest()
         due = time.monotonic() - self._applied_at > RESYNC_SECONDS
         if digest == self._applied_digest and not due and not self._drifted():
@@ -311,7 +311,7 @@ class ConnectorReconciler:
         for manifest in desired:
             # no local keeps the answer (a whole object) while the next apply waits for a connection
             kind = manifest["kind"]
-            version = _child_version(kind, await self.deps.kube.apply(manifest, field_manager=naming.FIELD_MANAGER))
+            version = child_version(kind, await self.deps.kube.apply(manifest, field_manager=naming.FIELD_MANAGER))
             self._applied[kind] = version
             self.deps.cache.record_applied(self.key, kind, version)
             metrics.APPLIES.labels(kind).inc()
@@ -330,7 +330,7 @@ class ConnectorReconciler:
             for request in pending
             if self._carried_out.get(request.action) == request.token
         }
-        ready = _ready_for(pod, desired_hash)
+        ready = ready_for(pod, desired_hash)
         for request in pending:
             if self._carried_out.get(request.action) == request.token:
                 handled[request.action.status_field] = request.token  # by refresh_now, not yet echoed

@@ -20,9 +20,10 @@ the connector garbage-collects them; no finalizer is needed):
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import yaml
@@ -198,6 +199,11 @@ def deployment(
     connector: IntegrationConnector, *, config: OperatorConfig, token: str, secret_digest: str | None
 ) -> Manifest:
     """The runtime's Deployment; ``spec.pod`` overrides are applied on top of the contract's defaults."""
+    digest = config_hash(connector, config=config, token=token, secret_digest=secret_digest)
+    return _deployment(connector, config=config, template_hash=digest)
+
+
+def _deployment(connector: IntegrationConnector, *, config: OperatorConfig, template_hash: str) -> Manifest:
     pod = connector.spec.pod
     wire_pod: dict[str, Any] = pod.to_wire() if pod is not None else {}
     name = connector.metadata.name
@@ -238,7 +244,7 @@ def deployment(
             pod_spec[field] = wire_pod[field]
     annotations = {
         **wire_pod.get("annotations", {}),
-        naming.CONFIG_HASH_ANNOTATION: config_hash(connector, config=config, token=token, secret_digest=secret_digest),
+        naming.CONFIG_HASH_ANNOTATION: template_hash,
     }
     return {
         "apiVersion": "apps/v1",
@@ -310,14 +316,37 @@ def network_policy(connector: IntegrationConnector, *, config: OperatorConfig) -
     }
 
 
+@dataclasses.dataclass(frozen=True)
+class Children:
+    """Every child of one connector, by name, and the config hash its pod template carries (what the
+    reconciler compares with the running pod's). Iterating gives the manifests in the order they are
+    applied: the Deployment after what its pod mounts."""
+
+    config_map: Manifest
+    secret: Manifest
+    deployment: Manifest
+    service: Manifest
+    network_policy: Manifest
+    config_hash: str
+
+    @property
+    def manifests(self) -> list[Manifest]:
+        return [self.config_map, self.secret, self.deployment, self.service, self.network_policy]
+
+    def __iter__(self) -> Iterator[Manifest]:
+        return iter(self.manifests)
+
+
 def children(
     connector: IntegrationConnector, *, config: OperatorConfig, token: str, secret_digest: str | None
-) -> list[Manifest]:
-    """Every child, in the order they are applied (the Deployment after what its pod mounts)."""
-    return [
-        config_map(connector),
-        runtime_secret(connector, token=token, config=config),
-        deployment(connector, config=config, token=token, secret_digest=secret_digest),
-        service(connector),
-        network_policy(connector, config=config),
-    ]
+) -> Children:
+    """Every child of the connector, rendered."""
+    digest = config_hash(connector, config=config, token=token, secret_digest=secret_digest)
+    return Children(
+        config_map=config_map(connector),
+        secret=runtime_secret(connector, token=token, config=config),
+        deployment=_deployment(connector, config=config, template_hash=digest),
+        service=service(connector),
+        network_policy=network_policy(connector, config=config),
+        config_hash=digest,
+    )

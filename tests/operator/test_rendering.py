@@ -18,6 +18,18 @@ def _deployment(**spec: object) -> dict:
     return rendering.deployment(connector(**spec), config=CONFIG, token=TOKEN, secret_digest=None)
 
 
+def test_children_are_named_and_carry_the_config_hash_of_their_pod_template() -> None:
+    ic = connector()
+    children = rendering.children(ic, config=CONFIG, token=TOKEN, secret_digest="d")
+    kinds = [children.config_map, children.secret, children.deployment, children.service, children.network_policy]
+    assert [child["kind"] for child in kinds] == ["ConfigMap", "Secret", "Deployment", "Service", "NetworkPolicy"]
+    assert children.manifests == kinds == list(children)
+    template = children.deployment["spec"]["template"]["metadata"]["annotations"]
+    assert children.config_hash == template[naming.CONFIG_HASH_ANNOTATION]
+    assert children.config_hash == rendering.config_hash(ic, config=CONFIG, token=TOKEN, secret_digest="d")
+    assert children.deployment == rendering.deployment(ic, config=CONFIG, token=TOKEN, secret_digest="d")
+
+
 def _container(**spec: object) -> dict:
     return _deployment(**spec)["spec"]["template"]["spec"]["containers"][0]
 

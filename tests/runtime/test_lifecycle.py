@@ -176,7 +176,7 @@ async def test_configuration_errors_are_config_failed_and_not_restarted(reposito
     await runtime.start()
     assert runtime.status is ConnectorStatus.CONFIG_FAILED
     assert runtime.report().last_error == "ConnectorConfigurationError: the endpoint is missing"
-    assert runtime._restart_at is None
+    assert runtime._restarts.due_at is None
     assert not runtime.is_ready
     await runtime.shutdown()
 
@@ -192,7 +192,7 @@ async def test_a_connector_whose_constructor_raises_is_initialize_failed_and_res
     report = runtime.report()
     assert report.status is ConnectorStatus.INITIALIZE_FAILED
     assert "the client library could not be set up" in (report.last_error or "")
-    assert runtime._restart_at is not None, "a restart is scheduled"
+    assert runtime._restarts.due_at is not None, "a restart is scheduled"
     await runtime.shutdown()
 
 

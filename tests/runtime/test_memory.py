@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from metaferry_runtime.lifecycle import ConnectorRuntime, engine, memory
+from metaferry_runtime.lifecycle import ConnectorRuntime, incarnation, memory
 from metaferry_runtime.repository import MetadataRepository
 from tests.runtime.conftest import eventually, make_resource
 
@@ -21,7 +21,7 @@ async def test_free_memory_is_released_after_each_refresh(
     repository: MetadataRepository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     releases: list[int] = []
-    monkeypatch.setattr(engine, "release_free_memory", lambda: releases.append(1) or True)
+    monkeypatch.setattr(incarnation, "release_free_memory", lambda: releases.append(1) or True)
     runtime = ConnectorRuntime(
         resource=make_resource("WritingConnector", connection={"configurationProperties": {"elements": 3}}),
         repository=repository,

@@ -1,7 +1,8 @@
 """The one place that fixes the order in which a connector is configured before start().
 
-The engine, `metaferry-runtime check` and the connector test kit all call this function, so a connector
-that works under one of them sees the same calls, in the same order, under the others.
+The engine, `metaferry-runtime check` and the connector test kit all call `configure_connector`, so a
+connector that works under one of them sees the same calls, in the same order, under the others; each then
+calls start(), refresh() and disconnect() itself (the engine on its worker threads, with timeouts).
 """
 
 from __future__ import annotations
@@ -9,9 +10,24 @@ from __future__ import annotations
 from typing import Any
 
 from metaferry_runtime.audit import AuditLog
+from metaferry_runtime.resource.spec import IntegrationConnectorSpec
+from metaferry_runtime.sdk.broker import NotAConnector, create_connector
 from metaferry_runtime.sdk.configuration import validate_configuration
 from metaferry_runtime.sdk.connector import IntegrationConnector
 from metaferry_runtime.sdk.targets import validate_catalog_targets
+
+
+def build_connector(spec: IntegrationConnectorSpec) -> IntegrationConnector[Any]:
+    """The broker's step: the connector class the spec names, instantiated; NotAConnector when it is written
+    for another integration service than the one the resource names."""
+    built = create_connector(spec.connector)
+    expected = built.integration_service
+    if expected is not None and expected != spec.integration_service.value:
+        raise NotAConnector(
+            f"connector {spec.connector!r} is written for the {expected} integration service,"
+            f" but the resource names {spec.integration_service.value}"
+        )
+    return built
 
 
 def configure_connector(
