@@ -13,8 +13,9 @@ from pydantic import SecretStr
 
 from metaferry_runtime.audit import RuntimeMessages
 from metaferry_runtime.lifecycle.engine import ConnectorRuntime
+from metaferry_runtime.report import ConnectorStatus, RefreshResult
 from metaferry_runtime.repository import ElementNotFound, open_repository
-from metaferry_runtime.resource import ManifestError, PermittedSynchronization
+from metaferry_runtime.resource import DeletionDetection, ManifestError, PermittedSynchronization
 from metaferry_runtime.sdk import ContextDisconnected
 from metaferry_runtime.sdk.contexts import FilesIntegratorContext
 from metaferry_runtime.testing import (
@@ -158,6 +159,40 @@ def test_a_failed_refresh_raises_and_leaves_the_repository_as_it_was(
         harness.refresh()
     assert harness.last_counts is None and harness.last_events == []
     assert elements_under(harness, "FileFolder") == {qn(folder): element_named(harness, qn(folder))}
+
+
+def test_the_report_says_how_each_refresh_ended_as_the_runtime_would(
+    connector_harness: HarnessFactory, folder: Path
+) -> None:
+    harness = connector_harness(FolderConnector, endpoint=folder, secrets={"token": "s3cret-folder"})
+    assert harness.report().status is ConnectorStatus.RUNNING and harness.report().last_refresh is None
+    harness.refresh()
+    report = harness.report()
+    assert (report.refresh_count, report.failed_refresh_count, report.last_error) == (1, 0, None)
+    assert report.last_refresh is not None and report.last_refresh.result is RefreshResult.SUCCEEDED
+    assert (report.statistics.created, report.last_handled_refresh_id) == (3, "refresh-1")
+    harness.connector.folder = str(folder / "s3cret-folder")  # gone: the listing fails, naming the secret
+    with pytest.raises(FileNotFoundError):
+        harness.refresh()
+    failed = harness.report()
+    assert failed.status is ConnectorStatus.FAILED and failed.failed_refresh_count == 1
+    assert failed.last_error is not None and failed.last_error.startswith("FileNotFoundError: ")
+    assert "s3cret-folder" not in failed.model_dump_json() and "****" in failed.last_error
+    harness.disconnect()
+    assert harness.report().status is ConnectorStatus.DISCONNECTED
+
+
+def test_the_report_carries_the_deletion_fail_safes_refusal(connector_harness: HarnessFactory, folder: Path) -> None:
+    harness = connector_harness(
+        FolderConnector, endpoint=folder, deletion_detection=DeletionDetection(max_archive_percent=10)
+    )
+    harness.refresh()
+    (folder / "orders.csv").unlink()
+    (folder / "events.json").unlink()
+    harness.refresh()
+    refused = harness.report().archive_refused
+    assert refused is not None and (refused.would_archive, refused.refresh_id) == (2, "refresh-2")
+    assert harness.report().statistics.would_archive == 2 and harness.report().statistics.archived == 0
 
 
 def test_engage_once_returns_the_events_engage_published(connector_harness: HarnessFactory, folder: Path) -> None:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, TypeVar
@@ -21,7 +23,17 @@ from typing import Any, Generic, TypeVar
 from metaferry_runtime.audit import AuditLog, AuditRecord, SecretMasker
 from metaferry_runtime.lifecycle.assembly import connection_for, context_for
 from metaferry_runtime.lifecycle.configure import configure_connector
-from metaferry_runtime.repository import ChangeCounts, ChangeEvent, MetadataRepository, open_repository
+from metaferry_runtime.lifecycle.outcome import refresh_record, summarise_refusals
+from metaferry_runtime.lifecycle.scheduler import PendingRefresh
+from metaferry_runtime.report import ConnectorReport, ConnectorStatus, RefreshRecord, RefreshResult
+from metaferry_runtime.repository import (
+    ChangeCounts,
+    ChangeEvent,
+    FailSafeRefusal,
+    MetadataRepository,
+    open_repository,
+)
+from metaferry_runtime.resource import ArchiveRefusal, RefreshStatistics
 from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
 from metaferry_runtime.sdk import IntegrationConnector, IntegrationContext
 from metaferry_runtime.testing.manifests import Manifest, build_manifest
@@ -90,6 +102,10 @@ class ConnectorHarness(Generic[ConnectorT]):
         self.last_events: list[ChangeEvent] = []
         self._on_close = on_close
         self._disconnected = False
+        self._status, self._status_changed = ConnectorStatus.INITIALIZED, datetime.now(UTC)
+        self._last_refresh: RefreshRecord | None = None
+        self._archive_refused: ArchiveRefusal | None = None
+        self._failed_refreshes = 0
 
     @classmethod
     def create(
@@ -139,21 +155,59 @@ class ConnectorHarness(Generic[ConnectorT]):
 
     def start(self) -> None:
         self.connector.start()
+        self._set_status(ConnectorStatus.RUNNING)
 
     def refresh(self) -> ChangeCounts:
         """One refresh in the refresh's transaction, as the engine runs it; returns its counts (its events are
-        `last_events`). The connector's exception propagates, and the transaction is then rolled back."""
+        `last_events`, its record in `report()`). The connector's exception propagates, and the transaction
+        is then rolled back."""
         self.refreshes += 1
         self.last_counts, self.last_events = None, []
+        refresh = PendingRefresh(refresh_id=f"refresh-{self.refreshes}", trigger="request")
+        started, clock = datetime.now(UTC), time.monotonic()
         before = self.repository.head_sequence()
+        counts, refusals, error = ChangeCounts(), [], None
         try:
-            with self.context.refresh_batch(f"refresh-{self.refreshes}") as batch:
+            with self.context.refresh_batch(refresh.refresh_id) as batch:
                 self.connector.refresh()
                 counts = batch.transaction.counts.model_copy()
+                refusals = list(batch.archive_refusals)
+        except BaseException as failure:
+            error = failure
+            raise
         finally:
             self.last_events = list(self.repository.events_since(before, limit=MAX_EVENTS_PER_REFRESH))
+            self._record(refresh, started, time.monotonic() - clock, counts, refusals, error)
         self.last_counts = counts
         return counts
+
+    def _record(
+        self,
+        refresh: PendingRefresh,
+        started: datetime,
+        duration: float,
+        counts: ChangeCounts,
+        refusals: list[FailSafeRefusal],
+        error: BaseException | None,
+    ) -> None:
+        """Keep the refresh's record and fail-safe refusal as the engine builds them, for `report()`."""
+        described = (
+            None if error is None else self.masker.mask(f"{type(error).__name__}: {str(error) or type(error).__name__}")
+        )
+        self._last_refresh = refresh_record(
+            refresh,
+            started=started,
+            duration=duration,
+            result=RefreshResult.SUCCEEDED if error is None else RefreshResult.FAILED,
+            counts=counts,
+            error=described,
+            refusals=refusals,
+        )
+        self._archive_refused = summarise_refusals(
+            refresh.refresh_id, refusals, connector_name=self.resource.metadata.name, mask=self.masker.mask
+        )
+        self._failed_refreshes += error is not None
+        self._set_status(ConnectorStatus.RUNNING if error is None else ConnectorStatus.FAILED)
 
     def engage_once(self) -> list[ChangeEvent]:
         """One call of engage() on this thread, as the engage thread makes it; returns the events it published."""
@@ -168,6 +222,7 @@ class ConnectorHarness(Generic[ConnectorT]):
         self._disconnected = True
         self.context.disconnect()
         self.connector.disconnect()
+        self._set_status(ConnectorStatus.DISCONNECTED)
 
     def close(self) -> None:
         """Disconnect, then close the repository if the harness opened it."""
@@ -191,6 +246,34 @@ class ConnectorHarness(Generic[ConnectorT]):
     def metadata_source(self) -> str:
         """The metadata collection that owns what the connector creates."""
         return self.resource.metadata_source_qualified_name
+
+    def report(self) -> ConnectorReport:
+        """What the runtime's `/status` would report for this connector after the calls made so far: its
+        status, the last refresh's record and statistics, its last error and the deletion fail-safe's refusal
+        (built by the engine's own functions, masked as the engine masks them)."""
+        last = self._last_refresh
+        return ConnectorReport(
+            connector_name=self.resource.metadata.name,
+            connector_instance_id=self.instance_id,
+            connector=f"{type(self.connector).__module__}:{type(self.connector).__qualname__}",
+            integration_service=self.resource.spec.integration_service.value,
+            metadata_source_qualified_name=self.metadata_source,
+            status=self._status,
+            last_status_change=self._status_changed,
+            last_refresh_time=None if last is None else last.started,
+            last_refresh_duration_seconds=None if last is None else last.duration_seconds,
+            refresh_count=self.refreshes,
+            failed_refresh_count=self._failed_refreshes,
+            last_error=None if last is None else last.error,
+            last_refresh=last,
+            last_handled_refresh_id=None if last is None else last.refresh_id,
+            statistics=RefreshStatistics() if last is None else last.statistics,
+            archive_refused=self._archive_refused,
+        )
+
+    def _set_status(self, status: ConnectorStatus) -> None:
+        if status is not self._status:
+            self._status, self._status_changed = status, datetime.now(UTC)
 
     def audit_records(self) -> list[AuditRecord]:
         """Every audit record of the runtime's log, the context's and the connector's, oldest first."""
