@@ -28,6 +28,7 @@ from repository_throughput import sqlite_floor
 from metaferry_runtime.connectors.directory_monitor import DirectoryMonitorConnector
 from metaferry_runtime.repository import ChangeCounts, open_repository
 from metaferry_runtime.sdk import Connection
+from metaferry_runtime.sdk.configuration import validate_configuration
 from metaferry_runtime.sdk.contexts import FilesIntegratorContext, create_context
 
 FILES_PER_DIRECTORY = 100
@@ -68,7 +69,11 @@ def main() -> None:
         )
         assert isinstance(context, FilesIntegratorContext)
         connector = DirectoryMonitorConnector()
-        connector.initialize(Connection(endpoint=str(tree)), "bench")
+        connection = Connection(endpoint=str(tree))
+        model = DirectoryMonitorConnector.configuration_model
+        if model is not None:  # what the runtime does before initialize (lifecycle/configure.py)
+            connector.accept_configuration(validate_configuration(model, connection.configuration_properties))
+        connector.initialize(connection, "bench")
         connector.set_connector_name("directory-monitor")
         connector.set_context(context)
         connector.start()
