@@ -78,14 +78,21 @@ class Layout:
         events: list[str] = []
         json_at: list[int] = []
         time_at: list[int] = []
-        for position, item in enumerate(f for f in fields(record_type) if f.metadata.get("stored", True)):
+        every = fields(record_type)
+        stored_fields = [f for f in every if f.metadata.get("stored", True)]
+        if every[: len(stored_fields)] != tuple(stored_fields):  # from_row passes them first, by position
+            raise TypeError(f"{record_type.__name__}: the stored fields must come before the others")
+        for position, item in enumerate(stored_fields):
             meta = item.metadata
             columns.append(meta.get("column") or item.name)
             reads.append(meta.get("read") or item.name)
             if meta.get("event", True):
                 events.append(reads[-1])
             kind = meta.get("kind", PLAIN)
-            (json_at if kind == JSON else time_at if kind == TIME else []).append(position)
+            if kind == JSON:
+                json_at.append(position)
+            elif kind == TIME:
+                time_at.append(position)
         return cls(
             columns=tuple(columns),
             values=attrgetter(*reads),
@@ -96,7 +103,7 @@ class Layout:
         )
 
     def decoded(self, row: Any) -> list[Any]:
-        """A row as read (see schema.read_columns) with its JSON and time columns decoded."""
+        """A row as read (schema.element_columns, relationship_columns) with its JSON and time columns decoded."""
         values = list(row)
         for position in self.json_at:
             values[position] = json_value(values[position])
