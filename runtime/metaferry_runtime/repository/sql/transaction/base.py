@@ -36,6 +36,21 @@ from metaferry_runtime.repository.types import TypeRegistry
 PRELOAD_AFTER_LOOKUPS = 64
 
 
+class Clock:
+    """A transaction's time, and its ISO text cached (the time of nearly everything it writes).
+
+    Apart from the transaction so that what it hands its parts (`iso` to the event queue) holds no reference
+    back to it: a cycle would keep a refresh's records alive after it ends, until a full collection.
+    """
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+        self._now_iso = self.now.isoformat()
+
+    def iso(self, value: datetime) -> str:
+        return self._now_iso if value is self.now else value.isoformat()
+
+
 class TransactionBase(Transaction):
     """One open database transaction on a connection of its own. Use it from the thread that opened it;
     only `abort()` may be called from another thread."""
@@ -54,8 +69,9 @@ class TransactionBase(Transaction):
         self.counts = ChangeCounts()
         self._types = types
         self._db = GuardedConnection(connection, begun)
-        self._observed_at = datetime.now(UTC)  # the time of every change and observation it makes
-        self._observed_iso = self._observed_at.isoformat()
+        clock = Clock()
+        self._observed_at = clock.now  # the time of every change and observation it makes
+        self._iso = clock.iso
         observed_values: dict[str, Any] = {"last_observed_time": self._observed_at}
         if refresh_id is not None:
             observed_values["last_refresh_id"] = refresh_id
@@ -78,10 +94,6 @@ class TransactionBase(Transaction):
             raise RepositoryError("this transaction has ended; open a new one")
         if self._poisoned is not None:
             raise RepositoryError(f"this transaction failed earlier and will roll back: {self._poisoned}")
-
-    def _iso(self, value: datetime) -> str:
-        """isoformat, cached for the transaction's own time (the time of nearly everything it writes)."""
-        return self._observed_iso if value is self._observed_at else value.isoformat()
 
     # --- records ------------------------------------------------------------------------------------------
     def _require(self, guid: str, *, include_archived: bool = False) -> ElementRecord:
