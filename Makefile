@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.metaferry-installed
 WORK := .tmp
 
-.PHONY: run test dev lint typecheck unit crds tools postgres benchmarks clean
+.PHONY: run test dev lint typecheck unit crds chart-docs tools postgres benchmarks clean
 
 # 1. Install into a virtualenv and run the sample files connector once on embedded SQLite.
 run: $(STAMP)
@@ -36,18 +36,23 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Tests that need no installed tool: neither the control plane, PostgreSQL nor helm (markers in pyproject.toml).
+# Tests that need no installed tool: neither the control plane, PostgreSQL, helm, OPA nor slapd (markers in pyproject.toml).
 unit: $(STAMP)
-	$(BIN)/pytest -ra -m "not cluster and not postgres and not helm" $(PYTEST_ARGS)
+	$(BIN)/pytest -ra -m "not cluster and not postgres and not helm and not opa and not ldap" $(PYTEST_ARGS)
 
 crds: $(STAMP)
-	$(BIN)/metaferry-operator crd > crds/integrationconnectors.metaferry.io.yaml
-	cp crds/integrationconnectors.metaferry.io.yaml charts/metaferry/files/crds/integrationconnectors.metaferry.io.yaml
+	$(BIN)/metaferry-operator crd --output-dir crds
+	cp crds/*.yaml charts/metaferry/files/crds/
+
+# The chart README's values table and values.schema.json's descriptions, from the comments in values.yaml.
+chart-docs: $(STAMP)
+	$(BIN)/python scripts/chart_values_doc.py
 
 tools: $(STAMP)
 	@mkdir -p $(WORK)
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/install-test-tools.sh | tail -n 1 > $(WORK)/tools.dir
 	echo "export METAFERRY_TOOLS_BIN=$$(cat $(WORK)/tools.dir); export PATH=$$(cat $(WORK)/tools.dir):\$$PATH" > $(WORK)/tools.env
+	scripts/install-opa.sh | tail -n 1 > $(WORK)/opa.path
 
 postgres:
 	@mkdir -p $(WORK)

@@ -1,9 +1,9 @@
 """Shared pytest configuration: the real services (Kubernetes control plane, PostgreSQL) come from plugins.
 
 A test is marked by the tool it needs, and the mark follows from the fixture it uses, so it cannot be
-forgotten: `make unit` leaves out `cluster`, `postgres` and `helm`; `make test` (and `.ci/run`) installs
-the tools and runs every test, and there a missing tool fails the test that needs it (helm and the control
-plane always, PostgreSQL when CI=true, see tests/postgres.py) instead of leaving it out.
+forgotten: `make unit` leaves out `cluster`, `postgres`, `helm`, `opa` and `ldap`; `make test` (and `.ci/run`)
+installs the tools and runs every test, and there a missing tool fails the test that needs it (helm, OPA,
+slapd and the control plane always, PostgreSQL when CI=true, see tests/postgres.py) instead of leaving it out.
 """
 
 from __future__ import annotations
@@ -13,7 +13,14 @@ import pytest
 pytest_plugins = ["tests.cluster.fixtures", "tests.postgres"]
 
 # fixture -> the marker of the tool behind it (the fixtures themselves fail when their tool is missing).
-MARK_BY_FIXTURE = {"helm": "helm", "control_plane": "cluster", "postgres_url": "postgres"}
+MARK_BY_FIXTURE = {
+    "helm": "helm",
+    "control_plane": "cluster",
+    "postgres_url": "postgres",
+    "opa_server": "opa",
+    "ldap_directory": "ldap",
+    "changing_directory": "ldap",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import kopf
 
@@ -27,7 +28,14 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the operator (settings: METAFERRY_* variables or these flags)")
     config.add_flags(run)
     run.add_argument("--verbose", action="store_true", help="debug logging")
-    commands.add_parser("crd", help="print the IntegrationConnector CustomResourceDefinition (YAML)")
+    manifests = commands.add_parser(
+        "crd", help="print the IntegrationConnector CustomResourceDefinition (YAML), or write it and its policy"
+    )
+    manifests.add_argument(
+        "--output-dir",
+        type=Path,
+        help="write the CRD, its ValidatingAdmissionPolicy and the policy's binding here (one file each)",
+    )
     return parser
 
 
@@ -71,7 +79,11 @@ def run(flags: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     flags = _parser().parse_args(argv)
     if flags.command == "crd":
-        crd.main()
+        if flags.output_dir is None:
+            crd.main()
+        else:
+            for name, text in crd.manifest_files().items():
+                (flags.output_dir / name).write_text(text)
         return 0
     return run(flags)
 

@@ -21,7 +21,7 @@ import yaml
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from metaferry_operator import naming
+from metaferry_operator import admission, naming
 from metaferry_runtime.resource import IntegrationConnectorSpec, IntegrationConnectorStatus
 
 Schema = dict[str, Any]
@@ -189,6 +189,16 @@ HEADER = (
 def render_yaml() -> str:
     """The CRD as committed in ``crds/``."""
     return HEADER + yaml.safe_dump(custom_resource_definition(), sort_keys=False, width=120)
+
+
+def manifest_files() -> dict[str, str]:
+    """What `crds/` holds: the CRD, and the admission policy (with its binding) that checks what the CRD's
+    schema cannot (module `admission`)."""
+    return {
+        f"{naming.CRD_NAME}.yaml": render_yaml(),
+        f"{naming.CRD_NAME}-policy.yaml": admission.render_yaml(admission.policy()),
+        f"{naming.CRD_NAME}-policy-binding.yaml": admission.render_yaml(admission.binding()),
+    }
 
 
 def main() -> None:

@@ -12,8 +12,9 @@ the connector garbage-collects them; no finalizer is needed):
 - Secret: the API ``token`` (generated once by the reconciler and passed in) and the ``repository-url``
   (``data``, not ``stringData``: server-side apply tracks ``data`` fields);
 - Deployment: one replica (zero when suspended), ``Recreate`` so two runtimes never overlap;
-- Service: port 8080, for users' ``kubectl port-forward``; the operator itself uses the pod IP;
-- NetworkPolicy: only the operator's pods may reach port 8080.
+- Service: port 8080, for users' ``kubectl port-forward``; the operator itself uses the pod IP; and the
+  connector's ``spec.listenerPort`` (port name ``listener``), for the clients a notification connector serves;
+- NetworkPolicy: only the operator's pods may reach port 8080; any pod may reach the listener port.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ _VOLUME_TOKEN = "metaferry-token"
 _VOLUME_SECRETS = "metaferry-secrets"
 _VOLUME_TMP = "metaferry-tmp"
 _VOLUME_DATA = "metaferry-data"
+LISTENER_PORT_NAME = "listener"
 
 
 def owner_reference(connector: IntegrationConnector) -> Manifest:
@@ -206,7 +208,10 @@ def deployment(
         "image": wire_pod.get("image") or config.runtime_image,
         "imagePullPolicy": wire_pod.get("imagePullPolicy") or config.runtime_image_pull_policy,
         "command": ["metaferry-runtime", "run", f"{naming.CONNECTOR_DIR}/{naming.CONNECTOR_FILE}"],
-        "ports": [{"name": naming.RUNTIME_PORT_NAME, "containerPort": naming.RUNTIME_PORT, "protocol": "TCP"}],
+        "ports": [
+            {"name": naming.RUNTIME_PORT_NAME, "containerPort": naming.RUNTIME_PORT, "protocol": "TCP"},
+            *_listener(connector, {"containerPort": connector.spec.listener_port}),
+        ],
         "env": _environment(connector, wire_pod.get("env", [])),
         "livenessProbe": _probe("/healthz", period=10, failures=3),
         "readinessProbe": _probe("/readyz", period=5, failures=2),
@@ -269,18 +274,30 @@ def service(connector: IntegrationConnector) -> Manifest:
                     "port": naming.RUNTIME_PORT,
                     "targetPort": naming.RUNTIME_PORT_NAME,
                     "protocol": "TCP",
-                }
+                },
+                *_listener(connector, {"port": connector.spec.listener_port, "targetPort": LISTENER_PORT_NAME}),
             ],
         },
     }
 
 
+def _listener(connector: IntegrationConnector, fields: Manifest) -> list[Manifest]:
+    """The listener port entry of a ports list (container or Service), or none without spec.listenerPort."""
+    if connector.spec.listener_port is None:
+        return []
+    return [{"name": LISTENER_PORT_NAME, **fields, "protocol": "TCP"}]
+
+
 def network_policy(connector: IntegrationConnector, *, config: OperatorConfig) -> Manifest:
-    """Only the operator's pods reach the runtime API (bearer token or not: defence in depth)."""
+    """Only the operator's pods reach the runtime API (bearer token or not: defence in depth); the connector's
+    listener port is open to every client, which the connector authenticates itself."""
     peer: Manifest = {"podSelector": {"matchLabels": dict(config.operator_pod_labels)}}
     peer["namespaceSelector"] = (
         {"matchLabels": {"kubernetes.io/metadata.name": config.operator_namespace}} if config.operator_namespace else {}
     )
+    ingress: list[Manifest] = [{"from": [peer], "ports": [{"protocol": "TCP", "port": naming.RUNTIME_PORT}]}]
+    if connector.spec.listener_port is not None:
+        ingress.append({"ports": [{"protocol": "TCP", "port": connector.spec.listener_port}]})
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -288,7 +305,7 @@ def network_policy(connector: IntegrationConnector, *, config: OperatorConfig) -
         "spec": {
             "podSelector": {"matchLabels": naming.selector_labels(connector.metadata.name)},
             "policyTypes": ["Ingress"],
-            "ingress": [{"from": [peer], "ports": [{"protocol": "TCP", "port": naming.RUNTIME_PORT}]}],
+            "ingress": ingress,
         },
     }
 

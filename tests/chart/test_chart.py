@@ -6,11 +6,14 @@ Kubernetes 1.37 OpenAPI schemas (PyPI ``kubernetes-validate``, strict: unknown f
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
@@ -186,14 +189,13 @@ def test_every_value_is_documented_by_a_comment() -> None:
 # ---------------------------------------------------------------- the CRDs
 
 
-def test_chart_crd_file_is_a_byte_copy_of_the_generated_crd() -> None:
-    generated = REPO / "crds" / CRD_FILE
-    copy = CHART / "files" / "crds" / CRD_FILE
-    assert generated.exists(), "crds/ has no generated CRD: run `make crds`"
-    assert copy.read_bytes() == generated.read_bytes(), (
-        f"charts/metaferry/files/crds/{CRD_FILE} differs from crds/{CRD_FILE}: "
-        f"cp crds/{CRD_FILE} charts/metaferry/files/crds/"
-    )
+def test_chart_crd_files_are_byte_copies_of_the_generated_ones() -> None:
+    assert (REPO / "crds" / CRD_FILE).exists(), "crds/ has no generated CRD: run `make crds`"
+    for generated in (REPO / "crds").glob("*.yaml"):
+        copy = CHART / "files" / "crds" / generated.name
+        assert copy.exists() and copy.read_bytes() == generated.read_bytes(), (
+            f"charts/metaferry/files/crds/{generated.name} differs from crds/{generated.name}: run `make crds`"
+        )
     assert sorted(p.name for p in (CHART / "files" / "crds").glob("*.yaml")) == sorted(
         p.name for p in (REPO / "crds").glob("*.yaml")
     )
@@ -210,6 +212,16 @@ def test_rendered_crd_is_the_generated_crd_with_release_labels_and_keep_policy(r
     assert {k: v for k, v in rendered.items() if k != "metadata"} == {
         k: v for k, v in generated.items() if k != "metadata"
     }
+
+
+def test_the_catalog_targets_policy_and_its_binding_are_rendered_as_generated(render: Render) -> None:
+    rendered = render([])
+    kinds = (("ValidatingAdmissionPolicy", "policy"), ("ValidatingAdmissionPolicyBinding", "policy-binding"))
+    for kind, suffix in kinds:
+        generated = yaml.safe_load((REPO / "crds" / CRD_FILE.replace(".yaml", f"-{suffix}.yaml")).read_text())
+        manifest = one(rendered, kind, generated["metadata"]["name"])
+        assert manifest["spec"] == generated["spec"]
+    assert find(render(["--set", "crds.enabled=false"]), "ValidatingAdmissionPolicy") == []
 
 
 def test_crd_keep_and_enable_switches(render: Render) -> None:
@@ -608,3 +620,44 @@ def test_chart_metadata() -> None:
     assert chart["version"] == "0.1.0"
     assert chart["appVersion"] == "0.1.0"
     assert Path(CHART / "README.md").exists()
+
+
+# ---------------------------------------------------------------- values documented once
+
+
+def _chart_docs() -> Any:
+    spec = importlib.util.spec_from_file_location("chart_values_doc", REPO / "scripts" / "chart_values_doc.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, module)  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_readme_table_and_schema_descriptions_are_generated_from_values_yaml() -> None:
+    for path, text in _chart_docs().generated().items():
+        assert path.read_text() == text, f"{path.name} has drifted from values.yaml: run `make chart-docs`"
+
+
+def test_every_value_has_a_comment_and_the_table_shows_it() -> None:
+    docs = _chart_docs()
+    rows = {".".join(value.path): value for value in docs.documented_values((CHART / "values.yaml").read_text())}
+    assert "API server" in rows["operator.maxWorkers"].description  # it sizes the connection pool, not threads only
+    assert rows["podDisruptionBudget.maxUnavailable"].default is None
+    readme = (CHART / "README.md").read_text()
+    assert all(f"| `{key}` |" in readme for key in rows)
+
+
+def test_a_value_without_a_comment_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=r"operator\.undocumented"):
+        _chart_docs().documented_values("operator:\n  # -- Documented.\n  known: 1\n  undocumented: 2\n")
+
+
+def test_pod_disruption_budget_uses_max_unavailable_only_when_set(render: Render) -> None:
+    default = one(render(["--set", "podDisruptionBudget.enabled=true"]), "PodDisruptionBudget")
+    assert default["spec"].get("minAvailable") == 1 and "maxUnavailable" not in default["spec"]
+    zero = one(
+        render(["--set", "podDisruptionBudget.enabled=true", "--set", "podDisruptionBudget.maxUnavailable=0"]),
+        "PodDisruptionBudget",
+    )
+    assert zero["spec"].get("maxUnavailable") == 0 and "minAvailable" not in zero["spec"]

@@ -19,7 +19,7 @@ from metaferry_runtime.connectors.postgres_schema import PostgresSchemaConnector
 from metaferry_runtime.connectors.postgres_schema.catalog import read_catalog
 from metaferry_runtime.connectors.postgres_schema.settings import PostgresSchemaSettings
 from metaferry_runtime.repository import Element, MetadataRepository, open_repository
-from metaferry_runtime.sdk import ConnectorConfigurationError, ConnectorError
+from metaferry_runtime.sdk import ConnectorConfigurationError, ConnectorError, InvalidConfiguration
 from metaferry_runtime.testing import ConnectorHarness, HarnessFactory, conformance
 
 pytestmark = pytest.mark.postgres
@@ -344,6 +344,29 @@ def test_filters_choose_schemas_and_tables(
     assert active_names(repository, "DeployedDatabaseSchema", db) == {f"{db}.sales"}
     tables = active_names(repository, "RelationalTable", db)
     assert tables == {f"{db}.sales.customers", f"{db}.sales.orders", f"{db}.sales.events"}
+
+
+def test_a_schema_target_with_its_own_filters_uses_them_and_the_others_keep_the_connectors(
+    source: str, catalogue: Callable[..., Driven], repository: MetadataRepository
+) -> None:
+    driven = catalogue(
+        source,
+        catalog_targets=[{"name": "sales", "configurationProperties": {"includeTables": ["orders"]}}, "Reporting"],
+        config={"excludeTables": ["order_.*"]},
+    )
+    driven.refresh()
+    db = prefix(source)
+    tables = active_names(repository, "RelationalTable", db) | active_names(repository, "RelationalView", db)
+    # sales: its own includeTables and the connector's excludeTables; Reporting: the connector's filters only.
+    assert tables == {f"{db}.sales.orders", f"{db}.Reporting.DailyTotals"}
+
+
+def test_a_wrong_filter_on_a_schema_target_fails_before_anything_is_read(
+    source: str, catalogue: Callable[..., Driven]
+) -> None:
+    with pytest.raises(InvalidConfiguration) as raised:
+        catalogue(source, catalog_targets=[{"name": "sales", "configurationProperties": {"includeTables": ["("]}}])
+    assert "spec.catalogTargets[0].configurationProperties.includeTables[0]" in str(raised.value)
 
 
 def test_a_foreign_key_into_a_schema_not_catalogued_is_reported_then_linked_when_it_is(

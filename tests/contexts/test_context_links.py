@@ -192,6 +192,37 @@ def test_team_members_and_leaders_are_appointed_through_the_teams_roles(make_con
     assert [e.guid for e in org.get_contact_methods(ada)] == [contact]
 
 
+def test_many_people_and_links_are_written_in_one_call_each_and_again_change_nothing(
+    make_context: ContextFactory,
+) -> None:
+    org = make_context("organization")
+    upserts = [ElementUpsert(f"person:{n}", {"name": n}, "Person") for n in ("ada", "alan", "grace")]
+    people = [guid for guid, _ in org.upsert_people(upserts)]
+    (team, _), (sub_team, _) = org.upsert_teams(
+        [ElementUpsert("team:platform", {"name": "Platform"}), ElementUpsert("team:platform/db", {"name": "DB"})]
+    )
+    org.add_team_member(team, people[0])  # one at a time and in bulk: the same member role
+    added = org.add_team_members(team, people)
+    assert [change for _, change in added] == [
+        ChangeKind.UNCHANGED,
+        ChangeKind.RELATIONSHIP_CREATED,
+        ChangeKind.RELATIONSHIP_CREATED,
+    ]
+    org.add_team_leaders(team, people[:1])
+    org.link_teams_in_hierarchy_many([(team, sub_team)])
+    identities = [guid for guid, _ in org.upsert_user_identities([ElementUpsert("person:ada::id", {"userId": "ada"})])]
+    org.add_user_identities_to_profiles([(people[0], identities[0])])
+    contacts = org.upsert_contact_methods([ElementUpsert("person:ada::email", {"contactMethodValue": "a@x.invalid"})])
+    org.link_contact_methods([(people[0], contacts[0][0])])
+    assert {e.guid for e in org.get_team_members(team)} == set(people)
+    assert [e.guid for e in org.get_team_leaders(team)] == [people[0]]
+    assert [e.guid for e in org.get_sub_teams(team)] == [sub_team]
+    assert [e.guid for e in org.get_user_identities_of_profile(people[0])] == identities
+    assert [e.guid for e in org.get_contact_methods(people[0])] == [contacts[0][0]]
+    again = org.add_team_members(team, people) + org.link_teams_in_hierarchy_many([(team, sub_team)])
+    assert {change for _, change in again} == {ChangeKind.UNCHANGED}
+
+
 def test_external_identifiers_map_third_party_ids_to_guids_with_last_synchronized(
     make_context: ContextFactory,
 ) -> None:

@@ -25,7 +25,8 @@ from tests.cluster.control_plane import ControlPlane
 from tests.cluster.waiting import wait_for
 
 REPOSITORY = Path(__file__).parents[2]
-CRD_FILE = REPOSITORY / "crds" / "integrationconnectors.metaferry.io.yaml"
+CRDS = REPOSITORY / "crds"
+CRD_FILE = CRDS / "integrationconnectors.metaferry.io.yaml"
 
 
 class Kubectl:
@@ -51,9 +52,11 @@ class Kubectl:
     def json(self, *args: str) -> Any:
         return json.loads(self.run(*args, "-o", "json").stdout)
 
-    def apply(self, manifest: dict[str, Any] | str, *, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def apply(
+        self, manifest: dict[str, Any] | str, *flags: str, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         text = manifest if isinstance(manifest, str) else json.dumps(manifest)
-        return self.run("apply", "-f", "-", stdin=text, check=check)
+        return self.run("apply", *flags, "-f", "-", stdin=text, check=check)
 
 
 @pytest.fixture(scope="session")
@@ -63,9 +66,27 @@ def kubectl(control_plane: ControlPlane) -> Kubectl:
 
 @pytest.fixture(scope="session")
 def crd(kubectl: Kubectl) -> str:
-    kubectl.run("apply", "--server-side", "--force-conflicts", "-f", str(CRD_FILE))
+    """The CRD with its admission policy (both from crds/), once the API server enforces both."""
+    kubectl.run("apply", "--server-side", "--force-conflicts", "-f", str(CRDS))
     kubectl.run("wait", "--for=condition=Established", "--timeout=60s", "crd/integrationconnectors.metaferry.io")
+    _wait_for_the_policy(kubectl)
     return "integrationconnectors.metaferry.io"
+
+
+def _wait_for_the_policy(kubectl: Kubectl) -> None:
+    """A new policy takes effect a moment after it is created: wait until it refuses a repeated target."""
+    probe = {
+        "apiVersion": "metaferry.io/v1alpha1",
+        "kind": "IntegrationConnector",
+        "metadata": {"name": "policy-probe", "namespace": "default"},
+        "spec": {"integrationService": "files", "connector": "directory-monitor", "catalogTargets": ["/a", "/a"]},
+    }
+
+    def refused() -> bool:
+        result = kubectl.apply(probe, "--dry-run=server", check=False)
+        return result.returncode != 0 and "must not name the same target twice" in result.stderr
+
+    wait_for(refused, timeout=60, what="the catalogTargets admission policy to be in force")
 
 
 def _free_port() -> int:

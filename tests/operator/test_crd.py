@@ -8,7 +8,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field
 
-from metaferry_operator import crd
+from metaferry_operator import admission, crd
+from metaferry_runtime.resource.catalog_target import ENTRY_RULES
 
 COMMITTED = Path(__file__).parents[2] / "crds" / "integrationconnectors.metaferry.io.yaml"
 
@@ -40,9 +41,13 @@ def _schema() -> dict[str, Any]:
 
 
 def test_the_committed_crd_is_what_the_generator_prints() -> None:
-    assert COMMITTED.read_text() == crd.render_yaml(), (
-        "crds/ is stale: run `python -m metaferry_operator.crd > crds/integrationconnectors.metaferry.io.yaml`"
-    )
+    assert COMMITTED.read_text() == crd.render_yaml(), "crds/ is stale: run `make crds`"
+
+
+def test_crds_holds_exactly_the_generated_crd_policy_and_binding() -> None:
+    generated = crd.manifest_files()
+    committed = {path.name: path.read_text() for path in COMMITTED.parent.glob("*.yaml")}
+    assert committed == generated, "crds/ is stale: run `make crds`"
 
 
 def test_the_schema_has_no_constructs_the_api_server_refuses() -> None:
@@ -59,13 +64,24 @@ def test_every_schema_node_has_a_type() -> None:
         assert "default" not in node or node["default"] is not None, path
 
 
-def test_only_configuration_properties_preserve_unknown_fields() -> None:
+def test_only_configuration_properties_and_catalog_target_entries_preserve_unknown_fields() -> None:
     preserving = [
         path
         for path, node in _walk(_schema())
         if isinstance(node, dict) and node.get("x-kubernetes-preserve-unknown-fields")
     ]
-    assert preserving == [".properties.spec.properties.connection.properties.configurationProperties"]
+    assert preserving == [
+        ".properties.spec.properties.connection.properties.configurationProperties",
+        ".properties.spec.properties.catalogTargets.items",
+    ]
+
+
+def test_the_admission_policy_checks_every_catalog_target_rule_and_binds_to_itself() -> None:
+    messages = [validation["message"] for validation in admission.policy()["spec"]["validations"]]
+    assert messages == [f"spec.catalogTargets: {rule['message']}" for rule in ENTRY_RULES] + [
+        "spec.catalogTargets: catalogTargets must not name the same target twice"
+    ]
+    assert admission.binding()["spec"] == {"policyName": admission.POLICY_NAME, "validationActions": ["Deny"]}
 
 
 def test_rules_over_free_form_values_are_dropped_and_listed() -> None:
@@ -95,7 +111,8 @@ def test_duration_defaults_are_written_as_users_write_them() -> None:
 def test_cel_rules_and_list_types_come_from_the_models() -> None:
     spec = _schema()["properties"]["spec"]["properties"]
     assert "10s" in spec["refreshInterval"]["x-kubernetes-validations"][0]["rule"]
-    assert spec["catalogTargets"]["x-kubernetes-list-type"] == "set"
+    # catalogTargets entries are names or objects: their rules are the admission policy's, not the CRD's.
+    assert "x-kubernetes-list-type" not in spec["catalogTargets"]
     conditions = _schema()["properties"]["status"]["properties"]["conditions"]
     assert conditions["x-kubernetes-list-type"] == "map"
     assert conditions["x-kubernetes-list-map-keys"] == ["type"]

@@ -58,7 +58,37 @@ INVALID: list[tuple[str, dict[str, Any], list[str]]] = [
         ["refreshInterval must be 0 or between 10s and 168h (7 days)"],
     ),
     ("refresh timeout too long", _connector(refreshTimeout="25h"), ["refreshTimeout must be between 1s and 24h"]),
-    ("repeated catalog target", _connector(catalogTargets=["/a", "/a"]), ["spec.catalogTargets[1]", "Duplicate value"]),
+    (
+        "repeated catalog target",
+        _connector(catalogTargets=["/a", "/a"]),
+        ["spec.catalogTargets", "catalogTargets must not name the same target twice"],
+    ),
+    (
+        "catalog target repeated in both forms",
+        _connector(catalogTargets=["/a", {"name": "/a", "configurationProperties": {"depth": 1}}]),
+        ["catalogTargets must not name the same target twice"],
+    ),
+    (
+        "catalog target neither name nor object",
+        _connector(catalogTargets=[7]),
+        ["spec.catalogTargets: a catalogTargets entry must be a name or an object {name, configurationProperties}"],
+    ),
+    ("empty catalog target name", _connector(catalogTargets=[""]), ["a catalogTargets name must have 1 to 2048"]),
+    (
+        "catalog target object without a name",
+        _connector(catalogTargets=[{"configurationProperties": {}}]),
+        ["a catalogTargets object needs a name of 1 to 2048 characters"],
+    ),
+    (
+        "catalog target object with an unknown key",
+        _connector(catalogTargets=[{"name": "/a", "properties": {}}]),
+        ["a catalogTargets object takes only name and configurationProperties"],
+    ),
+    (
+        "catalog target properties not an object",
+        _connector(catalogTargets=[{"name": "/a", "configurationProperties": ["x"]}]),
+        ["a catalogTargets object's configurationProperties must be an object"],
+    ),
     (
         "unknown permitted synchronization",
         _connector(permittedSynchronization="SIDEWAYS"),
@@ -85,6 +115,12 @@ INVALID: list[tuple[str, dict[str, Any], list[str]]] = [
         ["a volume needs exactly one of configMap, secret, emptyDir, persistentVolumeClaim"],
     ),
     ("bad image pull policy", _with_pod(imagePullPolicy="Sometimes"), ["spec.pod.imagePullPolicy", "should match"]),
+    ("listener port on the runtime API's", _connector(listenerPort=8080), ["listenerPort 8080 is the runtime API's"]),
+    (
+        "privileged listener port",
+        _connector(listenerPort=80),
+        ["spec.listenerPort", "should be greater than or equal to 1024"],
+    ),
     (
         "spec missing",
         {"apiVersion": "metaferry.io/v1alpha1", "kind": "IntegrationConnector", "metadata": {"name": "bad"}},
@@ -117,3 +153,14 @@ def test_a_valid_connector_with_defaults_is_accepted_and_defaulted(kubectl: Kube
     assert stored["spec"]["connection"]["configurationProperties"] == {"depth": 2, "nested": {"a": [1]}}
     names = kubectl.run("get", "metaferry", "-n", namespace).stdout
     assert "bad" in names
+
+
+def test_catalog_targets_in_both_forms_are_accepted_and_kept_as_written(
+    kubectl: Kubectl, crd: str, namespace: str
+) -> None:
+    targets = ["/a", {"name": "/b", "configurationProperties": {"maxDepth": 0, "nested": {"x": [1]}}}, {"name": "/c"}]
+    manifest = _connector(catalogTargets=targets)
+    manifest["metadata"]["namespace"] = namespace
+    kubectl.apply(manifest)
+    stored = kubectl.json("get", "ic", "bad", "-n", namespace)
+    assert stored["spec"]["catalogTargets"] == targets

@@ -178,6 +178,26 @@ def test_only_the_operator_pods_may_reach_the_runtime() -> None:
     ]
 
 
+def test_a_listener_port_is_opened_in_the_pod_the_service_and_the_network_policy_to_any_client() -> None:
+    declared = connector(listenerPort=5000)
+    assert _container(listenerPort=5000)["ports"][1] == {"name": "listener", "containerPort": 5000, "protocol": "TCP"}
+    assert rendering.service(declared)["spec"]["ports"][1] == {
+        "name": "listener",
+        "port": 5000,
+        "targetPort": "listener",
+        "protocol": "TCP",
+    }
+    ingress = rendering.network_policy(declared, config=CONFIG)["spec"]["ingress"]
+    assert ingress[1] == {"ports": [{"protocol": "TCP", "port": 5000}]}  # no "from": every pod may connect
+    assert ingress[0]["ports"] == [{"protocol": "TCP", "port": 8080}]  # the runtime API stays the operator's
+
+
+def test_without_a_listener_port_only_the_runtime_port_is_opened() -> None:
+    assert [port["name"] for port in _container()["ports"]] == ["http"]
+    assert [port["name"] for port in rendering.service(connector())["spec"]["ports"]] == ["http"]
+    assert len(rendering.network_policy(connector(), config=CONFIG)["spec"]["ingress"]) == 1
+
+
 def test_the_manifest_text_is_what_pyyaml_writes_so_a_new_emitter_rolls_no_pod() -> None:
     # the config hash covers this text: a different emitter output would restart every runtime on upgrade
     properties = {

@@ -16,7 +16,13 @@ from urllib.parse import quote
 from pydantic import Field, StrictBool
 
 from metaferry_runtime.audit import AuditMessage, Severity
-from metaferry_runtime.sdk import Connection, ConnectorConfiguration, ConnectorConfigurationError, IntegrationConnector
+from metaferry_runtime.sdk import (
+    CatalogTarget,
+    Connection,
+    ConnectorConfiguration,
+    ConnectorConfigurationError,
+    IntegrationConnector,
+)
 
 
 class RecordingConnector(IntegrationConnector[Any]):
@@ -349,3 +355,23 @@ class GenerationConnector(IntegrationConnector[Any]):
                     f"test://generations/{index}",
                     {"name": f"file-{index}", "description": f"generation {generation}"},
                 )
+
+
+class TargetSettings(ConnectorConfiguration):
+    """What TargetConfigurationConnector takes for each catalog target."""
+
+    depth: int = Field(default=1, ge=1, description="how deep to look under the target, at least 1")
+    include: tuple[str, ...] = Field(default=(), description="regular expressions of what to include")
+
+
+class TargetConfigurationConnector(IntegrationConnector[Any]):
+    """Declares a catalog-target model; records the targets its context hands it at start()."""
+
+    catalog_target_model = TargetSettings
+    seen: ClassVar[list[list[CatalogTarget]]] = []
+
+    def start(self) -> None:
+        TargetConfigurationConnector.seen.append(self.context.get_catalog_targets())
+
+    def refresh(self) -> None:
+        pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +61,31 @@ def test_defaults_and_derived_values() -> None:
     wire = resource.to_wire()
     assert wire["spec"]["refreshTimeout"] == "30m"
     assert wire["spec"]["autoRestart"] == {"enabled": True, "initialBackoff": "5s", "maxBackoff": "10m"}
+
+
+def _resource(**spec: object) -> IntegrationConnector:
+    return IntegrationConnector.model_validate(
+        {
+            "apiVersion": "metaferry.io/v1alpha1",
+            "kind": "IntegrationConnector",
+            "metadata": {"name": "lineage", "namespace": "data"},
+            "spec": {"integrationService": "lineage", "connector": "openlineage-receiver", **spec},
+        }
+    )
+
+
+def test_a_declared_listener_port_reaches_the_connector_through_its_context(tmp_path: Path) -> None:
+    from metaferry_runtime.lifecycle.assembly import context_for
+    from metaferry_runtime.repository import open_repository
+
+    repository = open_repository(f"sqlite:///{tmp_path}/repository.db")
+    try:
+        assert context_for(_resource(listenerPort=5000), repository).get_listener_port() == 5000
+        assert context_for(_resource(), repository).get_listener_port() is None
+    finally:
+        repository.close()
+
+
+def test_the_listener_port_may_not_be_the_runtime_apis() -> None:
+    with pytest.raises(ValueError, match="listenerPort 8080 is the runtime API's"):
+        _resource(listenerPort=8080)

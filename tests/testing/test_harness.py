@@ -52,7 +52,7 @@ def test_the_connector_is_configured_with_the_engines_connection_and_context(
     connector = harness.connector
     assert isinstance(connector.context, FilesIntegratorContext)
     assert connector.context.get_metadata_source_qualified_name() == "default/under-test"
-    assert connector.context.get_catalog_targets() == ["extra"]
+    assert [target.name for target in connector.context.get_catalog_targets()] == ["extra"]
     assert connector.connector_name == "under-test"
     assert connector.connection.endpoint == str(folder)
     assert connector.connection.configuration_properties == {"depth": 1}

@@ -118,6 +118,8 @@ def _level(message: AuditMessage) -> int:
     name = message.severity.name
     if name in ("ERROR", "EXCEPTION", "SECURITY"):
         return logging.ERROR
+    if name == "WARNING":
+        return logging.WARNING
     if name == "TRACE":
         return logging.DEBUG
     return logging.INFO

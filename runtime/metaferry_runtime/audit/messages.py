@@ -17,6 +17,7 @@ class Severity(StrEnum):
     EVENT = "Event"
     DECISION = "Decision"
     ACTION = "Action"
+    WARNING = "Warning"  # a problem in the source that the connector worked around (not in Egeria's list)
     ERROR = "Error"
     EXCEPTION = "Exception"
     SECURITY = "Security"

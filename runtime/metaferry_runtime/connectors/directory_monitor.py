@@ -124,7 +124,7 @@ class DirectoryMonitorConnector(IntegrationConnector[FilesIntegratorContext]):
         """Validate the configuration: every root must be an existing directory."""
         self._settings = self.configuration
         candidates = [self.connection.endpoint] if self.connection.endpoint else []
-        candidates += self.context.get_catalog_targets()
+        candidates += [target.name for target in self.context.get_catalog_targets()]
         if not candidates:
             raise ConnectorConfigurationError(
                 "directory-monitor needs a directory: set connection.endpoint or catalogTargets"

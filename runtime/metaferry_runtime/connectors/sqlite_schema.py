@@ -122,7 +122,7 @@ def open_read_only(path: str, busy_timeout: float) -> sqlite3.Connection:
         database = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
         database.execute("select count(*) from sqlite_schema").fetchone()
     except sqlite3.DatabaseError as error:
-        raise ConnectorConfigurationError(f"cannot read {path} as a SQLite database: {error}") from None
+        raise ConnectorConfigurationError(f"cannot read {path} as a SQLite database: {error}") from error
     return database
 
 
@@ -237,7 +237,7 @@ class SqliteSchemaConnector(IntegrationConnector[DatabaseIntegratorContext]):
             definition = read_catalog(self._opened(), self._path, self._settings)
         except sqlite3.OperationalError as error:
             self._close()
-            raise ConnectorError(f"cannot read the schema of {self._path}: {error}") from None
+            raise ConnectorError(f"cannot read the schema of {self._path}: {error}") from error
         outcome = catalog_database(self.context, definition, path_names("sqlite", self._path))
         if self._audit_log is not None:
             self.audit_log.log_message(

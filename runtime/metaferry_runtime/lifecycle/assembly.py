@@ -12,6 +12,7 @@ from metaferry_runtime.repository import MetadataRepository
 from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
 from metaferry_runtime.sdk import Connection, IntegrationContext
 from metaferry_runtime.sdk.contexts import create_context
+from metaferry_runtime.sdk.targets import CatalogTarget
 
 
 def connection_for(resource: ConnectorResource, secured_properties: dict[str, str]) -> Connection:
@@ -34,7 +35,11 @@ def context_for(
         connector_name=resource.metadata.name,
         metadata_source_qualified_name=resource.metadata_source_qualified_name,
         permitted_synchronization=spec.permitted_synchronization,
-        catalog_targets=list(spec.catalog_targets),
+        catalog_targets=[
+            CatalogTarget(name=target.name, configuration_properties=dict(target.configuration_properties))
+            for target in spec.catalog_targets
+        ],
         deletion_detection=spec.deletion_detection,
         audit_log=audit_log,
+        listener_port=spec.listener_port,
     )

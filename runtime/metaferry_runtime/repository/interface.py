@@ -201,11 +201,13 @@ class Transaction(abc.ABC):
         type_name: str | None = None,
         metadata_collection: str | None = None,
         zone: str | None = None,
+        classification: str | None = None,
         include_subtypes: bool = True,
         include_archived: bool = False,
         page: Page | None = None,
     ) -> list[Element]:
-        """Case-insensitive substring search on qualified name, name, displayName and description; all filters AND."""
+        """Case-insensitive substring search on qualified name, name, displayName and description; all filters AND.
+        `classification` keeps the elements that carry a classification of that name."""
 
     @abc.abstractmethod
     def get_relationships(
@@ -232,6 +234,12 @@ class MetadataRepository(abc.ABC):
     @abc.abstractmethod
     def transaction(self, *, actor: str, refresh_id: str | None = None) -> AbstractContextManager[Transaction]:
         """One atomic unit of work by `actor`. Events are published only after commit."""
+
+    @abc.abstractmethod
+    def reader(self) -> AbstractContextManager[Transaction]:
+        """A read-only unit of work for readers that write nothing (the catalogue API): its retrieval methods
+        only, always rolled back. Why not `transaction`: on SQLite a transaction takes the write lock at once,
+        so every read would queue behind (and hold up) the connectors' refreshes."""
 
     @abc.abstractmethod
     def register_listener(self, listener: EventListener, *, from_sequence: int | None = None) -> Callable[[], None]:

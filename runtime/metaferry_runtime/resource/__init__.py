@@ -4,6 +4,7 @@ One source of truth: these models validate the manifest the runtime loads, gener
 operator installs, and shape the status the operator writes.
 """
 
+from metaferry_runtime.resource.catalog_target import CatalogTarget
 from metaferry_runtime.resource.duration import Duration, format_duration, parse_duration
 from metaferry_runtime.resource.manifest import (
     API_GROUP,
@@ -38,6 +39,7 @@ __all__ = [
     "KIND",
     "ArchiveRefusal",
     "AutoRestart",
+    "CatalogTarget",
     "Condition",
     "ConnectionSpec",
     "DeletionDetection",

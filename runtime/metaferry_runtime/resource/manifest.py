@@ -77,7 +77,7 @@ def parse_manifest(document: Any, *, source: str) -> IntegrationConnector:
             elif item["type"] == "extra_forbidden":
                 message = "unknown field (check its spelling and indentation)"
             problems.append(f"{_field_path(tuple(item['loc']))}: {message}")
-        raise ManifestError(source, problems) from None
+        raise ManifestError(source, problems) from error
 
 
 def load_manifest(path: str | Path) -> IntegrationConnector:
@@ -87,11 +87,11 @@ def load_manifest(path: str | Path) -> IntegrationConnector:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
-        raise ManifestError(source, [f"cannot read the file: {error.strerror}"]) from None
+        raise ManifestError(source, [f"cannot read the file: {error.strerror}"]) from error
     try:
         documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
     except yaml.YAMLError as error:
-        raise ManifestError(source, [f"not valid YAML: {error}"]) from None
+        raise ManifestError(source, [f"not valid YAML: {error}"]) from error
     if len(documents) == 1:
         return parse_manifest(documents[0], source=source)
     # As `kubectl apply -f` takes it: the file may hold the Secret the connector names, beside it.

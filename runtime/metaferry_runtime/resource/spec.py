@@ -13,9 +13,12 @@ from typing import Any
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from metaferry_runtime.resource.base import KubeModel
+from metaferry_runtime.resource.catalog_target import CatalogTarget, CatalogTargetEntry
 from metaferry_runtime.resource.duration import Duration
 
 MIN_REFRESH_INTERVAL = timedelta(seconds=10)
+#: The runtime's own HTTP API port in a pod; a connector's listener port may not take it.
+RUNTIME_API_PORT = 8080
 MAX_REFRESH_INTERVAL = timedelta(days=7)
 #: Pod label and annotation prefixes the operator sets itself (selectors, config hash); users may not override them.
 RESERVED_LABEL_PREFIXES = ("app.kubernetes.io/", "metaferry.io/")
@@ -312,11 +315,28 @@ class IntegrationConnectorSpec(KubeModel):
         max_length=512,
         description="Metadata collection owning what this connector creates; defaults to <namespace>/<name>.",
     )
-    catalog_targets: list[str] = Field(
+    catalog_targets: list[CatalogTargetEntry] = Field(
         default_factory=list,
         max_length=256,
-        json_schema_extra={"x-kubernetes-list-type": "set"},
-        description="Things this connector works on (folders, schemas, URLs...), handed to it through its context.",
+        description="Things this connector works on (folders, schemas, URLs...), handed to it through its context;"
+        " each a name, or {name, configurationProperties} for settings that apply to that target alone.",
+    )
+    listener_port: int | None = Field(
+        default=None,
+        ge=1024,
+        le=65535,
+        description=(
+            "A port the connector itself serves third-party clients on (openlineage-receiver's lineage endpoint):"
+            " the pod, the Service and the NetworkPolicy open it to any client; the connector authenticates them."
+        ),
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": f"self != {RUNTIME_API_PORT}",
+                    "message": f"listenerPort {RUNTIME_API_PORT} is the runtime API's",
+                }
+            ]
+        },
     )
     suspend: bool = Field(default=False, description="True stops the connector's pod; nothing is refreshed.")
     auto_restart: AutoRestart = Field(default_factory=AutoRestart)
@@ -339,11 +359,19 @@ class IntegrationConnectorSpec(KubeModel):
             raise ValueError("refreshTimeout must be between 1s and 24h")
         return value
 
+    @field_validator("listener_port")
+    @classmethod
+    def _not_the_runtime_port(cls, value: int | None) -> int | None:
+        if value == RUNTIME_API_PORT:
+            raise ValueError(f"listenerPort {RUNTIME_API_PORT} is the runtime API's")
+        return value
+
     @field_validator("catalog_targets")
     @classmethod
-    def _unique_targets(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("catalogTargets must not repeat an entry")
+    def _unique_targets(cls, value: list[CatalogTarget]) -> list[CatalogTarget]:
+        names = [target.name for target in value]
+        if len(set(names)) != len(names):
+            raise ValueError("catalogTargets must not name the same target twice")
         return value
 
     @property

@@ -36,11 +36,11 @@ def resolve_connector_class(name: str) -> type[IntegrationConnector]:  # type: i
         try:
             module = importlib.import_module(module_name)
         except ImportError as error:
-            raise ConnectorNotFound(f"cannot import module {module_name!r} for connector {name!r}: {error}") from None
+            raise ConnectorNotFound(f"cannot import module {module_name!r} for connector {name!r}: {error}") from error
         try:
             candidate = getattr(module, attribute)
-        except AttributeError:
-            raise ConnectorNotFound(f"module {module_name!r} has no attribute {attribute!r}") from None
+        except AttributeError as error:
+            raise ConnectorNotFound(f"module {module_name!r} has no attribute {attribute!r}") from error
     else:
         matches = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
         if not matches:
@@ -52,7 +52,7 @@ def resolve_connector_class(name: str) -> type[IntegrationConnector]:  # type: i
         try:
             candidate = matches[0].load()
         except Exception as error:
-            raise ConnectorNotFound(f"connector {name!r} ({matches[0].value}) failed to import: {error}") from None
+            raise ConnectorNotFound(f"connector {name!r} ({matches[0].value}) failed to import: {error}") from error
     if not (isinstance(candidate, type) and issubclass(candidate, IntegrationConnector)):
         raise NotAConnector(
             f"{name!r} resolved to {candidate!r}, which is not a subclass of metaferry_runtime.sdk.IntegrationConnector"

@@ -36,17 +36,20 @@ class ConnectorConfiguration(BaseModel):
     )
 
 
-def validate_configuration(model: type[ConfigurationT], properties: Mapping[str, Any]) -> ConfigurationT:
-    """The properties as `model`, or InvalidConfiguration listing every problem with its key path."""
+def validate_configuration(
+    model: type[ConfigurationT], properties: Mapping[str, Any], *, path: str = PROPERTIES_PATH
+) -> ConfigurationT:
+    """The properties as `model`, or InvalidConfiguration listing every problem with its key path (under
+    `path`, where the properties sit in the manifest)."""
     try:
         return model.model_validate(dict(properties))
     except ValidationError as error:
-        raise InvalidConfiguration([_problem(model, item) for item in error.errors()]) from None
+        raise InvalidConfiguration([_problem(model, item, path) for item in error.errors()]) from error
 
 
-def _problem(model: type[BaseModel], item: Any) -> str:
+def _problem(model: type[BaseModel], item: Any, prefix: str) -> str:
     location = tuple(item["loc"])
-    path = PROPERTIES_PATH + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location)
+    path = prefix + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location)
     if item["type"] == "extra_forbidden":
         known = ", ".join(sorted(field.alias or name for name, field in model.model_fields.items()))
         return f"{path}: unknown property (check its spelling; this connector takes {known})"

@@ -41,6 +41,9 @@ class IntegrationConnector(Generic[ContextT]):
     #: The model of `configurationProperties` (a `ConnectorConfiguration` subclass): the runtime validates
     #: them before initialize and the connector reads them, typed, from `self.configuration`.
     configuration_model: ClassVar[type[ConnectorConfiguration] | None] = None
+    #: The model of each catalog target's `configurationProperties`: the runtime validates them before
+    #: initialize and the connector reads them, typed, from `target.configuration` (see `sdk.targets`).
+    catalog_target_model: ClassVar[type[ConnectorConfiguration] | None] = None
 
     def __init__(self) -> None:
         self._connection: Connection | None = None

@@ -12,7 +12,7 @@ writer of one context takes its turn: refreshes, change batches and lone writes 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -26,6 +26,7 @@ from metaferry_runtime.repository import (
 )
 from metaferry_runtime.resource.spec import DeletionDetection, PermittedSynchronization
 from metaferry_runtime.sdk.errors import ContextDisconnected, SynchronizationNotPermitted
+from metaferry_runtime.sdk.targets import CatalogTarget
 
 ContextListener = Callable[[ChangeEvent], None]
 
@@ -70,16 +71,18 @@ class IntegrationContext:
         connector_name: str,
         metadata_source_qualified_name: str,
         permitted_synchronization: PermittedSynchronization = PermittedSynchronization.FROM_THIRD_PARTY,
-        catalog_targets: list[str] | None = None,
+        catalog_targets: Sequence[CatalogTarget | str] | None = None,
         deletion_detection: DeletionDetection | None = None,
         audit_log: AuditLog | None = None,
+        listener_port: int | None = None,
     ) -> None:
         self._repository = repository
         self._connector_name = connector_name
         self._metadata_source = metadata_source_qualified_name
         self._permitted_synchronization = permitted_synchronization
-        self._catalog_targets = list(catalog_targets or [])
+        self._catalog_targets = [CatalogTarget.of(target) for target in catalog_targets or ()]
         self._deletion_detection = deletion_detection or DeletionDetection()
+        self._listener_port = listener_port
         self._audit_log = audit_log or AuditLog(f"context/{self.integration_service}", connector_name=connector_name)
         self._local = threading.local()
         self._batch_lock = threading.Lock()
@@ -105,11 +108,24 @@ class IntegrationContext:
         self._check_usable()
         return self._permitted_synchronization
 
-    def get_catalog_targets(self, start_from: int = 0, page_size: int = 0) -> list[str]:
-        """The resource's catalogTargets (all of them when page_size is 0)."""
+    def get_catalog_targets(self, start_from: int = 0, page_size: int = 0) -> list[CatalogTarget]:
+        """The resource's catalogTargets in manifest order (all of them when page_size is 0), each with its
+        name, its configuration properties and, when the connector declares `catalog_target_model`, those
+        properties typed as `configuration`."""
         self._check_usable()
         end = None if page_size <= 0 else start_from + page_size
         return self._catalog_targets[start_from:end]
+
+    def accept_catalog_targets(self, targets: Sequence[CatalogTarget]) -> None:
+        """Called by the runtime before set_context with the targets validated against the connector's
+        `catalog_target_model`; not for connector code."""
+        self._catalog_targets = list(targets)
+
+    def get_listener_port(self) -> int | None:
+        """The resource's listenerPort: where a connector that serves third-party clients listens (the
+        operator opens it in the pod, the Service and the NetworkPolicy); None when none is declared."""
+        self._check_usable()
+        return self._listener_port
 
     @property
     def deletion_detection(self) -> DeletionDetection:

@@ -423,9 +423,8 @@ def _column_properties(column: ColumnDefinition) -> dict[str, Any]:
     )
 
 
-class RelationalSettings(ConnectorConfiguration):
-    """Configuration properties every database connector takes; a connector subclasses it for its own
-    and names it as its `configuration_model`."""
+class TableFilters(ConnectorConfiguration):
+    """Which tables to read: a connector's settings, and a schema target's own (its `catalog_target_model`)."""
 
     include_tables: tuple[re.Pattern[str], ...] = Field(
         default=(), description="regular expressions; a table is read when one matches its name or schema.table"
@@ -441,6 +440,19 @@ class RelationalSettings(ConnectorConfiguration):
             return False
         return not any(p.fullmatch(n) for p in self.exclude_tables for n in names)
 
+    def over(self, base: TableFilters) -> TableFilters:
+        """These filters where set, `base`'s elsewhere: a target's includeTables replaces the connector's
+        includeTables for that target and leaves its excludeTables in force."""
+        inherited = {
+            name: getattr(base, name) for name in TableFilters.model_fields if name not in self.model_fields_set
+        }
+        return TableFilters.model_validate({**self.model_dump(include=set(TableFilters.model_fields)), **inherited})
+
+
+class RelationalSettings(TableFilters):
+    """Configuration properties every database connector takes; a connector subclasses it for its own
+    and names it as its `configuration_model`."""
+
 
 __all__ = [
     "CATALOGUED_TYPES",
@@ -454,6 +466,7 @@ __all__ = [
     "SchemaDefinition",
     "SeparatedNames",
     "TableDefinition",
+    "TableFilters",
     "TableKind",
     "catalog_database",
     "column_qualified_name",

@@ -63,6 +63,10 @@ class CountingRepository(MetadataRepository):
         with self.inner.transaction(actor=actor, refresh_id=refresh_id) as transaction:
             yield cast(Transaction, _CountingTransaction(transaction, self))
 
+    def reader(self) -> AbstractContextManager[Transaction]:
+        """Reads write nothing, so there is nothing to count."""
+        return self.inner.reader()
+
     def count_write(self, method: str) -> None:
         with self._lock:
             if self.fail_after is not None and self.writes >= self.fail_after:

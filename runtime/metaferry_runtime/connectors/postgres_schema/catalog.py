@@ -12,7 +12,7 @@ schema even while DDL runs.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -24,6 +24,7 @@ from metaferry_runtime.sdk.relational import (
     ForeignKeyDefinition,
     SchemaDefinition,
     TableDefinition,
+    TableFilters,
     TableKind,
 )
 
@@ -120,11 +121,17 @@ def _length_and_precision(type_name: str, category: str, typmod: int) -> tuple[i
 
 
 def read_catalog(
-    cursor: psycopg.Cursor[Any], settings: PostgresSchemaSettings, *, schemas: Sequence[str], instance: str
+    cursor: psycopg.Cursor[Any],
+    settings: PostgresSchemaSettings,
+    *,
+    schemas: Sequence[str],
+    instance: str,
+    filters: Mapping[str, TableFilters] | None = None,
 ) -> DatabaseDefinition:
-    """The catalogue of `schemas` (every schema not excluded when empty) and the tables `settings` select,
-    read with the cursor's transaction (the caller's snapshot). Raises MissingSchemas for a named schema
-    that does not exist."""
+    """The catalogue of `schemas` (every schema not excluded when empty) and the tables selected by the
+    schema's own `filters` (a catalog target's), else by `settings`, read with the cursor's transaction (the
+    caller's snapshot). Raises MissingSchemas for a named schema that does not exist."""
+    filters = filters or {}
     cursor.execute(DATABASE_SQL)
     database_row = cursor.fetchone()
     assert database_row is not None
@@ -142,7 +149,7 @@ def read_catalog(
     relations = [
         row
         for row in cursor.fetchall()
-        if settings.wants(row[1], row[2]) and (settings.include_partitions or not row[4])
+        if filters.get(row[1], settings).wants(row[1], row[2]) and (settings.include_partitions or not row[4])
     ]
     wanted = {row[0] for row in relations}
 

@@ -31,7 +31,13 @@ from metaferry_runtime.sdk import (
     numbered,
 )
 from metaferry_runtime.sdk.contexts.database import DatabaseIntegratorContext
-from metaferry_runtime.sdk.relational import CatalogueOutcome, DatabaseDefinition, catalog_database, dotted_names
+from metaferry_runtime.sdk.relational import (
+    CatalogueOutcome,
+    DatabaseDefinition,
+    TableFilters,
+    catalog_database,
+    dotted_names,
+)
 
 #: How many times a refresh reads the catalogue when DDL drops relations while it reads.
 READ_ATTEMPTS = 3
@@ -83,6 +89,8 @@ class PostgresSchemaConnector(IntegrationConnector[DatabaseIntegratorContext]):
 
     integration_service = "database"
     configuration_model = PostgresSchemaSettings
+    #: A schema target may carry its own includeTables/excludeTables, replacing the connector's for it.
+    catalog_target_model = TableFilters
 
     def __init__(self) -> None:
         super().__init__()
@@ -124,15 +132,15 @@ class PostgresSchemaConnector(IntegrationConnector[DatabaseIntegratorContext]):
         except MissingSchemas as error:
             raise ConnectorError(
                 f"the schemas {', '.join(error.missing)} are no longer in {self.address}; nothing was archived"
-            ) from None
-        except psycopg.errors.QueryCanceled:
+            ) from error
+        except psycopg.errors.QueryCanceled as error:
             raise ConnectorError(
                 f"reading the catalogue of {self.address} took longer than statementTimeoutSeconds"
                 f" ({self._settings.statement_timeout_seconds}); nothing was changed"
-            ) from None
+            ) from error
         except psycopg.OperationalError as error:
             self._close()
-            raise connect_error(error, self.address) from None
+            raise connect_error(error, self.address) from error
         names = dotted_names("postgres", self.address.authority, definition.name)
         outcome = catalog_database(self.context, definition, names)
         self._report(outcome)
@@ -148,11 +156,15 @@ class PostgresSchemaConnector(IntegrationConnector[DatabaseIntegratorContext]):
             try:
                 with server.transaction(), server.cursor() as cursor:
                     return read_catalog(
-                        cursor, self._settings, schemas=self.target_schemas, instance=self.address.authority
+                        cursor,
+                        self._settings,
+                        schemas=self.target_schemas,
+                        instance=self.address.authority,
+                        filters=self._target_filters(),
                     )
             except psycopg.errors.InternalError_ as error:
                 if attempt == READ_ATTEMPTS or not _dropped_while_reading(error):
-                    raise ConnectorError(f"reading the catalogue of {self.address} failed: {error}") from None
+                    raise ConnectorError(f"reading the catalogue of {self.address} failed: {error}") from error
         raise AssertionError("unreachable")
 
     def diagnose(self) -> list[Diagnosis]:
@@ -199,8 +211,16 @@ class PostgresSchemaConnector(IntegrationConnector[DatabaseIntegratorContext]):
     @property
     def target_schemas(self) -> tuple[str, ...]:
         """The resource's catalogTargets and the `schemas` property, in that order, without repeats."""
-        targets = [*self.context.get_catalog_targets(), *self._settings.schemas]
+        targets = [*(target.name for target in self.context.get_catalog_targets()), *self._settings.schemas]
         return tuple(dict.fromkeys(targets))
+
+    def _target_filters(self) -> dict[str, TableFilters]:
+        """Each schema target's own table filters, laid over the connector's."""
+        return {
+            target.name: target.configuration.over(self._settings)
+            for target in self.context.get_catalog_targets()
+            if target.configuration is not None and target.configuration.model_fields_set
+        }
 
     def _configure(self) -> None:
         self._settings = self.configuration

@@ -57,6 +57,7 @@ def connection_parameters(
     try:
         parameters: dict[str, Any] = conninfo_to_dict(url if url is not None else str(endpoint))
     except psycopg.ProgrammingError:
+        # No cause: psycopg's message quotes the string, and the Secret's URL holds the password.
         raise ConnectorConfigurationError(
             f"{source} is not a libpq URL (postgresql://user@host:port/dbname) or key=value string"
         ) from None
@@ -87,7 +88,7 @@ def connect(parameters: dict[str, Any], address: ServerAddress) -> psycopg.Conne
     try:
         server = psycopg.connect(**parameters, autocommit=True)
     except psycopg.OperationalError as error:
-        raise connect_error(error, address) from None
+        raise connect_error(error, address) from error
     server.isolation_level = IsolationLevel.REPEATABLE_READ
     server.read_only = True
     return server

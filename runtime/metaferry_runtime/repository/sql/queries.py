@@ -55,6 +55,22 @@ def zone_filter(zone: str, *, postgresql: bool) -> ColumnElement[bool]:
     )
 
 
+def classification_filter(classification: str, *, postgresql: bool) -> ColumnElement[bool]:
+    """Elements carrying a classification of this name (`classifications` is a JSON object keyed by name)."""
+    if postgresql:
+        from sqlalchemy.dialects.postgresql import JSONB  # only here: see schema.Json
+
+        carries: ColumnElement[bool] = type_coerce(elements.c.classifications, JSONB).has_key(classification)
+        return carries
+    return exists(
+        select(literal(1))
+        .select_from(text("json_each(elements.classifications) AS classification_names"))
+        .where(
+            text("classification_names.key = :classification").bindparams(bindparam("classification", classification))
+        )
+    )
+
+
 def in_text_list(column: ColumnElement[str], parameter: str, *, postgresql: bool) -> ColumnElement[bool]:
     """`column IN (the strings bound as :parameter)`, with one parameter however many strings there are
     (see `text_list`). Why: an IN list of thousands of placeholders is compiled, parsed by the driver and
@@ -102,6 +118,7 @@ def find_elements(
     page: Page | None,
     postgresql: bool,
     columns: Sequence[ColumnElement[Any]],
+    classification: str | None = None,
 ) -> Select:  # type: ignore[type-arg]
     query = select(*columns)
     if search_string:
@@ -112,6 +129,8 @@ def find_elements(
         query = query.where(elements.c.metadata_collection == metadata_collection)
     if zone is not None:
         query = query.where(zone_filter(zone, postgresql=postgresql))
+    if classification is not None:
+        query = query.where(classification_filter(classification, postgresql=postgresql))
     if not include_archived:
         query = query.where(elements.c.status == ACTIVE)
     return paged(query.order_by(elements.c.qualified_name), page)

@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: The actor of a `reader()`: it writes nothing, so it owns nothing.
+READER_ACTOR = "(reader)"
+
 
 def _event(row: Any) -> ChangeEvent:
     payload = json.loads(row.payload)
@@ -100,6 +103,30 @@ class SqlRepository(MetadataRepository):
                 connection.close()
         if wrote:
             self._topic.wake_all()
+
+    @contextmanager
+    def reader(self) -> Iterator[Transaction]:
+        """A transaction on the read engine (a deferred BEGIN on SQLite: no write lock), always rolled back."""
+        if self._closed:
+            raise RepositoryError("the repository is closed")
+        with database_errors():
+            connection = self._engines.read.connect()
+        tx: SqlTransaction | None = None
+        try:
+            with database_errors():
+                begun = connection.begin()
+                tx = SqlTransaction(
+                    connection=connection, begun=begun, types=self.types, actor=READER_ACTOR, refresh_id=None
+                )
+                try:
+                    yield tx
+                finally:
+                    tx.rollback()
+        finally:
+            if tx is not None:
+                tx.close()
+            else:
+                connection.close()
 
     # --- out topic ----------------------------------------------------------------------------------------
     def head_sequence(self) -> int:

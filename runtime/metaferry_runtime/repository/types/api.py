@@ -1,5 +1,8 @@
 """Deployed APIs and their operations (Egeria models 0212, 0536): the api service.
 
+Tags (OpenAPI's grouping of operations) are Egeria's SearchKeywords (model 0150), linked to what they
+describe by SearchKeywordLink, so a user finds every operation of a tag by searching for the keyword.
+
 The role of a parameter list is both a property (`parameterListType`: header, request or response, as the
 Egeria API integrator's APIParameterListType) and the relationship that links it (APIHeader, APIRequest,
 APIResponse), as in Egeria's model.
@@ -13,21 +16,26 @@ from metaferry_runtime.repository.types.defs import (
     TypeArea,
 )
 
-S, B = PropertyKind.STRING, PropertyKind.BOOLEAN
+S, B, L = PropertyKind.STRING, PropertyKind.BOOLEAN, PropertyKind.STRING_LIST
 
 AREA = TypeArea(
     name="api",
     element_types=(
         ElementTypeDef.of("DeployedAPI", "Asset", "An API served at an endpoint."),
         ElementTypeDef.of("APISchemaType", "SchemaType"),
-        ElementTypeDef.of("APIOperation", "SchemaType", "One path and verb.", path=S, command=S),
+        ElementTypeDef.of(
+            "APIOperation", "SchemaType", "One path and verb.", path=S, command=S, operationId=S, summary=S, tags=L
+        ),
         ElementTypeDef.of(
             "APIParameterList",
             "ComplexSchemaType",
             required=B,
             parameterListType=PropertyDef(kind=PropertyKind.STRING, values=("header", "request", "response")),
         ),
-        ElementTypeDef.of("APIParameter", "SchemaAttribute", required=B, example=S, parameterType=S),
+        ElementTypeDef.of(
+            "APIParameter", "SchemaAttribute", required=B, example=S, parameterType=S, format=S, location=S
+        ),
+        ElementTypeDef.of("SearchKeyword", "Referenceable", "A keyword users search by (an OpenAPI tag).", keyword=S),
     ),
     relationship_types=(
         RelationshipTypeDef.of("APIEndpoint", ("DeployedAPI", "supportedAPIs"), ("Endpoint", "accessEndpoints")),
@@ -35,5 +43,8 @@ AREA = TypeArea(
         RelationshipTypeDef.of("APIHeader", ("APIOperation", "usedInHeader"), ("APIParameterList", "headerList")),
         RelationshipTypeDef.of("APIRequest", ("APIOperation", "usedInRequest"), ("APIParameterList", "requestList")),
         RelationshipTypeDef.of("APIResponse", ("APIOperation", "usedInResponse"), ("APIParameterList", "responseList")),
+        RelationshipTypeDef.of(
+            "SearchKeywordLink", ("Referenceable", "keywordElements"), ("SearchKeyword", "searchKeywords")
+        ),
     ),
 )

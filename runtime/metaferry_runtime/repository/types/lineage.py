@@ -1,6 +1,7 @@
 """Processes, ports and lineage links (Egeria models 0215, 0217, 0750-0770): the lineage service.
 
-Process itself is declared with the infrastructure types (DeployedSoftwareComponent extends it).
+Process itself is declared with the infrastructure types (DeployedSoftwareComponent extends it). The tabular
+schema (model 0530) gives the data sets a lineage source reports their columns, for column-level lineage.
 """
 
 from metaferry_runtime.repository.types.defs import (
@@ -16,6 +17,8 @@ S, INT = PropertyKind.STRING, PropertyKind.INTEGER
 AREA = TypeArea(
     name="lineage",
     element_types=(
+        ElementTypeDef.of("TabularSchemaType", "ComplexSchemaType", "The columns of a tabular data set."),
+        ElementTypeDef.of("TabularColumn", "SchemaAttribute", "A column of a tabular data set."),
         ElementTypeDef.of(
             "Port",
             "Referenceable",

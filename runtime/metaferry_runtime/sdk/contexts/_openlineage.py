@@ -4,8 +4,20 @@
 builds the model from JSON, keeping the facets the lineage context uses (job documentation, parent run,
 dataset documentation) and ignoring the rest, so a producer's custom facets never break intake. The
 model's own validators check what the spec requires (a UUID run id, an ISO event time with a time part).
-It also defines how OpenLineage's names become qualified names (OpenLineage naming: a dataset is
-`namespace` + `name`; a local file is namespace `file` and its path).
+It also defines, in this one place, how OpenLineage's names become qualified names, so a dataset another
+connector catalogued is found and linked rather than catalogued twice. OpenLineage names a dataset by
+`namespace` + `name`; the natural qualified name is:
+
+| OpenLineage namespace, name | qualified name | catalogued by |
+|---|---|---|
+| `postgres://host:port`, `db.schema.table` | `postgres://host:port/db.schema.table` | postgres-schema |
+| `file` (or `file://`, `file://localhost`), `/path` | `file:///path` | directory-monitor |
+| `s3://bucket`, `path/key` | `s3://bucket/path/key` | |
+| any other `ns`, `name` | `ns/name` | |
+
+A column is `<dataset qualified name>#<column>` (as the database connectors name theirs); a job is
+`openlineage:job:<namespace>/<name>`. A dataset no other source has catalogued is catalogued by the lineage
+service as a DataSet named `openlineage:<natural name>` (so the other source can still create its own later).
 """
 
 from __future__ import annotations
@@ -48,9 +60,14 @@ def job_qualified_name(namespace: str, name: str) -> str:
 def dataset_qualified_name(namespace: str, name: str) -> str:
     """The dataset's natural name: `file:///path` for local files (as the files service names them),
     `<namespace>/<name>` otherwise (`postgres://host:5432/db.schema.table`)."""
-    if namespace == "file":
+    if namespace in ("file", "file://", "file://localhost"):
         return "file://" + (name if name.startswith("/") else "/" + name)
-    return f"{namespace.rstrip('/')}/{name}"
+    return f"{namespace.rstrip('/')}/{name.lstrip('/')}"
+
+
+def column_qualified_name(dataset: str, column: str) -> str:
+    """A column of the dataset whose qualified name is `dataset` (natural or proxy)."""
+    return f"{dataset}#{column}"
 
 
 def _run_event(document: Mapping[str, Any]) -> RunEvent:

@@ -127,7 +127,7 @@ class CatalogIntegratorContext(ElementContext):
         With `synchronized` (the default) the pair is recorded as in step now. `scope_guid` names the element
         that scopes the identifier (a server or capability), linked by ExternalIdScope.
         """
-        with self._writing("add_external_identifier") as transaction:
+        with self.write_transaction("add_external_identifier") as transaction:
             transaction.get_element(element_guid)
             external, _ = transaction.upsert_element(
                 EXTERNAL_IDENTIFIER,
@@ -169,21 +169,21 @@ class CatalogIntegratorContext(ElementContext):
             changes["mappingProperties"] = dict(mapping_properties)
         if usage is not None:
             changes["usage"] = usage
-        with self._writing("update_external_identifier") as transaction:
+        with self.write_transaction("update_external_identifier") as transaction:
             link = self._link(transaction, element_guid, identifier)
             transaction.update_relationship(link, changes, merge=True)
 
     def confirm_synchronization(self, element_guid: str, identifier: str) -> datetime:
         """Record that the element and its third-party counterpart are in step now; returns that time."""
         now = datetime.now(UTC)
-        with self._writing("confirm_synchronization") as transaction:
+        with self.write_transaction("confirm_synchronization") as transaction:
             link = self._link(transaction, element_guid, identifier)
             transaction.update_relationship(link, {"lastSynchronized": now}, merge=True)
         return now
 
     def remove_external_identifier(self, element_guid: str, identifier: str) -> None:
         """Forget the pair; the identifier itself is purged when no element uses it any more."""
-        with self._writing("remove_external_identifier") as transaction:
+        with self.write_transaction("remove_external_identifier") as transaction:
             external = self._external_identifier(transaction, identifier)
             transaction.delete_relationship(self._link(transaction, element_guid, identifier))
             remaining = transaction.get_relationships(
@@ -194,7 +194,7 @@ class CatalogIntegratorContext(ElementContext):
 
     def get_elements_for_external_identifier(self, identifier: str) -> list[Element]:
         """The open metadata elements this source's `identifier` stands for (usually one)."""
-        with self._reading() as transaction:
+        with self.read_transaction() as transaction:
             external = transaction.find_element_by_name(self._external_identifier_name(identifier))
             if external is None:
                 return []
@@ -204,7 +204,7 @@ class CatalogIntegratorContext(ElementContext):
 
     def get_external_identifiers(self, element_guid: str) -> list[ExternalIdentifierLink]:
         """Every third-party identifier of the element, with when each was last synchronized."""
-        with self._reading() as transaction:
+        with self.read_transaction() as transaction:
             links = transaction.get_relationships(
                 element_guid, type_name=EXTERNAL_ID_LINK, page=page_of(0, MAX_PAGE_SIZE)
             )

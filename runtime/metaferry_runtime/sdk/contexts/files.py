@@ -219,7 +219,7 @@ class FilesIntegratorContext(ElementContext):
         """The files and folders this connector owns below `path` (not `path` itself)."""
         prefix = file_qualified_name(path) + "/"
         found: list[Element] = []
-        with self._reading() as transaction:
+        with self.read_transaction() as transaction:
             start = 0
             while True:
                 page = transaction.find_elements(

@@ -6,7 +6,8 @@ Besides Egeria's lineage methods (`setup_data_flow`, `setup_control_flow`, `setu
 are found by their natural name (so a file the files service catalogued is linked, not duplicated) or
 catalogued as DataSets named `openlineage:<natural name>`, and DataFlow links run input -> process ->
 output. A parent run facet nests the job under its parent's Process. Elements another metadata source
-owns are linked but never changed.
+owns are linked but never changed. The naming rule (`dataset_qualified_name`, `column_qualified_name`,
+`job_qualified_name`, re-exported here for connectors) is written once, in `_openlineage.py`.
 """
 
 from __future__ import annotations
@@ -18,13 +19,19 @@ from typing import Any
 from openlineage.client.event_v2 import RunEvent
 from openlineage.client.generated import documentation_dataset, documentation_job, parent_run
 
-from metaferry_runtime.repository import Transaction
+from metaferry_runtime.repository import Element, Transaction
 from metaferry_runtime.sdk.contexts import _openlineage
 from metaferry_runtime.sdk.contexts._elements import ElementContext, ElementKind, ParentLink, RelationshipKind
+from metaferry_runtime.sdk.contexts._openlineage import DATASET_PROXY_PREFIX as DATASET_PROXY_PREFIX
+from metaferry_runtime.sdk.contexts._openlineage import column_qualified_name as column_qualified_name
+from metaferry_runtime.sdk.contexts._openlineage import dataset_qualified_name as dataset_qualified_name
+from metaferry_runtime.sdk.contexts._openlineage import job_qualified_name as job_qualified_name
 
 PROCESS = ElementKind("Process", is_asset=True)
 DATA_ASSET = ElementKind("DataAsset", is_asset=True)
 PORT = ElementKind("Port", parent=ParentLink("ProcessPort"))
+_IN_TABULAR_SCHEMA = ParentLink("AttributeForSchema", via_schema_type="TabularSchemaType")
+DATA_SET_COLUMN = ElementKind("TabularColumn", parent=_IN_TABULAR_SCHEMA)
 PROCESS_HIERARCHY = RelationshipKind("ProcessHierarchy", end1="parent process", end2="child process")
 DATA_FLOW = RelationshipKind("DataFlow", end1="data supplier", end2="data consumer")
 CONTROL_FLOW = RelationshipKind("ControlFlow", end1="current step", end2="next step")
@@ -75,6 +82,10 @@ class LineageIntegratorContext(ElementContext):
     get_my_data_assets = DATA_ASSET.get_mine()
     get_data_asset_by_guid = DATA_ASSET.get_by_guid()
 
+    upsert_data_set_columns = DATA_SET_COLUMN.upsert_many()
+    get_data_set_columns = DATA_SET_COLUMN.children()
+    remove_data_set_column = DATA_SET_COLUMN.remove()
+
     create_port = PORT.create()
     update_port = PORT.update()
     remove_port = PORT.remove()
@@ -101,6 +112,12 @@ class LineageIntegratorContext(ElementContext):
     get_destination_lineage_mappings = LINEAGE_MAPPING.end2_elements()
     get_source_lineage_mappings = LINEAGE_MAPPING.end1_elements()
 
+    def get_lineage_element_by_qualified_name(self, qualified_name: str) -> Element | None:
+        """The active element with that qualified name, of any type and whoever owns it: lineage links to
+        what other sources catalogued (a database's tables and columns, a file system's files)."""
+        with self.read_transaction() as transaction:
+            return transaction.find_element_by_name(qualified_name)
+
     # --- OpenLineage ------------------------------------------------------------------------------------------
     def publish_open_lineage_event(self, event: RunEvent | Mapping[str, Any] | str | bytes) -> CataloguedRun:
         """Catalog an OpenLineage RunEvent (object, dict or JSON text): the job, its datasets, the data flows."""
@@ -115,7 +132,7 @@ class LineageIntegratorContext(ElementContext):
         }
         if isinstance(documentation, documentation_job.DocumentationJobFacet):
             process_properties["description"] = documentation.description
-        with self._writing("publish_open_lineage_event") as transaction:
+        with self.write_transaction("publish_open_lineage_event") as transaction:
             process_guid = self._merge(
                 transaction,
                 PROCESS.type_name,

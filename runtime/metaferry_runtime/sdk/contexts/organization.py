@@ -8,10 +8,10 @@ and the role is a team's members or leaders (TeamMembership / TeamLeadership). `
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from metaferry_runtime.repository import Element, Transaction
+from metaferry_runtime.repository import ChangeKind, Element, Transaction
 from metaferry_runtime.sdk.contexts._elements import (
     MAX_PAGE_SIZE,
     ElementContext,
@@ -31,6 +31,7 @@ PERSON_ROLE_APPOINTMENT = RelationshipKind("PersonRoleAppointment", end1="person
 TEAM_MEMBERSHIP = RelationshipKind("TeamMembership", end1="member role", end2="team")
 TEAM_LEADERSHIP = RelationshipKind("TeamLeadership", end1="leader role", end2="team")
 PROFILE_IDENTITY = RelationshipKind("ProfileIdentity", end1="profile", end2="user identity")
+CONTACT_THROUGH = RelationshipKind("ContactThrough", end1="profile", end2="contact method")
 
 
 class OrganizationIntegratorContext(ElementContext):
@@ -40,6 +41,7 @@ class OrganizationIntegratorContext(ElementContext):
 
     create_person = PERSON.create()
     upsert_person = PERSON.upsert()
+    upsert_people = PERSON.upsert_many()
     update_person = PERSON.update()
     remove_person = PERSON.remove()
     find_people = PERSON.find()
@@ -49,6 +51,7 @@ class OrganizationIntegratorContext(ElementContext):
 
     create_team = TEAM.create()
     upsert_team = TEAM.upsert()
+    upsert_teams = TEAM.upsert_many()
     update_team = TEAM.update()
     remove_team = TEAM.remove()
     find_teams = TEAM.find()
@@ -57,11 +60,13 @@ class OrganizationIntegratorContext(ElementContext):
     get_team_by_guid = TEAM.get_by_guid()
     link_teams_in_hierarchy = TEAM_STRUCTURE.link()
     unlink_teams_in_hierarchy = TEAM_STRUCTURE.unlink()
+    link_teams_in_hierarchy_many = TEAM_STRUCTURE.link_many()
     get_sub_teams = TEAM_STRUCTURE.end2_elements()
     get_super_teams = TEAM_STRUCTURE.end1_elements()
 
     create_person_role = PERSON_ROLE.create()
     upsert_person_role = PERSON_ROLE.upsert()
+    upsert_person_roles = PERSON_ROLE.upsert_many()
     update_person_role = PERSON_ROLE.update()
     remove_person_role = PERSON_ROLE.remove()
     find_person_roles = PERSON_ROLE.find()
@@ -74,16 +79,20 @@ class OrganizationIntegratorContext(ElementContext):
 
     create_user_identity = USER_IDENTITY.create()
     upsert_user_identity = USER_IDENTITY.upsert()
+    upsert_user_identities = USER_IDENTITY.upsert_many()
     update_user_identity = USER_IDENTITY.update()
     remove_user_identity = USER_IDENTITY.remove()
     find_user_identities = USER_IDENTITY.find()
     get_user_identities_by_name = USER_IDENTITY.get_by_name()
     get_user_identity_by_guid = USER_IDENTITY.get_by_guid()
     add_user_identity_to_profile = PROFILE_IDENTITY.link()
+    add_user_identities_to_profiles = PROFILE_IDENTITY.link_many()
     remove_user_identity_from_profile = PROFILE_IDENTITY.unlink()
     get_user_identities_of_profile = PROFILE_IDENTITY.end2_elements()
 
     add_contact_method = CONTACT_DETAILS.create()
+    upsert_contact_methods = CONTACT_DETAILS.upsert_many()
+    link_contact_methods = CONTACT_THROUGH.link_many()
     update_contact_method = CONTACT_DETAILS.update()
     delete_contact_method = CONTACT_DETAILS.remove()
     get_contact_methods = CONTACT_DETAILS.children()
@@ -96,6 +105,13 @@ class OrganizationIntegratorContext(ElementContext):
     def add_team_leader(self, team_guid: str, person_guid: str, properties: Mapping[str, Any] | None = None) -> str:
         """Appoint the person to the team's leader role; returns the appointment's GUID."""
         return self._appoint("add_team_leader", TEAM_LEADERSHIP, "TeamLeader", team_guid, person_guid, properties)
+
+    def add_team_members(self, team_guid: str, person_guids: Sequence[str]) -> list[tuple[str, ChangeKind]]:
+        """`add_team_member` for many people of one team, in one call; each appointment's GUID and change."""
+        return self._appoint_many("add_team_members", TEAM_MEMBERSHIP, "TeamMember", team_guid, person_guids)
+
+    def add_team_leaders(self, team_guid: str, person_guids: Sequence[str]) -> list[tuple[str, ChangeKind]]:
+        return self._appoint_many("add_team_leaders", TEAM_LEADERSHIP, "TeamLeader", team_guid, person_guids)
 
     def remove_team_member(self, team_guid: str, person_guid: str) -> None:
         self._relieve("remove_team_member", TEAM_MEMBERSHIP, team_guid, person_guid)
@@ -119,7 +135,7 @@ class OrganizationIntegratorContext(ElementContext):
         person_guid: str,
         properties: Mapping[str, Any] | None,
     ) -> str:
-        with self._writing(action) as transaction:
+        with self.write_transaction(action) as transaction:
             team = transaction.get_element(team_guid)
             if not self.is_type_of(team.type_name, TEAM.type_name):
                 raise ValueError(f"{team_guid} is a {team.type_name}, not a Team")
@@ -128,6 +144,31 @@ class OrganizationIntegratorContext(ElementContext):
                 PERSON_ROLE_APPOINTMENT.type_name, person_guid, role_guid, properties
             )
             return appointment.guid
+
+    def _appoint_many(
+        self,
+        action: str,
+        role_relationship: RelationshipKind,
+        role_name: str,
+        team_guid: str,
+        person_guids: Sequence[str],
+    ) -> list[tuple[str, ChangeKind]]:
+        """Appointments to the team's role found by its name. Why not `_team_role`: navigating the team's
+        relationships flushes the transaction, once per team; a name lookup is answered from its cache."""
+        with self.write_transaction(action) as transaction:
+            team = transaction.get_element(team_guid)
+            if not self.is_type_of(team.type_name, TEAM.type_name):
+                raise ValueError(f"{team_guid} is a {team.type_name}, not a Team")
+            qualified_name = f"{team.qualified_name}::{role_name}"
+            role = transaction.find_element_by_name(qualified_name)
+            if role is None or role.metadata_collection == transaction.actor:
+                display_name = team.effective_properties.get("name", team.qualified_name)
+                role, _ = transaction.upsert_element(
+                    PERSON_ROLE.type_name, qualified_name, {"name": f"{role_name} of {display_name}"}
+                )
+            transaction.upsert_relationship(role_relationship.type_name, role.guid, team.guid)
+            appointment = PERSON_ROLE_APPOINTMENT.type_name
+            return transaction.upsert_relationships([(appointment, person, role.guid, None) for person in person_guids])
 
     def _team_role(
         self, transaction: Transaction, team: Element, role_relationship: RelationshipKind, role_name: str
@@ -150,7 +191,7 @@ class OrganizationIntegratorContext(ElementContext):
         return role_guid
 
     def _relieve(self, action: str, role_relationship: RelationshipKind, team_guid: str, person_guid: str) -> None:
-        with self._writing(action) as transaction:
+        with self.write_transaction(action) as transaction:
             for role in transaction.get_related_elements(
                 team_guid, relationship_type=role_relationship.type_name, at_end=2, page=page_of(0, MAX_PAGE_SIZE)
             ):
@@ -161,7 +202,7 @@ class OrganizationIntegratorContext(ElementContext):
                         transaction.delete_relationship(appointment.guid)
 
     def _appointed(self, role_relationship: RelationshipKind, team_guid: str) -> list[Element]:
-        with self._reading() as transaction:
+        with self.read_transaction() as transaction:
             people: dict[str, Element] = {}
             for role in transaction.get_related_elements(
                 team_guid, relationship_type=role_relationship.type_name, at_end=2, page=page_of(0, MAX_PAGE_SIZE)

@@ -34,7 +34,7 @@ class SearchIntegratorContext(ElementContext):
         zone: str | None = None,
     ) -> list[Element]:
         """Elements of the type (and its subtypes) matching the search string, optionally in one zone."""
-        with self._reading() as transaction:
+        with self.read_transaction() as transaction:
             return transaction.find_elements(
                 search_string=search_string or None,
                 type_name=type_name,
@@ -45,7 +45,7 @@ class SearchIntegratorContext(ElementContext):
     def get_related_elements(
         self, guid: str, relationship_type: str | None = None, start_from: int = 0, page_size: int = 0
     ) -> list[Element]:
-        with self._reading() as transaction:
+        with self.read_transaction() as transaction:
             return transaction.get_related_elements(
                 guid, relationship_type=relationship_type, page=page_of(start_from, page_size)
             )
@@ -53,7 +53,7 @@ class SearchIntegratorContext(ElementContext):
     def get_relationships(
         self, guid: str, relationship_type: str | None = None, start_from: int = 0, page_size: int = 0
     ) -> list[Relationship]:
-        with self._reading() as transaction:
+        with self.read_transaction() as transaction:
             return transaction.get_relationships(guid, type_name=relationship_type, page=page_of(start_from, page_size))
 
     def _check_writable(self, action: str) -> None:

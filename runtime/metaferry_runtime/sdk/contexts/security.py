@@ -2,7 +2,8 @@
 
 Egeria's default for this service is TO_THIRD_PARTY (open metadata is the source of security definitions
 and the connector pushes them to, say, a policy engine); the context enforces whatever the resource says.
-Actor profiles are readable here but are the organization service's to write.
+Actor profiles are readable here but are the organization service's to write, and so are assets (of any
+service): a security connector reads their zones and security classifications to publish access rules.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ SECURITY_GROUP = ElementKind("SecurityGroup")
 USER_IDENTITY = ElementKind("UserIdentity")
 GOVERNANCE_ZONE = ElementKind("GovernanceZone")
 ACTOR_PROFILE = ElementKind("ActorProfile")
+ASSET = ElementKind("Asset", is_asset=True)
 SECURITY_GROUP_MEMBERSHIP = RelationshipKind("SecurityGroupMembership", end1="security group", end2="user identity")
 ZONE_HIERARCHY = RelationshipKind("ZoneHierarchy", end1="inherited-from zone", end2="controlled zone")
 SECURITY_TAGS = ClassificationKind("SecurityTags")
@@ -74,8 +76,11 @@ class SecurityIntegratorContext(ElementContext):
     get_actor_profiles_by_name = ACTOR_PROFILE.get_by_name()
     get_actor_profile_by_guid = ACTOR_PROFILE.get_by_guid()
 
+    find_assets = ASSET.find()
+    get_asset_by_guid = ASSET.get_by_guid()
+
     def get_security_groups_for_distinguished_name(self, distinguished_name: str) -> list[Element]:
         """The security groups whose distinguishedName is exactly this one."""
-        with self._reading() as transaction:
+        with self.read_transaction() as transaction:
             found = transaction.find_elements(type_name=SECURITY_GROUP.type_name, page=page_of(0, MAX_PAGE_SIZE))
         return [e for e in found if e.effective_properties.get("distinguishedName") == distinguished_name]
