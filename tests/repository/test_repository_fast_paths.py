@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import event
 
 from metaferry_runtime.repository import ChangeKind, MetadataRepository, NotOwner, TypeErrorInRepository
-from metaferry_runtime.repository.sql.records import new_guid, scalar_properties_json
+from metaferry_runtime.repository.sql.codec import new_guid, scalar_properties_json
 from tests.repository.conftest import ACTOR, OTHER
 
 

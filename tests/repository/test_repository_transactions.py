@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+import weakref
 from collections.abc import Callable
 
 import psycopg
@@ -48,6 +50,21 @@ def test_a_transaction_cannot_be_used_after_it_ends(repository: MetadataReposito
         pass
     with pytest.raises(RepositoryError, match="ended"):
         tx.create_element("DataFile", "file:///late", {})
+
+
+def test_a_refresh_transaction_is_freed_as_soon_as_it_ends(repository: MetadataRepository) -> None:
+    """No reference cycle keeps a transaction (and every record it cached) alive until the cyclic collector
+    runs: a refresh holds tens of thousands of records, and the next refresh would scan them."""
+    gc.collect()
+    gc.disable()
+    try:
+        with repository.transaction(actor=ACTOR, refresh_id="r1") as tx:
+            tx.upsert_elements([("DataFile", f"file://x/{i}", {"name": f"f{i}"}) for i in range(10)])
+            ended = weakref.ref(tx)
+        del tx
+        assert ended() is None
+    finally:
+        gc.enable()
 
 
 def test_events_carry_kind_previous_version_actor_and_refresh(repository: MetadataRepository) -> None:

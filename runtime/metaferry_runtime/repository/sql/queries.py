@@ -31,7 +31,8 @@ from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.elements import ColumnElement
 
 from metaferry_runtime.repository.model import Page
-from metaferry_runtime.repository.sql.records import ACTIVE, dumps
+from metaferry_runtime.repository.sql.codec import dumps
+from metaferry_runtime.repository.sql.records import ACTIVE
 from metaferry_runtime.repository.sql.schema import elements, relationships
 
 DEFAULT_PAGE = Page()

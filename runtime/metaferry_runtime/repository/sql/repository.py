@@ -21,10 +21,10 @@ from sqlalchemy import func, select
 from metaferry_runtime.repository.errors import RepositoryError
 from metaferry_runtime.repository.interface import EventListener, MetadataRepository, Transaction
 from metaferry_runtime.repository.model import ChangeEvent
+from metaferry_runtime.repository.sql.codec import aware
 from metaferry_runtime.repository.sql.collector import fewer_collections
 from metaferry_runtime.repository.sql.engines import Engines, libpq_dsn, make_engines
 from metaferry_runtime.repository.sql.outtopic import OutTopic
-from metaferry_runtime.repository.sql.records import aware
 from metaferry_runtime.repository.sql.schema import ensure_schema, events
 from metaferry_runtime.repository.sql.transaction import NOTIFY_CHANNEL, SqlTransaction, database_errors
 from metaferry_runtime.repository.types import TypeRegistry, default_registry

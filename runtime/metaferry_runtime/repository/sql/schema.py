@@ -39,6 +39,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from metaferry_runtime.repository.errors import RepositoryError
+from metaferry_runtime.repository.sql import records
 
 log = logging.getLogger(__name__)
 
@@ -142,13 +143,14 @@ def _raw_columns(columns: list[Column[Any]], postgresql: bool) -> list[ColumnEle
 
 
 def element_columns(postgresql: bool) -> list[ColumnElement[Any]]:
-    """The columns an element record is read from: all but `search_text`, which only searches use (in SQL)
-    and which cost a fifth of reading a collection's elements at the start of a refresh."""
-    return _raw_columns([column for column in elements.c if column.name != "search_text"], postgresql)
+    """The columns an element record is read from, in its field order: all but `search_text`, which only
+    searches use (in SQL) and which cost a fifth of reading a collection's elements at the start of a refresh."""
+    return _raw_columns([elements.c[name] for name in records.ELEMENT.columns], postgresql)
 
 
 def relationship_columns(postgresql: bool) -> list[ColumnElement[Any]]:
-    return _raw_columns(list(relationships.c), postgresql)
+    """The columns a relationship record is read from, in its field order."""
+    return _raw_columns([relationships.c[name] for name in records.RELATIONSHIP.columns], postgresql)
 
 
 def _v1_tables(conn: Connection) -> None:
