@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.cluster.fixtures", "tests.postgres"]
+pytest_plugins = ["tests.cluster.fixtures", "tests.postgres", "tests.repositories"]
 
 # fixture -> the marker of the tool behind it (the fixtures themselves fail when their tool is missing).
 MARK_BY_FIXTURE = {

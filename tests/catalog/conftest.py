@@ -3,33 +3,18 @@ a loopback port (aiohttp's TestServer), read with a real HTTP client."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from metaferry_catalog.app import make_app
 from metaferry_catalog.auth import StaticTokens
-from metaferry_runtime.repository import MetadataRepository, open_repository
+from metaferry_runtime.repository import MetadataRepository
 
 TOKEN = "catalogue-reader-token-1"
 FILES = "team-a/files"
 DATABASE = "team-b/database"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def repository_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/repository.db"
-    return str(request.getfixturevalue("postgres_database"))
-
-
-@pytest.fixture
-def repository(repository_url: str) -> Iterator[MetadataRepository]:
-    repository = open_repository(repository_url, poll_interval=0.2)
-    yield repository
-    repository.close()
 
 
 @pytest.fixture

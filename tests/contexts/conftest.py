@@ -7,12 +7,11 @@ developer machine without PostgreSQL, failing in CI), so both suites run against
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from metaferry_runtime.repository import MetadataRepository, open_repository
+from metaferry_runtime.repository import MetadataRepository
 from metaferry_runtime.resource.spec import DeletionDetection, PermittedSynchronization
 from metaferry_runtime.sdk.context import IntegrationContext
 from metaferry_runtime.sdk.contexts import create_context
@@ -20,17 +19,6 @@ from metaferry_runtime.sdk.contexts import create_context
 SOURCE = "team-a/connector"
 OTHER_SOURCE = "team-b/connector"
 ContextFactory = Callable[..., Any]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def repository(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MetadataRepository]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'repository.db'}"
-    else:
-        url = str(request.getfixturevalue("postgres_database"))
-    repository = open_repository(url, poll_interval=0.2)
-    yield repository
-    repository.close()
 
 
 @pytest.fixture
