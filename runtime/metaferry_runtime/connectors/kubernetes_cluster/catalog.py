@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from metaferry_runtime.connectors.kubernetes_cluster.model import Catalogue
-from metaferry_runtime.sdk import ChangeKind, ElementUpsert
+from metaferry_runtime.sdk import ChangeKind, Element, ElementUpsert
 from metaferry_runtime.sdk.contexts.infrastructure import InfrastructureIntegratorContext
 
 #: The types deletion detection looks at, under the cluster's prefix (the platform itself is never archived).
@@ -100,3 +100,28 @@ def _link(
         add(server, target)
     for target in sorted(set(current) - set(wanted)):
         remove(server, target)
+
+
+def archive_missing(
+    context: InfrastructureIntegratorContext, *, previous: dict[str, str], current: dict[str, str]
+) -> list[str]:
+    """Outside a refresh (no deletion detection there): archive what the last write had and this one has not."""
+    getters: dict[str, Callable[[str], Element | None]] = {
+        "Host": context.get_host_by_qualified_name,
+        "SoftwareCapability": context.get_software_capability_by_qualified_name,
+        "SoftwareServer": context.get_software_server_by_qualified_name,
+        "Endpoint": context.get_endpoint_by_qualified_name,
+    }
+    removers: dict[str, Callable[[str], object]] = {
+        "Host": context.remove_host,
+        "SoftwareCapability": context.remove_software_capability,
+        "SoftwareServer": context.remove_software_server,
+        "Endpoint": context.remove_endpoint,
+    }
+    archived = []
+    for name in sorted(set(previous) - set(current)):
+        element = getters[previous[name]](name)
+        if element is not None and element.metadata_collection == context.get_metadata_source_qualified_name():
+            removers[previous[name]](element.guid)
+            archived.append(name)
+    return archived

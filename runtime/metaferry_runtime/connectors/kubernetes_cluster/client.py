@@ -40,6 +40,7 @@ def api_client(endpoint: str | None) -> tuple[client.ApiClient, str]:
     except ConfigException as error:
         where = f"the kubeconfig {endpoint}" if endpoint else "the pod's ServiceAccount (no connection.endpoint)"
         raise ConnectorConfigurationError(f"cannot load {where}: {error}") from None
+    configuration.connection_pool_maxsize = 16  # one connection per watch (eleven), and the lists
     configuration.retries = 0  # the runtime retries a failed refresh with backoff; one attempt per call here
     return client.ApiClient(configuration), str(configuration.host)
 
@@ -47,7 +48,7 @@ def api_client(endpoint: str | None) -> tuple[client.ApiClient, str]:
 def api_error(error: Exception, *, server: str, what: str) -> ConnectorError:
     """The error to raise for a failed call: a refusal is configuration, anything else is retried."""
     if isinstance(error, ApiException):
-        reason = _reason(error)
+        reason = reason_of(error)
         if error.status in (401, 403):
             return ConnectorConfigurationError(
                 f"the API server {server} refused to let the connector {what} ({error.status}: {reason}): grant the"
@@ -57,7 +58,7 @@ def api_error(error: Exception, *, server: str, what: str) -> ConnectorError:
     return ConnectorError(f"cannot reach the API server {server} to {what}: {type(error).__name__}: {error}")
 
 
-def _reason(error: ApiException) -> str:
+def reason_of(error: ApiException) -> str:
     try:
         return str(json.loads(error.body or "{}").get("message") or error.reason)
     except (ValueError, AttributeError):

@@ -13,7 +13,6 @@ watches (`watching.py`) and writes each burst of changes as one change batch.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from kubernetes import client
@@ -23,6 +22,7 @@ from metaferry_runtime.connectors.kubernetes_cluster.catalog import CATALOGUED_T
 from metaferry_runtime.connectors.kubernetes_cluster.model import catalogue_of, platform_of, scope_prefix
 from metaferry_runtime.connectors.kubernetes_cluster.resources import RESOURCES, Resource, Snapshot
 from metaferry_runtime.connectors.kubernetes_cluster.settings import KubernetesClusterSettings
+from metaferry_runtime.connectors.kubernetes_cluster.watching import ClusterWatcher
 from metaferry_runtime.sdk import (
     ConnectorError,
     Diagnosis,
@@ -74,8 +74,8 @@ class KubernetesClusterConnector(IntegrationConnector[InfrastructureIntegratorCo
         self._api: client.ApiClient | None = None
         self._server = ""
         self._cluster_id = ""
-        self._lock = threading.Lock()
-        self._watcher: Any = None
+        self._watcher: ClusterWatcher | None = None
+        self._version: dict[str, Any] = {}
 
     # --- lifecycle --------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -95,9 +95,9 @@ class KubernetesClusterConnector(IntegrationConnector[InfrastructureIntegratorCo
         """List everything, then bring the repository in step with it in this one transaction."""
         snapshot = Snapshot()
         for resource in RESOURCES:
-            items, version = self._list(resource)
+            items, version = self.list_resource(resource)
             snapshot.replace(resource.name, items, version)
-        outcome = self.write(snapshot)
+        outcome, _ = self.write(snapshot)
         outcome.archived = [
             element.qualified_name
             for element in self.context.detect_deletions(
@@ -108,8 +108,6 @@ class KubernetesClusterConnector(IntegrationConnector[InfrastructureIntegratorCo
 
     def engage(self) -> None:
         """Blocking mode: apply the watches' events as they come (see `watching.py`)."""
-        from metaferry_runtime.connectors.kubernetes_cluster.watching import ClusterWatcher
-
         if self._watcher is None:
             self._watcher = ClusterWatcher(self)
         self._watcher.engage()
@@ -162,19 +160,29 @@ class KubernetesClusterConnector(IntegrationConnector[InfrastructureIntegratorCo
             return self._settings.node_label_selector
         return self._settings.label_selector if resource.selected else ""
 
-    def write(self, snapshot: Snapshot) -> WriteOutcome:
-        """The snapshot's catalogue, written in the caller's transaction."""
+    def write(self, snapshot: Snapshot) -> tuple[WriteOutcome, dict[str, str]]:
+        """The snapshot's catalogue, written in the caller's transaction; and its elements' names and types."""
         platform = platform_of(
             self._cluster_id, self._version, server=self._server, display_name=self._settings.cluster_name
         )
         catalogue = catalogue_of(snapshot, cluster_id=self._cluster_id, platform=platform, settings=self._settings)
-        self._last_names = catalogue.names()
-        return write_catalogue(self.context, catalogue)
+        return write_catalogue(self.context, catalogue), catalogue.names()
 
     def report(self, outcome: WriteOutcome) -> None:
         self._report(outcome)
 
-    def _list(self, resource: Resource) -> tuple[list[dict[str, Any]], str]:
+    def relisted(self, resource: str, reason: str) -> None:
+        if self._audit_log is not None:
+            self.audit_log.log_message(
+                "engage",
+                KubernetesClusterMessages.WATCH_RELISTED,
+                connector_name=self.connector_name,
+                resource=resource,
+                cluster_id=self._cluster_id,
+                reason=reason,
+            )
+
+    def list_resource(self, resource: Resource) -> tuple[list[dict[str, Any]], str]:
         try:
             return kube.list_all(
                 self.api,

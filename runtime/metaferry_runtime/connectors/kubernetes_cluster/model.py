@@ -49,9 +49,10 @@ class Catalogue:
     deployed_on: dict[str, tuple[str, ...]] = field(default_factory=dict)
     server_endpoints: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def names(self) -> set[str]:
+    def names(self) -> dict[str, str]:
+        """Every element's qualified name and type, the platform's aside."""
         groups = (self.hosts, self.namespaces, self.endpoints, self.servers)
-        return {upsert.qualified_name for group in groups for upsert in group}
+        return {upsert.qualified_name: str(upsert.type_name) for group in groups for upsert in group}
 
 
 def _meta(obj: Json) -> Json:
