@@ -3,19 +3,25 @@ what changes when workloads are created, scaled and deleted between refreshes.""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from kubernetes import client
 
 from metaferry_runtime.connectors.kubernetes_cluster import KubernetesClusterConnector
 from metaferry_runtime.connectors.kubernetes_cluster.model import scope_prefix
+from metaferry_runtime.sdk import ConnectorConfigurationError
 from metaferry_runtime.testing import ConnectorHarness, assert_refresh_writes_nothing, conformance, elements_under
 from metaferry_runtime.testing.assertions import element_named, last_refresh_changes, relationships_between
+from tests.chart.conftest import REPO
 from tests.cluster.fixtures import ControlPlane
 from tests.connectors import kubernetes_objects as k8s
+from tests.connectors.conftest import wait_until
 
 pytestmark = pytest.mark.cluster
 
@@ -54,8 +60,6 @@ def test_a_refresh_catalogues_nodes_namespaces_workloads_and_services(
         k8s.service("web", "web"),
         k8s.ingress("shop", host="shop.example", service_name="web"),
     )
-    from tests.connectors.conftest import wait_until
-
     wait_until(
         lambda: len(client.CoreV1Api(k8s_client).list_namespaced_pod(namespace, label_selector="app=web").items) == 2,
         timeout=30,
@@ -184,8 +188,6 @@ def test_label_selector_and_namespace_exclusion_limit_what_is_catalogued(
 
 
 def test_a_kubeconfig_that_is_not_there_is_a_configuration_error(tmp_path: Any) -> None:
-    from metaferry_runtime.sdk import ConnectorConfigurationError
-
     with pytest.raises(ConnectorConfigurationError, match="is not a kubeconfig file"):
         ConnectorHarness.create(KubernetesClusterConnector, endpoint=str(tmp_path / "missing"))
 
@@ -197,3 +199,67 @@ def test_conforms(control_plane: ControlPlane, k8s_client: client.ApiClient, nam
         endpoint=str(control_plane.kubeconfig),
         configuration_properties={"includeNamespaces": [namespace]},
     )
+
+
+def test_the_example_cluster_role_is_all_the_connector_needs(
+    control_plane: ControlPlane, k8s_client: client.ApiClient, namespace: str, cluster_id: str, tmp_path: Path
+) -> None:
+    """A service account with no role is refused (CONFIG_FAILED, naming the role to grant); bound to the
+    example's ClusterRole, every diagnose step passes and a refresh catalogues the namespace."""
+    documents = list(yaml.safe_load_all((REPO / "examples" / "kubernetes-cluster-connector.yaml").read_text()))
+    role = next(document for document in documents if document["kind"] == "ClusterRole")
+    role["metadata"]["name"] = f"catalogue-{namespace}"
+    rbac, core = client.RbacAuthorizationV1Api(k8s_client), client.CoreV1Api(k8s_client)
+    rbac.create_cluster_role(role)
+    core.create_namespaced_service_account(namespace, {"metadata": {"name": "catalogue"}})
+    token = core.create_namespaced_service_account_token("catalogue", namespace, {"spec": {}}).status.token
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [
+                    {
+                        "name": "c",
+                        "cluster": {
+                            "server": control_plane.server,
+                            "certificate-authority": str(control_plane.pki.ca_cert),
+                        },
+                    }
+                ],
+                "users": [{"name": "u", "user": {"token": token}}],
+                "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "x",
+            }
+        )
+    )
+    k8s.create(k8s_client, namespace, k8s.deployment("web"))
+    properties = {"includeNamespaces": [namespace]}
+    try:
+        with pytest.raises(ConnectorConfigurationError, match="read-only ClusterRole"):
+            ConnectorHarness.create(
+                KubernetesClusterConnector, endpoint=str(kubeconfig), configuration_properties=properties
+            )
+        binding = {
+            "metadata": {"name": role["metadata"]["name"]},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": role["metadata"]["name"],
+            },
+            "subjects": [{"kind": "ServiceAccount", "name": "catalogue", "namespace": namespace}],
+        }
+        rbac.create_cluster_role_binding(binding)
+        with ConnectorHarness.create(
+            KubernetesClusterConnector, endpoint=str(kubeconfig), configuration_properties=properties, start=False
+        ) as harness:
+            wait_until(lambda: all(step.ok for step in harness.connector.diagnose()), timeout=30, what="the binding")
+            harness.start()
+            harness.refresh()
+            ns = f"{scope_prefix(cluster_id)}namespaces/{namespace}"
+            assert set(elements_under(harness, "SoftwareServer", ns)) == {f"{ns}/deployments/web"}
+    finally:
+        rbac.delete_cluster_role(role["metadata"]["name"])
+        with contextlib.suppress(client.ApiException):
+            rbac.delete_cluster_role_binding(role["metadata"]["name"])
