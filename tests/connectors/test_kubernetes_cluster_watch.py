@@ -18,7 +18,7 @@ from metaferry_runtime.connectors.kubernetes_cluster import KubernetesClusterCon
 from metaferry_runtime.connectors.kubernetes_cluster import client as kube
 from metaferry_runtime.connectors.kubernetes_cluster.model import scope_prefix
 from metaferry_runtime.repository import ChangeEvent
-from metaferry_runtime.testing import ConnectorHarness, elements_under
+from metaferry_runtime.testing import ConnectorHarness, conformance, elements_under
 from tests.cluster.fixtures import ControlPlane
 from tests.connectors import kubernetes_objects as k8s
 
@@ -145,3 +145,15 @@ def test_the_watches_survive_an_api_server_restart(
     )
     statistics = watcher_of(engaged).statistics
     assert statistics.resumed.get("deployments", 0) + statistics.relisted.get("deployments", 0) >= 1
+
+
+def test_conforms_in_blocking_mode(control_plane: ControlPlane, k8s_client: client.ApiClient, namespace: str) -> None:
+    """The suite's blocking-mode checks: engage() writes nothing on a quiet cluster, and disconnect() ends
+    every watch thread and closes every connection."""
+    k8s.create(k8s_client, namespace, k8s.deployment("web"), k8s.service("web", "web"))
+    conformance(
+        KubernetesClusterConnector,
+        endpoint=str(control_plane.kubeconfig),
+        uses_blocking_calls=True,
+        configuration_properties={"includeNamespaces": [namespace]},
+    )

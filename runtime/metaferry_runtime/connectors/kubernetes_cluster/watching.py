@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,8 @@ BURST_SECONDS = 0.05
 #: Between attempts to reopen a watch the API server dropped.
 RETRY_SECONDS = 1.0
 GONE = 410
+#: How long stop() waits for the watch threads.
+STOP_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -96,16 +99,19 @@ class ClusterWatcher:
             self._write()
 
     def stop(self) -> None:
-        """Stop the watches: close their open responses, so a blocked read returns, and join the threads."""
+        """Stop the watches: close their open responses, so a blocked read returns, and join the threads. A
+        thread may be opening a request as this runs: its response is closed as soon as it registers it."""
         self._stopping.set()
-        with self._lock:
-            responses = list(self._responses.values())
-        for response in responses:
-            response.release_conn()
-            response.close()
-        for thread in self._threads:
-            thread.join(timeout=10)
-        self._threads.clear()
+        deadline = time.monotonic() + STOP_SECONDS
+        while self._threads and time.monotonic() < deadline:
+            with self._lock:
+                responses = list(self._responses.values())
+            for response in responses:
+                response.close()
+            for thread in list(self._threads):
+                thread.join(timeout=0.1)
+                if not thread.is_alive():
+                    self._threads.remove(thread)
 
     def reopen(self, resource: str) -> None:
         """End the resource's open watch request; its thread opens another from `versions[resource]`."""
@@ -195,6 +201,8 @@ class ClusterWatcher:
         )
         with self._lock:
             self._responses[resource.name] = response
+        if self._stopping.is_set():  # stop() ran while the request was being opened
+            response.close()
         try:
             for line in kube.lines(response):
                 event = json.loads(line)
