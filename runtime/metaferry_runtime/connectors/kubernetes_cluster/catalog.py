@@ -47,9 +47,11 @@ def write_catalogue(context: InfrastructureIntegratorContext, catalogue: Catalog
         outcome.changed += len(changed)
         guids = {upsert.qualified_name: guid for upsert, (guid, _) in zip(upserts, results, strict=True)}
         fresh.update(upserts[index].qualified_name for index in changed)
+        created.update(upserts[i].qualified_name for i in changed if results[i][1] is ChangeKind.ELEMENT_CREATED)
         return guids
 
     fresh: set[str] = set()
+    created: set[str] = set()  # these have no links yet: nothing to compare
     hosts = upsert(catalogue.hosts, context.upsert_hosts)
     namespaces = upsert(catalogue.namespaces, context.upsert_software_capabilities)
     endpoints = upsert(catalogue.endpoints, context.upsert_endpoints)
@@ -72,14 +74,16 @@ def write_catalogue(context: InfrastructureIntegratorContext, catalogue: Catalog
             context.add_server_asset_use(namespace, guid, {"useType": "OWNS"})
         _link(
             guid,
-            current=[element.guid for element in context.get_deployed_to(guid) if element.guid in host_guids],
+            current=[] if name in created else [e.guid for e in context.get_deployed_to(guid) if e.guid in host_guids],
             wanted=[hosts[host] for host in catalogue.deployed_on[name] if host in hosts],
             add=context.add_deployed_on,
             remove=context.remove_deployed_on,
         )
         _link(
             guid,
-            current=[element.guid for element in context.get_server_endpoints(guid) if element.guid in endpoint_guids],
+            current=[]
+            if name in created
+            else [e.guid for e in context.get_server_endpoints(guid) if e.guid in endpoint_guids],
             wanted=[endpoints[endpoint] for endpoint in catalogue.server_endpoints[name] if endpoint in endpoints],
             add=context.add_server_endpoint,
             remove=context.remove_server_endpoint,
