@@ -8,7 +8,7 @@ ones removed (only links to elements of this cluster: another connector's are le
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from metaferry_runtime.connectors.kubernetes_cluster.model import Catalogue
@@ -26,14 +26,20 @@ class WriteOutcome:
     elements: int = 0
     changed: int = 0
     archived: list[str] = field(default_factory=list)
+    #: qualified name -> GUID of every element written, and of those `known` to the write
+    guids: dict[str, str] = field(default_factory=dict)
 
 
 def _changed(results: Sequence[tuple[str, ChangeKind]]) -> list[int]:
     return [index for index, (_, change) in enumerate(results) if change is not ChangeKind.UNCHANGED]
 
 
-def write_catalogue(context: InfrastructureIntegratorContext, catalogue: Catalogue) -> WriteOutcome:
-    """Upsert everything the catalogue holds and link what changed; deletions are the caller's."""
+def write_catalogue(
+    context: InfrastructureIntegratorContext, catalogue: Catalogue, *, known: Mapping[str, str] | None = None
+) -> WriteOutcome:
+    """Upsert everything the catalogue holds and link what changed; deletions are the caller's. `known` holds
+    the GUIDs of elements an earlier write made that this catalogue leaves out (a watch writes only what
+    changed), so what changed can still be linked to them."""
     outcome = WriteOutcome()
     platform, change = context.upsert_software_server_platform(
         catalogue.platform.qualified_name, catalogue.platform.properties, type_name=catalogue.platform.type_name
@@ -57,7 +63,8 @@ def write_catalogue(context: InfrastructureIntegratorContext, catalogue: Catalog
     endpoints = upsert(catalogue.endpoints, context.upsert_endpoints)
     servers = upsert(catalogue.servers, context.upsert_software_servers)
     platform_changed = change is not ChangeKind.UNCHANGED
-    host_guids, endpoint_guids = set(hosts.values()), set(endpoints.values())
+    guids = outcome.guids = {**(known or {}), **hosts, **namespaces, **endpoints, **servers}
+    in_cluster = set(guids.values())
 
     for name, guid in hosts.items():
         if name in fresh or platform_changed:
@@ -69,13 +76,13 @@ def write_catalogue(context: InfrastructureIntegratorContext, catalogue: Catalog
         if name not in fresh and not platform_changed:
             continue
         context.deploy_software_server(platform.guid, guid)
-        namespace = namespaces.get(catalogue.server_namespace[name])
+        namespace = guids.get(catalogue.server_namespace[name])
         if namespace is not None:
             context.add_server_asset_use(namespace, guid, {"useType": "OWNS"})
         _link(
             guid,
-            current=[] if name in created else [e.guid for e in context.get_deployed_to(guid) if e.guid in host_guids],
-            wanted=[hosts[host] for host in catalogue.deployed_on[name] if host in hosts],
+            current=[] if name in created else [e.guid for e in context.get_deployed_to(guid) if e.guid in in_cluster],
+            wanted=[guids[host] for host in catalogue.deployed_on[name] if host in guids],
             add=context.add_deployed_on,
             remove=context.remove_deployed_on,
         )
@@ -83,8 +90,8 @@ def write_catalogue(context: InfrastructureIntegratorContext, catalogue: Catalog
             guid,
             current=[]
             if name in created
-            else [e.guid for e in context.get_server_endpoints(guid) if e.guid in endpoint_guids],
-            wanted=[endpoints[endpoint] for endpoint in catalogue.server_endpoints[name] if endpoint in endpoints],
+            else [e.guid for e in context.get_server_endpoints(guid) if e.guid in in_cluster],
+            wanted=[guids[endpoint] for endpoint in catalogue.server_endpoints[name] if endpoint in guids],
             add=context.add_server_endpoint,
             remove=context.remove_server_endpoint,
         )

@@ -13,18 +13,22 @@ nothing deleted meanwhile is kept.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import queue
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kubernetes.client.exceptions import ApiException
 
 from metaferry_runtime.connectors.kubernetes_cluster import client as kube
-from metaferry_runtime.connectors.kubernetes_cluster.catalog import archive_missing
+from metaferry_runtime.connectors.kubernetes_cluster.catalog import archive_missing, write_catalogue
+from metaferry_runtime.connectors.kubernetes_cluster.model import Catalogue
 from metaferry_runtime.connectors.kubernetes_cluster.resources import RESOURCES, Json, Resource, Snapshot
+from metaferry_runtime.sdk import ElementUpsert
 
 if TYPE_CHECKING:
     from metaferry_runtime.connectors.kubernetes_cluster.connector import KubernetesClusterConnector
@@ -77,6 +81,9 @@ class ClusterWatcher:
         self._lock = threading.Lock()
         self.snapshot: Snapshot | None = None
         self.names: dict[str, str] = {}
+        #: What the last committed writes wrote (properties and GUIDs): a burst writes only what differs.
+        self.written: dict[str, Mapping[str, Any]] = {}
+        self.guids: dict[str, str] = {}
         #: Where each watch resumes from: its list's resourceVersion, then each event's and bookmark's.
         self.versions: dict[str, str] = {}
         self.statistics = WatchStatistics()
@@ -155,10 +162,18 @@ class ClusterWatcher:
     def _write(self) -> None:
         assert self.snapshot is not None
         context = self._connector.context
+        catalogue = self._connector.catalogue(self.snapshot)
+        names = catalogue.names()
+        changed = _only_changed(catalogue, self.written)
         with context.change_batch():
-            outcome, names = self._connector.write(self.snapshot)
+            outcome = write_catalogue(context, changed, known=self.guids)
             outcome.archived = archive_missing(context, previous=self.names, current=names)
-        self.names = names
+        # Only once committed: a batch that failed is written whole next time.
+        self.names, self.guids = names, {name: guid for name, guid in outcome.guids.items() if name in names}
+        for group in (changed.hosts, changed.namespaces, changed.endpoints, changed.servers):
+            self.written.update((upsert.qualified_name, upsert.properties) for upsert in group)
+        for name in outcome.archived:
+            self.written.pop(name, None)
         if outcome.changed or outcome.archived:
             self._connector.report(outcome)
 
@@ -231,6 +246,22 @@ class ClusterWatcher:
             self._events.put(Relisted(resource.name, items, version, reason))
             return version
         return ""
+
+
+def _only_changed(catalogue: Catalogue, written: Mapping[str, Mapping[str, Any]]) -> Catalogue:
+    """The catalogue without the elements whose properties are those last written (their links unchanged too:
+    a workload's links are in its properties)."""
+
+    def changed(group: list[ElementUpsert]) -> list[ElementUpsert]:
+        return [upsert for upsert in group if written.get(upsert.qualified_name) != upsert.properties]
+
+    return dataclasses.replace(
+        catalogue,
+        hosts=changed(catalogue.hosts),
+        namespaces=changed(catalogue.namespaces),
+        endpoints=changed(catalogue.endpoints),
+        servers=changed(catalogue.servers),
+    )
 
 
 __all__ = ["ClusterWatcher", "WatchStatistics"]
