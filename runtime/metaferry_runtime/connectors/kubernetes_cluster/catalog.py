@@ -40,7 +40,7 @@ def write_catalogue(
     """Upsert everything the catalogue holds and link what changed; deletions are the caller's. `known` holds
     the GUIDs of elements an earlier write made that this catalogue leaves out (a watch writes only what
     changed), so what changed can still be linked to them."""
-    outcome = WriteOutcome()
+    outcome = WriteOutcome(elements=1)  # the platform
     platform, change = context.upsert_software_server_platform(
         catalogue.platform.qualified_name, catalogue.platform.properties, type_name=catalogue.platform.type_name
     )
