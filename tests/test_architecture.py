@@ -17,3 +17,16 @@ def test_every_import_contract_is_kept() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout, result.stdout
+
+
+#: The longest a module of the runtime or the operator may be: past it, it holds more than one idea.
+MAX_MODULE_LINES = 450
+
+
+def test_no_module_of_the_runtime_or_the_operator_is_longer_than_the_limit() -> None:
+    long = {
+        str(path.relative_to(REPO)): lines
+        for path in [*(REPO / "runtime").rglob("*.py"), *(REPO / "operator").rglob("*.py")]
+        if (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert not long, f"split these modules (over {MAX_MODULE_LINES} lines): {long}"

@@ -19,17 +19,13 @@ and hold something for a first refresh to catalogue, or idempotence would be pro
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
-import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
-from urllib.parse import quote, quote_plus
 
 from metaferry_runtime.audit import AuditLog, SecretMasker
 from metaferry_runtime.check import check_connector
@@ -38,7 +34,16 @@ from metaferry_runtime.report import RefreshResult
 from metaferry_runtime.repository import ChangeCounts, ChangeEvent, MetadataRepository
 from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
 from metaferry_runtime.sdk import IntegrationConnector
-from metaferry_runtime.testing.faults import CountingRepository, InjectedFailure
+from metaferry_runtime.testing.evidence import (
+    audit_texts,
+    captured_logs,
+    describe_failure,
+    event_summary,
+    event_texts,
+    run_coroutine,
+    secret_forms,
+)
+from metaferry_runtime.testing.faults import CountingRepository
 from metaferry_runtime.testing.harness import AUDIT_RECORDS_KEPT, ConnectorHarness, OwnedRepository
 from metaferry_runtime.testing.manifests import Manifest, build_manifest
 from metaferry_runtime.testing.resources import ProcessResources
@@ -127,7 +132,7 @@ def conformance(
     resource = build_manifest(connector_class, manifest, **spec_fields)
     secured = dict(secrets) if secrets else {CANARY_KEY: f"canary-{uuid.uuid4().hex}"}
     suite = _Suite(connector_class, resource, secured)
-    with _captured_logs() as logs, suppress(_Stop):
+    with captured_logs() as logs, suppress(_Stop):
         suite.run(repository_url)
     suite.check_secrets(logs)
     report = suite.finish()
@@ -197,17 +202,17 @@ class _Suite:
                     "the first refresh wrote nothing: give the suite a source with something to catalogue",
                     stop=True,
                 )
-            self.texts += _event_texts("out-topic event", harness.last_events)
+            self.texts += event_texts("out-topic event", harness.last_events)
             try:
                 harness.refresh()
             except Exception as error:
-                self.failed(Property.IDEMPOTENT, f"the second refresh raised {_describe(error)}")
+                self.failed(Property.IDEMPOTENT, f"the second refresh raised {describe_failure(error)}")
             else:
                 self.writes_nothing(Property.IDEMPOTENT, "the second refresh", harness.last_counts, harness.last_events)
-            self.texts += _event_texts("out-topic event", harness.last_events)
+            self.texts += event_texts("out-topic event", harness.last_events)
         finally:
             problems_at_disconnect = self.disconnect(harness)
-            self.texts += _audit_texts(harness)
+            self.texts += audit_texts(harness)
         for problem in problems + problems_at_disconnect:
             self.failed(Property.LIFECYCLE, problem)
         self.passed(
@@ -231,7 +236,7 @@ class _Suite:
         try:
             harness.disconnect()
         except Exception as error:
-            return [f"disconnect() raised {_describe(error)}"]
+            return [f"disconnect() raised {describe_failure(error)}"]
         return []
 
     # --- life 2: a restart over the unchanged source, and what disconnect leaves ------------------------------
@@ -244,9 +249,11 @@ class _Suite:
             try:
                 harness.refresh()
             except Exception as error:
-                self.failed(Property.UNCHANGED_SOURCE, f"a restarted connector's refresh raised {_describe(error)}")
+                self.failed(
+                    Property.UNCHANGED_SOURCE, f"a restarted connector's refresh raised {describe_failure(error)}"
+                )
             else:
-                self.texts += _event_texts("out-topic event", harness.last_events)
+                self.texts += event_texts("out-topic event", harness.last_events)
                 blocking = self.resource.spec.uses_blocking_calls
                 what = "a restarted connector's first refresh"
                 if (
@@ -260,13 +267,13 @@ class _Suite:
                     and blocking
                 ):
                     events = harness.engage_once()
-                    self.texts += _event_texts("out-topic event", events)
+                    self.texts += event_texts("out-topic event", events)
                     self.writes_nothing(Property.UNCHANGED_SOURCE, f"{what}, then engage(),", None, events)
         except Exception as error:
-            self.failed(Property.LIFECYCLE, f"a restart failed: {_describe(error)}", stop=True)
+            self.failed(Property.LIFECYCLE, f"a restart failed: {describe_failure(error)}", stop=True)
         finally:
             problems = self.disconnect(harness)
-            self.texts += _audit_texts(harness)
+            self.texts += audit_texts(harness)
         for problem in problems:
             self.failed(Property.LIFECYCLE, problem)
         leaked = ProcessResources.now().leaked_since(before)
@@ -284,7 +291,7 @@ class _Suite:
         runtime = ConnectorRuntime(
             resource=self.resource, repository=repository, secured_properties=self.secrets, audit_log=audit_log
         )
-        record = _run_coroutine(runtime.run_once)
+        record = run_coroutine(runtime.run_once)
         report = runtime.report()
         self.texts.append(("the runtime's report", report.model_dump_json()))
         self.texts += [
@@ -327,7 +334,7 @@ class _Suite:
                     raised = False
             finally:
                 self.disconnect(harness)
-                self.texts += _audit_texts(harness)
+                self.texts += audit_texts(harness)
             left = list(owned.repository.events_since(head, limit=1000))
         finally:
             owned.close()
@@ -339,7 +346,7 @@ class _Suite:
                 Property.ONE_TRANSACTION, f"{where}, and the refresh went on as if it had not (the error was swallowed)"
             )
         elif left:
-            shown = "; ".join(_event_summary(event) for event in left[:5])
+            shown = "; ".join(event_summary(event) for event in left[:5])
             self.failed(Property.ONE_TRANSACTION, f"{where}; the failed refresh left {len(left)} events: {shown}")
         else:
             self.passed(Property.ONE_TRANSACTION, f"{where}; the failed refresh left nothing")
@@ -351,7 +358,7 @@ class _Suite:
                 f"{key} in {where}"
                 for where, text in [*self.texts, *logs]
                 for key, value in self.secrets.items()
-                if any(form in text for form in _forms(value))
+                if any(form in text for form in secret_forms(value))
             }
         )
         if found:
@@ -367,7 +374,7 @@ class _Suite:
         try:
             return call()
         except Exception as error:
-            self.failed(prop, f"{what} raised {_describe(error)}", stop=True)
+            self.failed(prop, f"{what} raised {describe_failure(error)}", stop=True)
             raise  # unreachable: failed(stop=True) raises
 
     def writes_nothing(
@@ -385,7 +392,7 @@ class _Suite:
             if k not in ("unchanged", "would_archive") and v
         }
         if written or events:
-            shown = "; ".join(_event_summary(event) for event in events[:5])
+            shown = "; ".join(event_summary(event) for event in events[:5])
             self.failed(prop, f"{what} wrote {written or len(events)} ({len(events)} events: {shown})")
             return False
         if report_pass:
@@ -412,76 +419,3 @@ def _unkept_configuration(harness: ConnectorHarness[Any]) -> list[str]:
         if kept is not value and kept != value:
             problems.append(f"{call} did not reach IntegrationConnector (an override must call super())")
     return problems
-
-
-def _forms(secret: str) -> set[str]:
-    return {secret, quote(secret, safe=""), quote_plus(secret, safe=""), json.dumps(secret)[1:-1]}
-
-
-def _audit_texts(harness: ConnectorHarness[Any]) -> list[tuple[str, str]]:
-    return [(f"audit record {r.message_id}", json.dumps(r.__dict__, default=str)) for r in harness.audit_records()]
-
-
-def _event_texts(where: str, events: list[ChangeEvent]) -> list[tuple[str, str]]:
-    return [(f"{where} {_event_summary(event)}", event.model_dump_json()) for event in events]
-
-
-def _event_summary(event: ChangeEvent) -> str:
-    if event.element is not None:
-        return f"{event.kind.value} {event.element.qualified_name}"
-    relationship = event.relationship
-    return f"{event.kind.value} {relationship.type_name if relationship else ''}"
-
-
-def _describe(error: BaseException) -> str:
-    kind = "the injected failure" if isinstance(error, InjectedFailure) else type(error).__name__
-    return f"{kind}: {error}"
-
-
-def _run_coroutine(factory: Callable[[], Any]) -> Any:
-    """Run `factory()`'s coroutine to the end, on a thread of its own if this one already runs an event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(factory())
-    outcome: list[Any] = []
-
-    def run() -> None:
-        try:
-            outcome.append(asyncio.run(factory()))
-        except BaseException as error:
-            outcome.append(error)
-
-    thread = threading.Thread(target=run, name="metaferry-testing-engine")
-    thread.start()
-    thread.join()
-    if isinstance(outcome[0], BaseException):
-        raise outcome[0]
-    return outcome[0]
-
-
-class _Collector(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[tuple[str, str]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        text = record.getMessage()
-        if record.exc_info:
-            text += "\n" + logging.Formatter().formatException(record.exc_info)
-        self.lines.append((f"a log record of {record.name}", text))
-
-
-@contextmanager
-def _captured_logs() -> Iterator[list[tuple[str, str]]]:
-    """Every log record made meanwhile, as emitted (before any masking handler), at every level."""
-    root = logging.getLogger()
-    collector = _Collector()
-    level = root.level
-    root.addHandler(collector)
-    root.setLevel(logging.DEBUG)
-    try:
-        yield collector.lines
-    finally:
-        root.setLevel(level)
-        root.removeHandler(collector)

@@ -1,211 +1,23 @@
-"""Relational catalogues: what a database connector reads, and one way to write it into the repository.
-
-A database connector (PostgreSQL, SQLite, or an author's own) reads its server's catalogue into a
-`DatabaseDefinition` (schemas, tables, views, columns, keys) and hands it to `catalog_database`, which
-keeps the repository in step in Egeria's shape (see `contexts/database.py`):
-
-- every table's definition (its properties, columns, primary key and foreign keys) has a digest, kept in
-  the table element's `additionalProperties["definitionDigest"]`. A table whose digest is unchanged is
-  not touched at all: its elements are only marked observed (one call for the whole catalogue), so a
-  refresh of an unchanged 1,000-table schema writes no element, bumps no version and emits no event;
-- a changed or new table is upserted with its columns (one bulk call per table), its primary-key
-  classifications set and cleared, and its foreign keys linked and unlinked;
-- what disappeared (tables, views, columns, schemas) is archived by deletion detection, under the
-  database's qualified name, through the resource's fail-safe.
-
-Qualified names come from a `RelationalNames`; the built-in ones (`dotted_names`, `path_names`) follow the
-dataset naming of OpenLineage (`postgres://host:port/db.schema.table`), so lineage events and the database
-catalogue meet on the same element. A column is `<table qualified name>#<column name>`.
-"""
+"""`catalog_database`: keep the repository in step with a `DatabaseDefinition`, skipping unchanged tables."""
 
 from __future__ import annotations
 
-import enum
-import hashlib
-import json
-import re
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-from pydantic import Field
+from typing import Any
 
 from metaferry_runtime.repository import ChangeKind
-from metaferry_runtime.sdk.configuration import ConnectorConfiguration
 from metaferry_runtime.sdk.contexts._elements import ElementUpsert
 from metaferry_runtime.sdk.contexts.database import DatabaseIntegratorContext
-
-#: The additionalProperties key that holds a table's definition digest.
-DIGEST_PROPERTY = "definitionDigest"
-#: Element types deletion detection considers, under the database's qualified name.
-CATALOGUED_TYPES = ("DeployedDatabaseSchema", "RelationalTable", "RelationalColumn")
-#: Egeria's KeyPattern for a key the database allocates and uses itself.
-LOCAL_KEY = "LOCAL_KEY"
-
-
-class TableKind(enum.StrEnum):
-    """What kind of relation a table is; catalogued in the element's `tableType`."""
-
-    TABLE = "TABLE"
-    VIEW = "VIEW"
-    MATERIALIZED_VIEW = "MATERIALIZED VIEW"
-    PARTITIONED_TABLE = "PARTITIONED TABLE"
-    PARTITION = "PARTITION"
-    FOREIGN_TABLE = "FOREIGN TABLE"
-
-    @property
-    def is_view(self) -> bool:
-        """Views and materialized views are RelationalViews (their defining query in `formula`)."""
-        return self in (TableKind.VIEW, TableKind.MATERIALIZED_VIEW)
-
-
-#: Part of every digest: raise it when what a digest covers changes meaning.
-DIGEST_VERSION = 1
-
-
-@dataclass(frozen=True)
-class ColumnDefinition:
-    name: str
-    position: int
-    data_type: str
-    is_nullable: bool = True
-    default: str | None = None
-    description: str | None = None
-    length: int | None = None
-    precision: int | None = None
-
-    def facts(self) -> tuple[object, ...]:
-        """What the table's digest covers of the column."""
-        return (
-            self.name,
-            self.position,
-            self.data_type,
-            self.is_nullable,
-            self.default,
-            self.description,
-            self.length,
-            self.precision,
-        )
-
-
-@dataclass(frozen=True)
-class ForeignKeyDefinition:
-    """A foreign key: `columns` of this table reference `referenced_columns` of another (any schema)."""
-
-    name: str
-    columns: tuple[str, ...]
-    referenced_schema: str
-    referenced_table: str
-    referenced_columns: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class TableDefinition:
-    schema: str
-    name: str
-    kind: TableKind = TableKind.TABLE
-    columns: tuple[ColumnDefinition, ...] = ()
-    description: str | None = None
-    formula: str | None = None
-    primary_key_name: str | None = None
-    primary_key: tuple[str, ...] = ()
-    foreign_keys: tuple[ForeignKeyDefinition, ...] = ()
-    #: Further facts kept in additionalProperties (owner, partitionOf...): strings only, as Egeria's map.
-    extra: dict[str, str] = field(default_factory=dict)
-
-    def digest(self, catalogued_schemas: frozenset[str] = frozenset()) -> str:
-        """A digest of everything the catalogue holds about the table, stable across processes. Which of
-        its foreign keys point into catalogued schemas is part of it: a key to a schema catalogued later
-        can only be linked then, so the table must be catalogued again then."""
-        # Plain tuples in field order: dataclasses.asdict's deep copy cost more than the rest of a no-change
-        # refresh. Adding a field to a definition changes every digest once, which is what it must do.
-        facts = (
-            DIGEST_VERSION,
-            self.schema,
-            self.name,
-            self.kind.value,
-            [column.facts() for column in self.columns],
-            self.description,
-            self.formula,
-            self.primary_key_name,
-            self.primary_key,
-            [
-                (k.name, k.columns, k.referenced_schema, k.referenced_table, k.referenced_columns)
-                for k in self.foreign_keys
-            ],
-            sorted(self.extra.items()),
-            [key.referenced_schema in catalogued_schemas for key in self.foreign_keys],
-        )
-        text = json.dumps(facts, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-@dataclass(frozen=True)
-class SchemaDefinition:
-    name: str
-    description: str | None = None
-    owner: str | None = None
-
-
-@dataclass(frozen=True)
-class DatabaseDefinition:
-    """One database's catalogue, as read in one consistent snapshot."""
-
-    name: str
-    database_type: str
-    version: str
-    instance: str
-    schemas: tuple[SchemaDefinition, ...]
-    tables: tuple[TableDefinition, ...]
-    description: str | None = None
-    deployed_implementation_type: str | None = None
-
-
-class RelationalNames(Protocol):
-    """The qualified names of a database's elements."""
-
-    def database(self) -> str: ...
-    def schema(self, schema: str) -> str: ...
-    def table(self, schema: str, table: str) -> str: ...
-
-    @property
-    def scope_prefix(self) -> str:
-        """A prefix every schema, table and column name of the database starts with (deletion detection)."""
-        ...
-
-
-def column_qualified_name(table_qualified_name: str, column: str) -> str:
-    return f"{table_qualified_name}#{column}"
-
-
-@dataclass(frozen=True)
-class SeparatedNames:
-    """The database's name, then schema and table each after a separator."""
-
-    database_name: str
-    separator: str
-
-    def database(self) -> str:
-        return self.database_name
-
-    def schema(self, schema: str) -> str:
-        return f"{self.database_name}{self.separator}{schema}"
-
-    def table(self, schema: str, table: str) -> str:
-        return f"{self.database_name}{self.separator}{schema}{self.separator}{table}"
-
-    @property
-    def scope_prefix(self) -> str:
-        return self.database_name + self.separator
-
-
-def dotted_names(scheme: str, authority: str, database: str) -> SeparatedNames:
-    """`<scheme>://<authority>/<db>.schema.table`: OpenLineage's naming for PostgreSQL and peers."""
-    return SeparatedNames(f"{scheme}://{authority}/{database}", ".")
-
-
-def path_names(scheme: str, path: str) -> SeparatedNames:
-    """`<scheme>://<absolute path>/schema/table`: for a database that is a file."""
-    return SeparatedNames(f"{scheme}://{path}", "/")
+from metaferry_runtime.sdk.relational.model import (
+    CATALOGUED_TYPES,
+    DIGEST_PROPERTY,
+    LOCAL_KEY,
+    ColumnDefinition,
+    DatabaseDefinition,
+    SchemaDefinition,
+    TableDefinition,
+)
+from metaferry_runtime.sdk.relational.names import RelationalNames, column_qualified_name
 
 
 @dataclass
@@ -421,55 +233,3 @@ def _column_properties(column: ColumnDefinition) -> dict[str, Any]:
             "precision": column.precision,
         }
     )
-
-
-class TableFilters(ConnectorConfiguration):
-    """Which tables to read: a connector's settings, and a schema target's own (its `catalog_target_model`)."""
-
-    include_tables: tuple[re.Pattern[str], ...] = Field(
-        default=(), description="regular expressions; a table is read when one matches its name or schema.table"
-    )
-    exclude_tables: tuple[re.Pattern[str], ...] = Field(
-        default=(), description="regular expressions; a table matching one (name or schema.table) is left out"
-    )
-
-    def wants(self, schema: str, table: str) -> bool:
-        """Whether to catalogue the table: patterns match the whole table name or `schema.table`."""
-        names = (table, f"{schema}.{table}")
-        if self.include_tables and not any(p.fullmatch(n) for p in self.include_tables for n in names):
-            return False
-        return not any(p.fullmatch(n) for p in self.exclude_tables for n in names)
-
-    def over(self, base: TableFilters) -> TableFilters:
-        """These filters where set, `base`'s elsewhere: a target's includeTables replaces the connector's
-        includeTables for that target and leaves its excludeTables in force."""
-        inherited = {
-            name: getattr(base, name) for name in TableFilters.model_fields if name not in self.model_fields_set
-        }
-        return TableFilters.model_validate({**self.model_dump(include=set(TableFilters.model_fields)), **inherited})
-
-
-class RelationalSettings(TableFilters):
-    """Configuration properties every database connector takes; a connector subclasses it for its own
-    and names it as its `configuration_model`."""
-
-
-__all__ = [
-    "CATALOGUED_TYPES",
-    "DIGEST_PROPERTY",
-    "CatalogueOutcome",
-    "ColumnDefinition",
-    "DatabaseDefinition",
-    "ForeignKeyDefinition",
-    "RelationalNames",
-    "RelationalSettings",
-    "SchemaDefinition",
-    "SeparatedNames",
-    "TableDefinition",
-    "TableFilters",
-    "TableKind",
-    "catalog_database",
-    "column_qualified_name",
-    "dotted_names",
-    "path_names",
-]
