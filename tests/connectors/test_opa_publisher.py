@@ -421,7 +421,11 @@ def test_disconnect_stops_the_publishing_thread_and_closes_its_sockets(setup: Se
                 office.catalog.publish_data_asset(office.guids["campaigns"], [zone])
                 wait_until(lambda r=reader: setup.allowed(r, CAMPAIGNS), what=f"campaigns published to {zone}")
                 harness.disconnect()
-            assert ProcessResources.now().leaked_since(before) == []
+            # The shared repository may open another pooled connection to its file meanwhile: that is the
+            # repository's (it outlives the connector), so only what is not its database counts as a leak.
+            database = owner.repository.url.removeprefix("sqlite:///")
+            leaked = [leak for leak in ProcessResources.now().leaked_since(before) if database not in leak]
+            assert leaked == []
         finally:
             office.close()
 
