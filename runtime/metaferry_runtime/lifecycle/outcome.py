@@ -15,6 +15,11 @@ from metaferry_runtime.resource import ArchiveRefusal, RefreshStatistics
 MAX_ERRORS_IN_REPORT = 10
 
 
+def describe_error(error: BaseException, *, mask: Callable[[str], str]) -> str:
+    """An error as the report shows it: its type and message (the type alone when it has none), masked."""
+    return mask(f"{type(error).__name__}: {str(error) or type(error).__name__}")
+
+
 def refresh_record(
     refresh: PendingRefresh,
     *,

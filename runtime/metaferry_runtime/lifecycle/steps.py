@@ -19,7 +19,7 @@ from metaferry_runtime.lifecycle.bringup import InitializeFailed, Misconfigured,
 from metaferry_runtime.lifecycle.calls import Abandoned, ConnectorCalls
 from metaferry_runtime.lifecycle.configure import configure_connector
 from metaferry_runtime.lifecycle.incarnation import Incarnation, RefreshOutcome
-from metaferry_runtime.lifecycle.outcome import refresh_record, summarise_refusals
+from metaferry_runtime.lifecycle.outcome import describe_error, refresh_record, summarise_refusals
 from metaferry_runtime.lifecycle.restarts import RestartPolicy
 from metaferry_runtime.lifecycle.scheduler import PendingRefresh, RefreshScheduler, StartedRefresh
 from metaferry_runtime.lifecycle.status import StatusTracker
@@ -343,8 +343,7 @@ class LifecycleSteps:
 
     # --- helpers --------------------------------------------------------------------------------------------
     def _describe(self, error: BaseException) -> str:
-        text = str(error) or type(error).__name__
-        return self.masker.mask(f"{type(error).__name__}: {text}")
+        return describe_error(error, mask=self.masker.mask)
 
 
 def _loop_time() -> float:

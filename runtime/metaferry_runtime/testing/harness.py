@@ -23,7 +23,7 @@ from typing import Any, Generic, TypeVar
 from metaferry_runtime.audit import AuditLog, AuditRecord, SecretMasker
 from metaferry_runtime.lifecycle.assembly import connection_for, context_for
 from metaferry_runtime.lifecycle.configure import configure_connector
-from metaferry_runtime.lifecycle.outcome import refresh_record, summarise_refusals
+from metaferry_runtime.lifecycle.outcome import describe_error, refresh_record, summarise_refusals
 from metaferry_runtime.lifecycle.scheduler import PendingRefresh
 from metaferry_runtime.report import ConnectorReport, ConnectorStatus, RefreshRecord, RefreshResult
 from metaferry_runtime.repository import (
@@ -191,9 +191,7 @@ class ConnectorHarness(Generic[ConnectorT]):
         error: BaseException | None,
     ) -> None:
         """Keep the refresh's record and fail-safe refusal as the engine builds them, for `report()`."""
-        described = (
-            None if error is None else self.masker.mask(f"{type(error).__name__}: {str(error) or type(error).__name__}")
-        )
+        described = None if error is None else describe_error(error, mask=self.masker.mask)
         self._last_refresh = refresh_record(
             refresh,
             started=started,
