@@ -36,9 +36,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Tests that need no installed tool: neither the control plane, PostgreSQL, helm, OPA nor slapd (markers in pyproject.toml).
+# Tests that need no installed tool: neither the control plane, PostgreSQL, helm, OPA, slapd nor DataHub's CLI (markers in pyproject.toml).
 unit: $(STAMP)
-	$(BIN)/pytest -ra -m "not cluster and not postgres and not helm and not opa and not ldap" $(PYTEST_ARGS)
+	$(BIN)/pytest -ra -m "not cluster and not postgres and not helm and not opa and not ldap and not datahub" $(PYTEST_ARGS)
 
 crds: $(STAMP)
 	$(BIN)/metaferry-operator crd --output-dir crds

@@ -18,6 +18,7 @@ import pytest
 
 from metaferry_runtime.connectors.openlineage_receiver import OpenLineageReceiverConnector
 from metaferry_runtime.testing import HarnessFactory
+from tests.connectors.datahub_cli import DataHubCli, DataHubUnavailable, install_datahub
 from tests.connectors.openapi_server import DocumentServer, serving
 from tests.connectors.openlineage_client import TOKEN, Receiver, free_port
 from tests.ldap_server import Organization, Slapd, SlapdUnavailable, start_slapd
@@ -58,6 +59,16 @@ def opa_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpaServer]:
         pytest.fail(str(error), pytrace=False)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def datahub() -> DataHubCli:
+    """DataHub's own CLI (PyPI acryl-datahub) in a cached virtualenv of its own, installed by
+    scripts/install-datahub.sh on first use; if it cannot be installed the tests fail with the command."""
+    try:
+        return install_datahub()
+    except DataHubUnavailable as error:
+        pytest.fail(str(error), pytrace=False)
 
 
 # --- openapi-monitor: real documents from npm packages, and a real HTTP server on loopback -----------------
