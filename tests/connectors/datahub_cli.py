@@ -78,6 +78,12 @@ class DataHubCli:
             workdir,
         )
 
+    def invalid_records(self, path: Path) -> list[str]:
+        """The records of a metadata file that DataHub's own classes refuse (each aspect against its schema)."""
+        lines = self.run_python(VALIDATE, str(path)).splitlines()
+        assert lines and lines[-1].startswith("checked "), lines
+        return lines[:-1]
+
     def run_python(self, code: str, *args: str) -> str:
         """Run code with DataHub's own Python (its SDK importable); returns what it printed."""
         result = subprocess.run(
@@ -91,6 +97,18 @@ class DataHubCli:
         if result.returncode != 0:
             raise AssertionError(f"DataHub's Python failed:\n{result.stderr[-4000:]}")
         return result.stdout
+
+
+#: Reads a metadata file with DataHub's own classes and prints each record its validation refuses, then a count.
+VALIDATE = """
+import json, sys
+from datahub.emitter.mcp import MetadataChangeProposalWrapper
+records = json.load(open(sys.argv[1]))
+for record in records:
+    if not MetadataChangeProposalWrapper.from_obj(record).validate():
+        print("invalid", record["entityUrn"], record["aspectName"])
+print("checked", len(records))
+"""
 
 
 def install_datahub() -> DataHubCli:

@@ -14,7 +14,9 @@ from typing import Any
 
 import psycopg
 import pytest
+import yaml
 
+from metaferry_runtime.cli import EXIT_OK, main
 from metaferry_runtime.connectors.catalog_exchange import CatalogExchangeConnector
 from metaferry_runtime.connectors.catalog_exchange.urns import container_urn
 from metaferry_runtime.sdk import ConnectorConfigurationError, ConnectorError
@@ -23,6 +25,7 @@ from tests.connectors.catalog_exchange_source import differences, elements_owned
 from tests.connectors.datahub_cli import DataHubCli
 
 Harness = ConnectorHarness[CatalogExchangeConnector]
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "catalog-exchange.yaml"
 
 
 def exchange(repository_url: str, **config: Any) -> Harness:
@@ -99,6 +102,17 @@ def test_export_names_tables_files_and_jobs_with_datahubs_urns(exported: Path, t
     }
 
 
+def test_datahubs_validation_catches_an_aspect_of_the_wrong_shape(
+    exported: Path, datahub: DataHubCli, tmp_path: Path
+) -> None:
+    """The check above can fail: a status whose `removed` is not a boolean is refused."""
+    broken = records(exported)
+    status = next(record for record in broken if record["aspectName"] == "status")
+    status["aspect"]["json"]["removed"] = "no"
+    (tmp_path / "broken.json").write_text(json.dumps(broken))
+    assert datahub.invalid_records(tmp_path / "broken.json") == [f"invalid {status['entityUrn']} status"]
+
+
 def test_containers_get_the_urns_datahubs_own_sdk_computes(exported: Path, datahub: DataHubCli) -> None:
     ours = [r["entityUrn"] for r in records(exported) if r["aspectName"] == "containerProperties"]
     keys = [aspect(exported, urn, "containerProperties")["customProperties"] for urn in ours]
@@ -130,6 +144,7 @@ def test_datahub_ingest_reads_the_export_with_no_failure_or_warning(
     exported: Path, datahub: DataHubCli, tmp_path: Path
 ) -> None:
     sink = tmp_path / "sink.json"
+    assert datahub.invalid_records(exported) == []
     run = datahub.file_to_file(exported, sink, tmp_path / "ingest").check()
     assert run.events == len(records(exported))
     assert {r["entityUrn"] for r in records(sink)} == {r["entityUrn"] for r in records(exported)}
@@ -285,3 +300,20 @@ def test_conforms(exported: Path) -> None:
 def test_nothing_to_exchange_is_a_configuration_error() -> None:
     with pytest.raises(ConnectorConfigurationError, match="nothing to exchange"):
         ConnectorHarness.create(CatalogExchangeConnector)
+
+
+def test_the_example_runs_from_the_command_line(
+    exported: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    documents = list(yaml.safe_load_all(EXAMPLE.read_text()))
+    (connector,) = [document for document in documents if document["kind"] == "IntegrationConnector"]
+    assert connector["spec"]["permittedSynchronization"] == "BOTH_DIRECTIONS"
+    connector["spec"]["catalogTargets"] = [str(exported)]
+    connector["spec"]["connection"]["configurationProperties"]["exportPath"] = str(tmp_path / "to-datahub.json")
+    manifest = tmp_path / "catalog-exchange.yaml"
+    manifest.write_text(yaml.safe_dump(connector))
+    repository = f"sqlite:///{tmp_path / 'run.db'}"
+    assert main(["run", str(manifest), "--once", "--repository", repository]) == EXIT_OK
+    assert "result           succeeded" in capsys.readouterr().out
+    assert elements_owned_by(repository, "default/datahub-exchange", "RelationalTable")
+    assert records(tmp_path / "to-datahub.json") == []  # what it imported is not sent back
