@@ -1,8 +1,9 @@
 """A repository for the catalog-exchange tests, filled by real connectors, and a comparable view of one.
 
 `fill_repository` runs sqlite-schema on a real SQLite file (tables, a view, columns, keys), directory-monitor on
-a real directory tree, and a lineage connector publishing OpenLineage events (a job reading a table and writing
-a file; a job reading a data set no one catalogued), each as its own metadata source, into one repository.
+a real directory tree, a topic connector cataloguing a Kafka topic, and a lineage connector publishing
+OpenLineage events (a job reading tables and writing a file; jobs between the topic, a data set no one
+catalogued and a file), each as its own metadata source, into one repository.
 `snapshot` is what the exchange must keep: every element of the kinds exchanged, by type and qualified name,
 with its properties (columns: the ones DataHub's schema fields carry), and the relationships between them.
 """
@@ -21,6 +22,7 @@ from metaferry_runtime.connectors.sqlite_schema import SqliteSchemaConnector
 from metaferry_runtime.repository import MetadataRepository, Page, open_repository
 from metaferry_runtime.sdk import IntegrationConnector
 from metaferry_runtime.sdk.contexts.lineage import LineageIntegratorContext
+from metaferry_runtime.sdk.contexts.topic import TopicIntegratorContext
 from metaferry_runtime.testing import ConnectorHarness
 
 SCHEMA = """
@@ -38,6 +40,7 @@ EXCHANGED_TYPES = (
     "FileFolder",
     "DataFile",
     "DataSet",
+    "Topic",
     "TabularSchemaType",
     "TabularColumn",
     "Process",
@@ -62,6 +65,20 @@ class LineageFeeder(IntegrationConnector[LineageIntegratorContext]):
     def refresh(self) -> None:
         for event in self.connection.configuration_properties.get("events", []):
             self.context.publish_open_lineage_event(event)
+
+
+class TopicFeeder(IntegrationConnector[TopicIntegratorContext]):
+    """Catalogues the Kafka topic `orders` of broker:9092, as a topic connector would."""
+
+    integration_service = "topic"
+
+    def refresh(self) -> None:
+        self.context.upsert_topic(
+            TOPIC, {"name": "orders", "topicName": "orders", "partitions": 6, "replicas": 3}, type_name="KafkaTopic"
+        )
+
+
+TOPIC = "kafka://broker:9092/orders"
 
 
 def lineage_event(job: str, inputs: list[tuple[str, str]], outputs: list[tuple[str, str]]) -> dict[str, Any]:
@@ -100,12 +117,17 @@ def fill_repository(repository_url: str, root: Path) -> dict[str, Path]:
         metadata_source_qualified_name="files",
     ) as harness:
         harness.refresh()
+    with ConnectorHarness.create(
+        TopicFeeder, repository_url=repository_url, metadata_source_qualified_name="topics"
+    ) as harness:
+        harness.refresh()
     events = [
         lineage_event(
             "report",
             inputs=[(f"sqlite://{database}", "main/orders"), (f"sqlite://{database}", "main/customers")],
             outputs=[("file", str(landing / "report.csv"))],
         ),
+        lineage_event("stream", inputs=[("kafka://broker:9092", "orders")], outputs=[("s3://archive", "orders/2026")]),
         lineage_event(
             "archive",
             inputs=[("s3://archive", "orders/2026")],

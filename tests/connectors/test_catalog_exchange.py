@@ -97,6 +97,10 @@ def test_export_names_tables_files_and_jobs_with_datahubs_urns(exported: Path, t
     assert aspect(exported, job, "dataJobInputOutput")["outputDatasets"] == [report]
     view = f"urn:li:dataset:(urn:li:dataPlatform:sqlite,{shop}/main/big_spenders,PROD)"
     assert "from customers" in aspect(exported, view, "viewProperties")["viewLogic"]
+    topic = "urn:li:dataset:(urn:li:dataPlatform:kafka,orders,PROD)"
+    assert aspect(exported, topic, "subTypes") == {"typeNames": ["Topic"]}
+    properties = aspect(exported, topic, "datasetProperties")["customProperties"]
+    assert (properties["partitions"], properties["metaferry.server"]) == ("6", "broker:9092")
     assert aspect(exported, "urn:li:dataset:(urn:li:dataPlatform:s3,archive/orders/2026,PROD)", "status") == {
         "removed": False
     }
@@ -289,12 +293,35 @@ def test_datahubs_postgres_source_output_is_imported_as_tables_and_columns(
         assert (counts.created, counts.updated, counts.archived) == (0, 0, 0)
 
 
-def test_conforms(exported: Path) -> None:
+def test_conforms(exported: Path, tmp_path: Path) -> None:
     conformance(
         CatalogExchangeConnector,
         permitted_synchronization="BOTH_DIRECTIONS",
-        configuration_properties={"importPaths": [str(exported)]},
+        configuration_properties={"importPaths": [str(exported)], "exportPath": str(tmp_path / "again.json")},
     )
+
+
+def test_to_third_party_only_exports_and_from_third_party_only_imports(
+    source: str, exported: Path, tmp_path: Path
+) -> None:
+    export = tmp_path / "out.json"
+    config = {"importPaths": [str(exported)], "exportPath": str(export)}
+    with ConnectorHarness.create(
+        CatalogExchangeConnector,
+        repository_url=source,
+        permitted_synchronization="TO_THIRD_PARTY",
+        configuration_properties=config,
+    ) as harness:
+        counts = harness.refresh()
+    assert (counts.created, counts.updated) == (0, 0)
+    assert records(export) == records(exported)
+    export.unlink()
+    target = f"sqlite:///{tmp_path / 'target.db'}"
+    with ConnectorHarness.create(
+        CatalogExchangeConnector, repository_url=target, configuration_properties=config
+    ) as harness:  # permittedSynchronization defaults to FROM_THIRD_PARTY
+        assert harness.refresh().created > 0
+    assert not export.exists()
 
 
 def test_nothing_to_exchange_is_a_configuration_error() -> None:
