@@ -209,6 +209,27 @@ def test_entities_gone_from_the_file_or_marked_removed_are_archived(exported: Pa
     )
 
 
+def test_a_job_that_no_longer_reads_a_table_loses_that_data_flow(exported: Path, tmp_path: Path) -> None:
+    target = f"sqlite:///{tmp_path / 'target.db'}"
+    shop = tmp_path / "shop.db"
+    job = "urn:li:dataJob:(urn:li:dataFlow:(openlineage,nightly,PROD),report)"
+    with import_into(target, exported) as harness:
+        flows = snapshot(target)["relationships"]
+        customers = f"sqlite://{shop}/main/customers"
+        assert ("DataFlow", customers, "openlineage:job:nightly/report") in flows
+        edited = records(exported)
+        for record in edited:
+            if record["entityUrn"] == job and record["aspectName"] == "dataJobInputOutput":
+                inputs = record["aspect"]["json"]["inputDatasets"]
+                record["aspect"]["json"]["inputDatasets"] = [i for i in inputs if "/main/customers," not in i]
+            if record["aspectName"] == "upstreamLineage":  # and DataHub's dataset-level lineage says so too
+                upstreams = record["aspect"]["json"]["upstreams"]
+                record["aspect"]["json"]["upstreams"] = [u for u in upstreams if "/main/customers," not in u["dataset"]]
+        exported.write_text(json.dumps(edited))
+        harness.refresh()
+    assert snapshot(target)["relationships"] == flows - {("DataFlow", customers, "openlineage:job:nightly/report")}
+
+
 def test_importing_into_the_repository_it_came_from_links_instead_of_duplicating(source: str, exported: Path) -> None:
     before = snapshot(source)
     with import_into(source, exported) as harness:
@@ -340,6 +361,8 @@ def test_the_example_runs_from_the_command_line(
     manifest = tmp_path / "catalog-exchange.yaml"
     manifest.write_text(yaml.safe_dump(connector))
     repository = f"sqlite:///{tmp_path / 'run.db'}"
+    assert main(["check", str(manifest), "--repository", repository]) == EXIT_OK
+    assert f"import {exported}" in capsys.readouterr().out
     assert main(["run", str(manifest), "--once", "--repository", repository]) == EXIT_OK
     assert "result           succeeded" in capsys.readouterr().out
     assert elements_owned_by(repository, "default/datahub-exchange", "RelationalTable")

@@ -193,17 +193,27 @@ class Importer:
             self._count_all(self.context.upsert_database_columns(upserts, parent_guid=guid))
 
     def _process(self, entity: Entity) -> None:
+        """The job as a Process with DataFlows from its inputs and to its outputs. A process this connector owns
+        loses the DataFlows the job no longer has (it stopped reading a table); another source's keeps its own."""
         placed = self._upsert_asset(entity, self._declared(entity, ("Process",)) or "Process", process=True)
         if placed is None:
             return
-        for urn in entity.inputs:
-            supplier = self._resolve(urn)
-            if supplier is not None:
-                self._flow(supplier, placed.element)
-        for urn in entity.outputs:
-            consumer = self._resolve(urn)
-            if consumer is not None:
-                self._flow(placed.element, consumer)
+        process = placed.element
+        inputs = [s for s in map(self._resolve, entity.inputs) if s is not None]
+        outputs = [c for c in map(self._resolve, entity.outputs) if c is not None]
+        for supplier in inputs:
+            self._flow(supplier, process)
+        for consumer in outputs:
+            self._flow(process, consumer)
+        if not placed.owned:
+            return
+        wanted_inputs, wanted_outputs = {s.guid for s in inputs}, {c.guid for c in outputs}
+        for supplier in self.context.get_data_flow_suppliers(process.guid):
+            if supplier.guid not in wanted_inputs:
+                self.context.clear_data_flow(supplier.guid, process.guid)
+        for consumer in self.context.get_data_flow_consumers(process.guid):
+            if consumer.guid not in wanted_outputs:
+                self.context.clear_data_flow(process.guid, consumer.guid)
 
     def _upsert_asset(self, entity: Entity, type_name: str, *, process: bool = False) -> _Placed | None:
         found, known = self._existing(entity)
