@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from grafanalib._gen import DashboardEncoder
-from grafanalib.core import Dashboard, GridPos, Graph, Row, RowPanel, SqlTarget, Stat, Target, TimeSeries
+from grafanalib.core import Dashboard, Graph, GridPos, Row, RowPanel, SqlTarget, Stat, Target, TimeSeries
 
 ORDERS_SQL = (
     "SELECT $__timeGroupAlias(created_at, $__interval), count(*) FROM orders"
     " WHERE $__timeFilter(created_at) AND region IN ($region) GROUP BY 1 ORDER BY 1"
 )
 REVENUE_SQL = "SELECT sum(o.total) FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.country = '$country'"
+PROMETHEUS = "prometheus"
 UP_EXPR = 'sum(up{job="shop"})'
 
 
@@ -42,7 +43,7 @@ def shop(
         overview.append(
             TimeSeries(
                 title="Targets up",
-                dataSource="prometheus",
+                dataSource=PROMETHEUS,
                 targets=[Target(expr=UP_EXPR, refId="A"), Target(expr="up", refId="B", hide=True)],
                 gridPos=GridPos(h=8, w=12, x=12, y=1),
             )
@@ -76,11 +77,11 @@ def legacy(*, uid: str = "legacy", title: str = "Legacy hosts") -> dict[str, Any
         title=title,
         uid=uid,
         rows=[
-            Row(title="CPU", panels=[Graph(title="Load", dataSource="prometheus", targets=[Target(expr="node_load1")])]),
+            Row(title="CPU", panels=[Graph(title="Load", dataSource=PROMETHEUS, targets=[Target(expr="node_load1")])]),
             Row(
                 title="Memory",
                 collapse=True,
-                panels=[Graph(title="Free", dataSource="prometheus", targets=[Target(expr="node_memory_MemFree_bytes")])],
+                panels=[Graph(title="Free", dataSource=PROMETHEUS, targets=[Target(expr="node_memory_MemFree_bytes")])],
             ),
         ],
     ).auto_panel_ids()

@@ -16,7 +16,6 @@ from typing import Any
 
 from aiohttp import web
 
-
 #: The bearer token the tests' Grafana accepts (a Secret's `token`).
 GRAFANA_TOKEN = "glsa_test-token-0123456789"
 

@@ -161,11 +161,10 @@ def _query(
         ((name, value) for name in EXPRESSION_FIELDS if isinstance(value := target.get(name), str) and value.strip()),
         (None, None),
     )
-    language = LANGUAGES_BY_FIELD.get(field or "") or LANGUAGES_BY_TYPE.get(
+    kind = (datasource.type if datasource else None) or ""
+    language = LANGUAGES_BY_FIELD.get(field or "") or LANGUAGES_BY_TYPE.get(kind)
     if language is None and not kind:
         language = LANGUAGES_BY_FIELD_ALONE.get(field or "")
-        (datasource.type if datasource else "") or ""
-    )
     return QueryDefinition(
         ref_id=_text(target.get("refId")) or _letters(index),
         expression=expression,
