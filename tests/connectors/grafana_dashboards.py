@@ -30,10 +30,12 @@ def shop(
     *, uid: str = "shop", title: str = "Shop", datasource: Any = "shopdb", sql: str = ORDERS_SQL, extra: bool = True
 ) -> dict[str, Any]:
     """Flat panels: row "Overview" (Orders over time: SQL; Targets up: PromQL), collapsed row "Details"
-    holding Revenue (SQL joining two tables). Without `extra`, the PromQL panel is gone."""
+    holding Revenue (SQL joining two tables). Without `extra`, the PromQL panel is gone (the others keep
+    their ids, as Grafana keeps them when a panel is deleted)."""
     overview = [
         TimeSeries(
             title="Orders",
+            id=2,
             dataSource=datasource,
             targets=[SqlTarget(rawSql=sql, refId="A")],
             gridPos=GridPos(h=8, w=12, x=0, y=1),
@@ -43,6 +45,7 @@ def shop(
         overview.append(
             TimeSeries(
                 title="Targets up",
+                id=3,
                 dataSource=PROMETHEUS,
                 targets=[Target(expr=UP_EXPR, refId="A"), Target(expr="up", refId="B", hide=True)],
                 gridPos=GridPos(h=8, w=12, x=12, y=1),
@@ -50,11 +53,13 @@ def shop(
         )
     details = RowPanel(
         title="Details",
+        id=4,
         collapsed=True,
         gridPos=GridPos(h=1, w=24, x=0, y=9),
         panels=[
             Stat(
                 title="Revenue",
+                id=5,
                 dataSource=datasource,
                 targets=[SqlTarget(rawSql=REVENUE_SQL, refId="A")],
                 gridPos=GridPos(h=8, w=12, x=0, y=10),
@@ -66,7 +71,7 @@ def shop(
         uid=uid,
         description="Orders and revenue",
         tags=["sales", "shop"],
-        panels=[RowPanel(title="Overview", gridPos=GridPos(h=1, w=24, x=0, y=0)), *overview, details],
+        panels=[RowPanel(title="Overview", id=1, gridPos=GridPos(h=1, w=24, x=0, y=0)), *overview, details],
     ).auto_panel_ids()
     return as_json(dashboard)
 
