@@ -27,7 +27,7 @@ class Databases:
     """Data source (uid or name) -> the qualified name of the database it reads."""
 
     def __init__(self, configured: Mapping[str, str]) -> None:
-        self._configured = {key: value.rstrip("/") for key, value in configured.items()}
+        self._configured = {key: _absolute(value.rstrip("/")) for key, value in configured.items()}
         self._discovered: dict[str, str] = {}
         self._types: dict[str, str] = {}
         self._default: str | None = None  # the uid of Grafana's default data source: what a panel without one uses
@@ -104,6 +104,14 @@ def _database_of(entry: Mapping[str, Any]) -> str | None:
         path = settings.get("path")
         return f"sqlite://{os.path.abspath(path)}" if isinstance(path, str) and path else None
     return None
+
+
+def _absolute(database: str) -> str:
+    """`sqlite://.tmp/shop.db` (a path relative to the working directory, as sqlite-schema's endpoint may be)
+    as the absolute name sqlite-schema gives the file."""
+    if database.startswith("sqlite://") and not database.startswith("sqlite:///"):
+        return "sqlite://" + os.path.abspath(database.removeprefix("sqlite://"))
+    return database
 
 
 def _keys(datasource: DatasourceRef | None) -> list[str]:
