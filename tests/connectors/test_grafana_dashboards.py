@@ -5,12 +5,14 @@ detection, a dashboard that fails alone, and the test kit's conformance suite.""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from metaferry_runtime.connectors.grafana_dashboards import GrafanaDashboardsConnector
+from metaferry_runtime.connectors.sqlite_schema import SqliteSchemaConnector
 from metaferry_runtime.sdk import ConnectorConfigurationError, ConnectorError
 from metaferry_runtime.testing import (
     ConnectorHarness,
@@ -227,3 +229,37 @@ def test_conforms(tmp_path: Path) -> None:
     write(tmp_path, "Sales/shop.json", shop())
     write(tmp_path, "legacy.json", legacy())
     conformance(GrafanaDashboardsConnector, endpoint=str(tmp_path))
+
+
+def test_the_example_links_its_dashboard_to_the_tables_of_the_example_shop(
+    connector_harness: HarnessFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """examples/grafana-dashboards-connector.yaml as its comment runs it, from a copy of the repository's
+    examples (its paths are relative to the working directory)."""
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    shutil.copytree(examples / "sample-dashboards", tmp_path / "examples" / "sample-dashboards")
+    (tmp_path / ".tmp").mkdir()
+    with sqlite3.connect(tmp_path / ".tmp" / "shop.db") as shop_file:
+        shop_file.executescript((examples / "shop.sql").read_text())
+    monkeypatch.chdir(tmp_path)
+    repository = f"sqlite:///{tmp_path / 'metaferry.db'}"
+    connector_harness(
+        SqliteSchemaConnector,
+        examples / "sqlite-connector.yaml",
+        repository_url=repository,
+    ).refresh()
+    h = connector_harness(
+        GrafanaDashboardsConnector,
+        examples / "grafana-dashboards-connector.yaml",
+        repository_url=repository,
+    )
+    h.refresh()
+    tables = f"sqlite://{tmp_path}/.tmp/shop.db/main/"
+    report = f"grafana:file://{tmp_path}/examples/sample-dashboards/dashboards/shop-sales"
+    assert element_named(h, report).properties["additionalProperties"]["folder"] == "Sales"
+    for query, table in [
+        ("panel:2::query:A", "orders"),
+        ("panel:3::query:A", "order_totals"),  # a view
+        ("panel:5::query:A", "products"),  # in the collapsed row
+    ]:
+        assert links(h, tables + table, f"{report}::{query}", type_name="DataFlow")
