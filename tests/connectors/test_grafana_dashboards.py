@@ -263,3 +263,15 @@ def test_the_example_links_its_dashboard_to_the_tables_of_the_example_shop(
         ("panel:5::query:A", "products"),  # in the collapsed row
     ]:
         assert links(h, tables + table, f"{report}::{query}", type_name="DataFlow")
+
+
+def test_a_file_repeating_the_uid_of_an_unchanged_one_is_refused_too(
+    connector_harness: HarnessFactory, tmp_path: Path
+) -> None:
+    write(tmp_path, "a/shop.json", shop(title="Shop A"))
+    h = harness(connector_harness, tmp_path)
+    h.refresh()
+    write(tmp_path, "b/shop.json", shop(title="Shop B"))
+    h.refresh()
+    assert element_named(h, f"grafana:file://{tmp_path}/dashboards/shop").properties["name"] == "Shop A"
+    assert any("b/shop.json" in text and "its uid shop is also that of" in text for text in warnings(h))

@@ -4,9 +4,12 @@ repeated panel ids, targets without a refId, the API's envelope, and Grafana's S
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metaferry_runtime.connectors.grafana_dashboards.databases import Databases, table_candidates
 from metaferry_runtime.connectors.grafana_dashboards.model import DatasourceRef
@@ -143,3 +146,23 @@ def test_a_data_source_s_database_comes_from_the_property_before_what_grafana_sa
     assert databases.database_of(None) is None  # the default is Prometheus
     assert databases.type_of(None) == "prometheus"
     assert databases.database_of(DatasourceRef(name="lite")).endswith("/relative/shop.db")  # type: ignore[union-attr]
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+_keys = st.sampled_from(["panels", "rows", "title", "uid", "datasource", "targets", "type", "templating", "tags"])
+_dashboardish = st.recursive(
+    _json,
+    lambda children: st.dictionaries(_keys, children, max_size=6) | st.lists(children, max_size=3),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(document=_dashboardish)
+def test_any_json_is_a_dashboard_or_refused_never_another_error(document: Any) -> None:
+    with contextlib.suppress(DashboardUnreadable):
+        read_dashboard(document)

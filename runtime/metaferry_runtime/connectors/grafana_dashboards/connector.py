@@ -57,6 +57,7 @@ class Remembered(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     validators: Validators
+    key: str  # the dashboard's uid (or, in a file without one, its path)
     report: str
     names: tuple[str, ...]
     sql: tuple[QueryTables, ...] = ()
@@ -188,13 +189,14 @@ class GrafanaDashboardsConnector(IntegrationConnector[DisplayIntegratorContext])
         memory_key = (source.root, item.key)
         remembered = self._memory.get(memory_key)
         fetched = source.read(item, remembered.validators if remembered else None)
-        if remembered is not None and self._still_held(remembered, fetched):
+        if remembered is not None and remembered.key not in keys and self._still_held(remembered, fetched):
             missing = self.context.mark_observed_by_names(remembered.names)
             if not missing:
                 for tables in remembered.sql:
                     outcome.tables += link_tables(self.context, tables)
                 if fetched.body is not None:  # the same body, maybe with new validators
                     self._memory[memory_key] = remembered.model_copy(update={"validators": fetched.validators()})
+                keys[remembered.key] = item.location
                 outcome.unchanged += 1
                 return None
         if fetched.body is None:  # what was remembered is not what the repository holds: read it in full
@@ -221,6 +223,7 @@ class GrafanaDashboardsConnector(IntegrationConnector[DisplayIntegratorContext])
             )
         self._memory[memory_key] = Remembered(
             validators=fetched.validators(),
+            key=key,
             report=catalogued.report,
             names=tuple(catalogued.names),
             sql=tuple(catalogued.sql),

@@ -63,7 +63,18 @@ def unwrap(document: Any) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
 
 
 def read_dashboard(document: Any, *, folder: str | None = None, url: str | None = None) -> DashboardDefinition:
-    """The dashboard a document holds; `folder` and `url` are what the source knows when the JSON does not."""
+    """The dashboard a document holds; `folder` and `url` are what the source knows when the JSON does not.
+    Whatever the JSON holds, the answer is a dashboard or DashboardUnreadable, never another error: one odd
+    dashboard must not fail a refresh."""
+    try:
+        return _read(document, folder=folder, url=url)
+    except DashboardUnreadable:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError) as error:  # a shape the checks above did not foresee
+        raise DashboardUnreadable(f"unexpected shape: {type(error).__name__}: {str(error)[:160]}") from None
+
+
+def _read(document: Any, *, folder: str | None, url: str | None) -> DashboardDefinition:
     dashboard, meta = unwrap(document)
     if "panels" not in dashboard and "rows" not in dashboard:
         raise DashboardUnreadable("no panels or rows: not a Grafana dashboard")
