@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -31,6 +32,8 @@ class GrafanaServer:
         self.datasources: list[dict[str, Any]] = []
         self.datasources_status = 200  # 403: a token that may not read data sources
         self.failing: dict[str, int] = {}  # dashboard uid -> status it answers instead
+        self.etags = False  # Grafana sends none; a caching proxy in front of it does (and answers 304s)
+        self.answers: Counter[int] = Counter()  # status of each dashboard answer -> count
         self.requests: Counter[str] = Counter()  # path -> count
         self.authorizations: list[str | None] = []
         self._versions: dict[str, int] = {}
@@ -130,7 +133,15 @@ class GrafanaServer:
             "version": dashboard["version"],
             **({"folderUid": _folder_uid(folder), "folderTitle": folder} if folder else {"folderTitle": "General"}),
         }
-        return web.json_response({"dashboard": dashboard, "meta": meta})
+        response = web.json_response({"dashboard": dashboard, "meta": meta})
+        if self.etags:
+            etag = '"' + hashlib.sha256(bytes(response.body or b"")).hexdigest()[:16] + '"'
+            if request.headers.get("If-None-Match") == etag:
+                self.answers[304] += 1
+                return web.Response(status=304, headers={"ETag": etag})
+            response.headers["ETag"] = etag
+        self.answers[200] += 1
+        return response
 
     async def _folders(self, request: web.Request) -> web.Response:
         return web.json_response([{"uid": uid, "title": title} for uid, title in sorted(self.folders.items())])

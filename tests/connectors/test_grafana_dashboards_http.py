@@ -187,3 +187,18 @@ def test_conforms_over_http(grafana: GrafanaServer) -> None:
     grafana.put(shop(), folder="Sales")
     grafana.put(legacy())
     conformance(GrafanaDashboardsConnector, endpoint=grafana.base, secrets={"token": GRAFANA_TOKEN})
+
+
+def test_behind_a_proxy_that_sends_etags_an_unchanged_dashboard_costs_a_304(
+    connector_harness: HarnessFactory, grafana: GrafanaServer
+) -> None:
+    grafana.etags = True
+    grafana.put(shop())
+    h = harness(connector_harness, grafana)
+    h.refresh()
+    assert_refresh_writes_nothing(h)
+    assert (grafana.answers[200], grafana.answers[304]) == (1, 1)
+    grafana.put(shop(title="Shop (new)"))
+    h.refresh()
+    assert element_named(h, f"grafana:{grafana.base}/dashboards/shop").properties["name"] == "Shop (new)"
+    assert grafana.answers[200] == 2
