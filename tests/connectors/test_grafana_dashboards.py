@@ -1,6 +1,7 @@
 """grafana-dashboards over a directory of dashboard JSON files, as Grafana provisions them: both dashboard
 shapes (grafanalib-built), the real dashboards an npm package ships, folders from subdirectories, deletion
-detection, a dashboard that fails alone, and the test kit's conformance suite."""
+detection, a dashboard that fails alone, the test kit's conformance suite, and `metaferry-runtime check` / `run`
+on the example."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from metaferry_runtime import cli
 from metaferry_runtime.connectors.grafana_dashboards import GrafanaDashboardsConnector
 from metaferry_runtime.connectors.sqlite_schema import SqliteSchemaConnector
 from metaferry_runtime.sdk import ConnectorConfigurationError, ConnectorError
@@ -25,6 +27,7 @@ from metaferry_runtime.testing import (
 )
 from metaferry_runtime.testing import relationships_between as links
 from tests.connectors.grafana_dashboards import ORDERS_SQL, REVENUE_SQL, UP_EXPR, legacy, shop, write
+from tests.connectors.grafana_server import GRAFANA_TOKEN, GrafanaServer
 
 
 def harness(factory: HarnessFactory, endpoint: Path | str, **properties: Any) -> ConnectorHarness[Any]:
@@ -275,3 +278,47 @@ def test_a_file_repeating_the_uid_of_an_unchanged_one_is_refused_too(
     h.refresh()
     assert element_named(h, f"grafana:file://{tmp_path}/dashboards/shop").properties["name"] == "Shop A"
     assert any("b/shop.json" in text and "its uid shop is also that of" in text for text in warnings(h))
+
+
+def test_metaferry_runtime_check_and_run_the_example(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The commands of the example's comment, as a user types them (from a copy of the examples)."""
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    shutil.copytree(examples, tmp_path / "examples")
+    (tmp_path / ".tmp").mkdir()
+    with sqlite3.connect(tmp_path / ".tmp" / "shop.db") as shop_file:
+        shop_file.executescript((examples / "shop.sql").read_text())
+    monkeypatch.chdir(tmp_path)
+    repository = ["--repository", f"sqlite:///{tmp_path / 'metaferry.db'}"]
+    assert cli.main(["run", "examples/sqlite-connector.yaml", "--once", *repository]) == 0
+    capsys.readouterr()
+    assert cli.main(["check", "examples/grafana-dashboards-connector.yaml", *repository]) == 0
+    out = capsys.readouterr().out
+    assert "ok   target examples/sample-dashboards 1 dashboards" in out
+    assert "ok   dry-run refresh  would create 9" in out  # the report, 5 containers, 3 queries
+    assert cli.main(["run", "examples/grafana-dashboards-connector.yaml", "--once", *repository]) == 0
+    capsys.readouterr()
+    cli.main(["elements", "--type", "Query", *repository])
+    assert "(3 elements)" in capsys.readouterr().out
+
+
+def test_metaferry_runtime_check_names_the_grafana_steps_with_the_token_masked(
+    tmp_path: Path, grafana: GrafanaServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    grafana.put(shop())
+    manifest = tmp_path / "grafana.yaml"
+    manifest.write_text(
+        "apiVersion: metaferry.io/v1alpha1\nkind: IntegrationConnector\nmetadata: {name: grafana}\n"
+        f"spec:\n  integrationService: display\n  connector: grafana-dashboards\n"
+        f"  connection: {{endpoint: '{grafana.base}', secretRef: {{name: grafana-viewer}}}}\n"
+    )
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "token").write_text(GRAFANA_TOKEN)
+    argv = ["check", str(manifest), "--repository", f"sqlite:///{tmp_path / 'r.db'}", "--secrets-dir", str(secrets)]
+    assert cli.main(argv) == 0
+    captured = capsys.readouterr()
+    assert f"ok   target {grafana.base} 1 dashboards: Shop" in captured.out
+    assert f"ok   data sources of {grafana.base} 0 data sources" in captured.out
+    assert GRAFANA_TOKEN not in captured.out + captured.err
