@@ -1,6 +1,7 @@
 """A real HTTP server on loopback (aiohttp, on a thread of its own) that speaks the Grafana HTTP API paths the
 grafana-dashboards connector reads, as Grafana answers them: `/api/search` (paged by `limit` and `page`),
-`/api/dashboards/uid/<uid>` (the dashboard in `{"dashboard", "meta"}`), `/api/folders` and `/api/datasources`,
+`/api/dashboards/uid/<uid>` (the dashboard in `{"dashboard", "meta"}`), `/api/folders`, `/api/datasources` and
+`/api/library-elements/<uid>`,
 behind bearer or basic auth. It records what it was asked, so a test can see what was sent and how often.
 """
 
@@ -30,6 +31,7 @@ class GrafanaServer:
         self.dashboards: dict[str, tuple[dict[str, Any], str | None]] = {}
         self.folders: dict[str, str] = {}  # uid -> title
         self.datasources: list[dict[str, Any]] = []
+        self.library_panels: dict[str, dict[str, Any]] = {}  # uid -> the panel model
         self.datasources_status = 200  # 403: a token that may not read data sources
         self.failing: dict[str, int] = {}  # dashboard uid -> status it answers instead
         self.etags = False  # Grafana sends none; a caching proxy in front of it does (and answers 304s)
@@ -73,6 +75,7 @@ class GrafanaServer:
         app.router.add_get("/api/dashboards/uid/{uid}", self._dashboard)
         app.router.add_get("/api/folders", self._folders)
         app.router.add_get("/api/datasources", self._datasources)
+        app.router.add_get("/api/library-elements/{uid}", self._library_element)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -145,6 +148,13 @@ class GrafanaServer:
 
     async def _folders(self, request: web.Request) -> web.Response:
         return web.json_response([{"uid": uid, "title": title} for uid, title in sorted(self.folders.items())])
+
+    async def _library_element(self, request: web.Request) -> web.Response:
+        uid = request.match_info["uid"]
+        if uid not in self.library_panels:
+            return web.json_response({"message": "library element could not be found"}, status=404)
+        model = self.library_panels[uid]
+        return web.json_response({"result": {"uid": uid, "name": model.get("title"), "kind": 1, "model": model}})
 
     async def _datasources(self, request: web.Request) -> web.Response:
         if self.datasources_status != 200:

@@ -202,3 +202,48 @@ def test_behind_a_proxy_that_sends_etags_an_unchanged_dashboard_costs_a_304(
     h.refresh()
     assert element_named(h, f"grafana:{grafana.base}/dashboards/shop").properties["name"] == "Shop (new)"
     assert grafana.answers[200] == 2
+
+
+def test_a_library_panel_is_catalogued_from_its_model_and_a_change_to_the_model_is_seen(
+    connector_harness: HarnessFactory, grafana: GrafanaServer
+) -> None:
+    grafana.library_panels["lib-errors"] = {
+        "type": "timeseries",
+        "title": "Errors",
+        "datasource": {"type": "prometheus", "uid": "prom"},
+        "targets": [{"refId": "A", "expr": "sum(rate(errors_total[5m]))"}],
+    }
+    stub = {
+        "id": 9,
+        "gridPos": {"h": 8, "w": 12, "x": 0, "y": 0},
+        "libraryPanel": {"uid": "lib-errors", "name": "Errors"},
+    }
+    uses = [{"uid": uid, "title": uid.title(), "schemaVersion": 39, "panels": [stub]} for uid in ("api", "web")]
+    for dashboard in uses:
+        grafana.put(dashboard)
+    h = harness(connector_harness, grafana)
+    h.refresh()
+    query = f"grafana:{grafana.base}/dashboards/api::panel:9::query:A"
+    assert element_named(h, query).properties["formula"] == "sum(rate(errors_total[5m]))"
+    panel = element_named(h, f"grafana:{grafana.base}/dashboards/api::panel:9").properties
+    assert panel["name"] == "Errors" and panel["additionalProperties"]["libraryPanel"] == "lib-errors"
+    assert grafana.requests["/api/library-elements/lib-errors"] == 1  # once for both dashboards
+    assert_refresh_writes_nothing(h)
+
+    grafana.library_panels["lib-errors"]["targets"][0]["expr"] = "sum(rate(errors_total[1m]))"
+    h.refresh()
+    for uid in ("api", "web"):  # neither dashboard's JSON changed
+        formula = element_named(h, f"grafana:{grafana.base}/dashboards/{uid}::panel:9::query:A").properties["formula"]
+        assert formula == "sum(rate(errors_total[1m]))"
+
+
+def test_a_library_panel_that_cannot_be_fetched_fails_its_dashboard_alone(
+    connector_harness: HarnessFactory, grafana: GrafanaServer
+) -> None:
+    stub = {"id": 1, "libraryPanel": {"uid": "gone", "name": "Gone"}}
+    grafana.put({"uid": "uses-gone", "title": "Uses gone", "panels": [stub]})
+    grafana.put(legacy())
+    h = harness(connector_harness, grafana)
+    h.refresh()
+    assert set(elements_under(h, "Report", f"grafana:{grafana.base}/")) == {f"grafana:{grafana.base}/dashboards/legacy"}
+    assert "/api/library-elements/gone answered 404" in audit_texts(h)

@@ -28,15 +28,19 @@ from metaferry_runtime.connectors.grafana_dashboards.catalogue import (
 )
 from metaferry_runtime.connectors.grafana_dashboards.databases import Databases
 from metaferry_runtime.connectors.grafana_dashboards.fetching import (
-    Fetched,
     Fetcher,
     Unavailable,
     Validators,
     is_http,
     origin,
 )
+from metaferry_runtime.connectors.grafana_dashboards.libraries import LibraryPanels, combined_digest
 from metaferry_runtime.connectors.grafana_dashboards.messages import GrafanaDashboardsMessages as Messages
-from metaferry_runtime.connectors.grafana_dashboards.reading import DashboardUnreadable, read_dashboard
+from metaferry_runtime.connectors.grafana_dashboards.reading import (
+    DashboardUnreadable,
+    library_panel_uids,
+    read_dashboard,
+)
 from metaferry_runtime.connectors.grafana_dashboards.settings import GrafanaDashboardsSettings
 from metaferry_runtime.connectors.grafana_dashboards.sources import GrafanaAPI, Listed, Source, source_for
 from metaferry_runtime.sdk import (
@@ -57,6 +61,9 @@ class Remembered(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     validators: Validators
+    #: The digest held on the Report: the dashboard's JSON, with its library panels' models if it uses any.
+    digest: str
+    libraries: tuple[str, ...] = ()
     key: str  # the dashboard's uid (or, in a file without one, its path)
     report: str
     names: tuple[str, ...]
@@ -161,9 +168,10 @@ class GrafanaDashboardsConnector(IntegrationConnector[DisplayIntegratorContext])
         outcome = TargetOutcome()
         changed: list[str] = []
         keys: dict[str, str] = {}  # dashboard key (uid) -> the listed entry that had it, to refuse a repeat
+        libraries = LibraryPanels(source)
         for item in listed:
             try:
-                catalogued = self._dashboard(source, item, keys, outcome)
+                catalogued = self._dashboard(source, item, keys=keys, outcome=outcome, libraries=libraries)
             except (Unavailable, DashboardUnreadable) as error:
                 outcome.failed += 1
                 self._memory.pop((source.root, item.key), None)
@@ -183,13 +191,34 @@ class GrafanaDashboardsConnector(IntegrationConnector[DisplayIntegratorContext])
         return outcome
 
     def _dashboard(
-        self, source: Source, item: Listed, keys: dict[str, str], outcome: TargetOutcome
+        self,
+        source: Source,
+        item: Listed,
+        *,
+        keys: dict[str, str],
+        outcome: TargetOutcome,
+        libraries: LibraryPanels,
     ) -> Catalogued | None:
         """Catalogue one dashboard, or only mark it seen when unchanged (then None)."""
         memory_key = (source.root, item.key)
         remembered = self._memory.get(memory_key)
         fetched = source.read(item, remembered.validators if remembered else None)
-        if remembered is not None and remembered.key not in keys and self._still_held(remembered, fetched):
+        same_body = remembered is not None and (fetched.body is None or fetched.digest == remembered.validators.digest)
+        if remembered is not None and same_body:
+            uids, document = remembered.libraries, None
+        else:
+            if fetched.body is None:  # a 304 for a body the connector no longer remembers
+                fetched = source.read(item, None)
+            document = fetched.parsed()
+            uids = library_panel_uids(document)
+        models = libraries.models(uids)
+        if fetched.body is None:  # a 304: what was sent is the body remembered
+            assert remembered is not None
+            body_digest = remembered.validators.digest
+        else:
+            body_digest = fetched.digest
+        digest = combined_digest(body_digest, models)
+        if remembered is not None and remembered.key not in keys and self._still_held(remembered, digest):
             missing = self.context.mark_observed_by_names(remembered.names)
             if not missing:
                 for tables in remembered.sql:
@@ -199,9 +228,11 @@ class GrafanaDashboardsConnector(IntegrationConnector[DisplayIntegratorContext])
                 keys[remembered.key] = item.location
                 outcome.unchanged += 1
                 return None
-        if fetched.body is None:  # what was remembered is not what the repository holds: read it in full
-            fetched = source.read(item, None)
-        definition = read_dashboard(fetched.parsed(), folder=item.folder, url=item.url)
+        if document is None:
+            if fetched.body is None:  # what was remembered is not what the repository holds: read it in full
+                fetched = source.read(item, None)
+            document = fetched.parsed()
+        definition = read_dashboard(document, folder=item.folder, url=item.url, libraries=models)
         key = item.key if isinstance(source, GrafanaAPI) else (definition.uid or item.key)
         if key in keys:
             raise DashboardUnreadable(f"its uid {key} is also that of {keys[key]}, which was catalogued")
@@ -210,7 +241,7 @@ class GrafanaDashboardsConnector(IntegrationConnector[DisplayIntegratorContext])
             self.context,
             definition,
             report_name=report_qualified_name(source.root, key),
-            digest=fetched.digest,
+            digest=digest,
             databases=self._databases[self._target_of(source)],
         )
         if catalogued.unparsed:
@@ -223,6 +254,8 @@ class GrafanaDashboardsConnector(IntegrationConnector[DisplayIntegratorContext])
             )
         self._memory[memory_key] = Remembered(
             validators=fetched.validators(),
+            digest=digest,
+            libraries=uids,
             key=key,
             report=catalogued.report,
             names=tuple(catalogued.names),
@@ -234,14 +267,14 @@ class GrafanaDashboardsConnector(IntegrationConnector[DisplayIntegratorContext])
         outcome.tables += catalogued.tables
         return catalogued
 
-    def _still_held(self, remembered: Remembered, fetched: Fetched) -> bool:
-        """True when the dashboard is unchanged (a 304, or the same body) and the repository holds that very
+    def _still_held(self, remembered: Remembered, digest: str) -> bool:
+        """True when the dashboard (and its library panels) are unchanged and the repository holds that very
         version (the digest on its Report): a refresh that rolled back leaves memory the repository lacks."""
-        if fetched.body is not None and fetched.digest != remembered.validators.digest:
+        if digest != remembered.digest:
             return False
         report = self.context.get_report_by_qualified_name(remembered.report)
         held = (report.properties.get("additionalProperties") or {}).get(DIGEST_PROPERTY) if report else None
-        return held == remembered.validators.digest
+        return held == digest
 
     def _learn_datasources(self, target: str, source: Source) -> None:
         """Which database each data source reads, from Grafana (when allowed); a refusal is warned once."""

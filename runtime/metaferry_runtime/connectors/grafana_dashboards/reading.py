@@ -62,26 +62,35 @@ def unwrap(document: Any) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
     return document, {}
 
 
-def read_dashboard(document: Any, *, folder: str | None = None, url: str | None = None) -> DashboardDefinition:
+def read_dashboard(
+    document: Any,
+    *,
+    folder: str | None = None,
+    url: str | None = None,
+    libraries: Mapping[str, Mapping[str, Any]] | None = None,
+) -> DashboardDefinition:
     """The dashboard a document holds; `folder` and `url` are what the source knows when the JSON does not.
     Whatever the JSON holds, the answer is a dashboard or DashboardUnreadable, never another error: one odd
-    dashboard must not fail a refresh."""
+    dashboard must not fail a refresh. `libraries` are the models of the library panels it uses (by uid):
+    a dashboard holds only a stub of each (`libraryPanel`, `gridPos`), its targets are in the model."""
     try:
-        return _read(document, folder=folder, url=url)
+        return _read(document, folder=folder, url=url, libraries=libraries or {})
     except DashboardUnreadable:
         raise
     except (TypeError, ValueError, AttributeError, KeyError) as error:  # a shape the checks above did not foresee
         raise DashboardUnreadable(f"unexpected shape: {type(error).__name__}: {str(error)[:160]}") from None
 
 
-def _read(document: Any, *, folder: str | None, url: str | None) -> DashboardDefinition:
+def _read(
+    document: Any, *, folder: str | None, url: str | None, libraries: Mapping[str, Mapping[str, Any]]
+) -> DashboardDefinition:
     dashboard, meta = unwrap(document)
     if "panels" not in dashboard and "rows" not in dashboard:
         raise DashboardUnreadable("no panels or rows: not a Grafana dashboard")
     title = dashboard.get("title")
     if not isinstance(title, str) or not title.strip():
         raise DashboardUnreadable("the dashboard has no title")
-    resolver = _Resolver(dashboard)
+    resolver = _Resolver(dashboard, libraries)
     panels = list(_panels(dashboard, resolver))
     tags = dashboard.get("tags") or []
     if not isinstance(tags, list):
@@ -138,6 +147,7 @@ def _panels(dashboard: Mapping[str, Any], resolver: _Resolver) -> Iterator[Panel
 
 
 def _panel(panel: Mapping[str, Any], *, position: int, row: str | None, resolver: _Resolver) -> PanelDefinition:
+    panel = resolver.library_model(panel)
     panel_type = _text(panel.get("type")) or "unknown"
     identifier = panel.get("id")
     kind = "row" if panel_type == "row" else "panel"
@@ -189,7 +199,8 @@ def _query(
 class _Resolver:
     """Resolves data source references through the dashboard's datasource variables and export inputs."""
 
-    def __init__(self, dashboard: Mapping[str, Any]) -> None:
+    def __init__(self, dashboard: Mapping[str, Any], libraries: Mapping[str, Mapping[str, Any]]) -> None:
+        self._libraries = libraries
         self._variables: dict[str, DatasourceRef] = {}
         templating = dashboard.get("templating")
         entries = templating.get("list") if isinstance(templating, Mapping) else None
@@ -207,6 +218,15 @@ class _Resolver:
         for entry in inputs if isinstance(inputs, list) else []:
             if isinstance(entry, Mapping) and entry.get("type") == "datasource" and isinstance(entry.get("name"), str):
                 self._variables.setdefault(entry["name"], DatasourceRef(type=_text(entry.get("pluginId"))))
+
+    def library_model(self, panel: Mapping[str, Any]) -> Mapping[str, Any]:
+        """A library panel's stub laid over its model (the dashboard's id and place win); any other panel as is."""
+        library = panel.get("libraryPanel")
+        uid = library.get("uid") if isinstance(library, Mapping) else None
+        model = self._libraries.get(uid) if isinstance(uid, str) else None
+        if model is None:
+            return panel
+        return {**model, **{key: panel[key] for key in ("id", "gridPos", "libraryPanel") if key in panel}}
 
     def reference(self, value: Any) -> DatasourceRef | None:
         if value is None:
@@ -298,3 +318,24 @@ def _list(value: Any, where: str) -> list[Any]:
     if not isinstance(value, list):
         raise DashboardUnreadable(f"{where} is not a list")
     return value
+
+
+def library_panel_uids(document: Any) -> tuple[str, ...]:
+    """The uids of the library panels a dashboard uses, in rows, panels and collapsed rows."""
+    try:
+        dashboard, _ = unwrap(document)
+    except DashboardUnreadable:
+        return ()
+    found: dict[str, None] = {}
+
+    def visit(panels: Any) -> None:
+        for panel in panels if isinstance(panels, list) else []:
+            if isinstance(panel, Mapping):
+                library = panel.get("libraryPanel")
+                if isinstance(library, Mapping) and isinstance(library.get("uid"), str):
+                    found[library["uid"]] = None
+                visit(panel.get("panels"))
+
+    visit(dashboard.get("panels"))
+    visit(dashboard.get("rows"))  # a row of the old shape holds its panels as a collapsed row does
+    return tuple(found)

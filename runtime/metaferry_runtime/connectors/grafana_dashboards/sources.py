@@ -2,7 +2,8 @@
 
 A Grafana (an `http(s)://` target) lists its dashboards with `/api/search?type=dash-db`, page by page, and
 serves each at `/api/dashboards/uid/<uid>` with its folder in `meta`; `/api/folders` names the folders and
-`/api/datasources` says which database each SQL data source reads. A directory (a path or a `file://`
+`/api/datasources` says which database each SQL data source reads; `/api/library-elements/<uid>` holds the
+library panels dashboards use. A directory (a path or a `file://`
 URL) holds dashboards as Grafana provisions them: every `*.json` below it, the subdirectory a file is in
 being its folder (as `foldersFromFilesStructure` makes it).
 """
@@ -42,6 +43,7 @@ class Source(Protocol):
     def dashboards(self) -> list[Listed]: ...
     def read(self, listed: Listed, validators: Validators | None) -> Fetched: ...
     def datasources(self) -> list[Mapping[str, Any]]: ...
+    def library_panel(self, uid: str) -> Mapping[str, Any] | None: ...
 
 
 def source_for(target: str, *, fetcher: Fetcher, page_size: int) -> Source:
@@ -97,6 +99,16 @@ class GrafanaAPI:
 
     def read(self, listed: Listed, validators: Validators | None) -> Fetched:
         return self._fetcher.get(listed.location, validators=validators)
+
+    def library_panel(self, uid: str) -> Mapping[str, Any]:
+        """The model of a library panel (`/api/library-elements/<uid>`): the panel its dashboards show."""
+        url = f"{self.base}/api/library-elements/{quote(uid, safe='')}"
+        answer = self._fetcher.get(url).parsed()
+        result = answer.get("result") if isinstance(answer, Mapping) else None
+        model = result.get("model") if isinstance(result, Mapping) else None
+        if not isinstance(model, Mapping):
+            raise Unavailable(f"{url} holds no panel model")
+        return model
 
     def datasources(self) -> list[Mapping[str, Any]]:
         answer = self._fetcher.get(f"{self.base}/api/datasources").parsed()
@@ -174,6 +186,10 @@ class DashboardFiles:
 
     def datasources(self) -> list[Mapping[str, Any]]:
         return []
+
+    def library_panel(self, uid: str) -> Mapping[str, Any] | None:
+        """A file cannot hold a library panel's model: its stub is catalogued as it is."""
+        return None
 
 
 def _raise(error: OSError) -> None:
