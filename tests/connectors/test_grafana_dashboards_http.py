@@ -1,6 +1,7 @@
 """grafana-dashboards over Grafana's HTTP API, against a real server on loopback that speaks its paths
 (tests/connectors/grafana_server.py): bearer and basic auth from the Secret (never in audit records),
-folders, paging, versions, deletion, a dashboard that fails alone, and the dashboards an npm package ships."""
+folders, paging, versions, library panels, deletion, a dashboard that fails alone, and the dashboards an npm
+package ships."""
 
 from __future__ import annotations
 

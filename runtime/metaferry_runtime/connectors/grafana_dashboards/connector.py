@@ -2,7 +2,8 @@
 directories of dashboard JSON files (as Grafana provisions them), named by the endpoint and catalog targets.
 
 Each refresh lists every target's dashboards (`sources.py`) and fetches each one. An unchanged dashboard
-(a 304, or a body with the digest the repository holds on its Report) only has its elements marked as seen,
+(a 304, or a body with the digest the repository holds on its Report, which covers the models of the
+library panels it uses, `libraries.py`) only has its elements marked as seen,
 and its SQL queries linked again to tables a database connector catalogued since. A changed one is read
 (`reading.py`) and catalogued (`catalogue.py`). A dashboard that cannot be fetched or read fails alone (a
 WARNING audit record): nothing of it is written or archived. A target that cannot be listed fails alone
