@@ -17,6 +17,7 @@ from typing import Any
 
 from metaferry_runtime.connectors.grafana_dashboards.model import DatasourceRef
 from metaferry_runtime.connectors.grafana_dashboards.sql import TableReference
+from metaferry_runtime.sdk.relational import dotted_names, path_names
 
 POSTGRES_TYPES = ("postgres", "grafana-postgresql-datasource")
 SQLITE_TYPES = ("frser-sqlite-datasource",)
@@ -81,11 +82,13 @@ def table_candidates(database: str, table: TableReference) -> tuple[str, ...]:
 
 
 def _table_name(database: str, table: TableReference) -> str:
-    if database.startswith("sqlite:"):
-        return f"{database}/{table.schema or 'main'}/{table.name}"
-    if table.database and "/" in database:  # postgres://host:port/db: another database of the same server
-        database = database.rsplit("/", 1)[0] + "/" + table.database
-    return f"{database}.{table.schema or 'public'}.{table.name}"
+    """By the database connectors' own naming (`sdk.relational`), so the rule is written once."""
+    if database.startswith("sqlite://"):
+        return path_names("sqlite", database.removeprefix("sqlite://")).table(table.schema or "main", table.name)
+    scheme, _, rest = database.partition("://")
+    authority, _, name = rest.partition("/")
+    # db.schema.table in the SQL names another database of the same server
+    return dotted_names(scheme, authority, table.database or name).table(table.schema or "public", table.name)
 
 
 def _database_of(entry: Mapping[str, Any]) -> str | None:
