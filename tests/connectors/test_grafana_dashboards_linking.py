@@ -180,3 +180,33 @@ def test_queries_of_a_postgres_data_source_grafana_names_link_to_the_postgres_sc
     assert links(h, f"{database}.public.orders", f"{root}/shop::panel:2::query:A", type_name="DataFlow")
     assert elements_under(h, "RelationalTable", "grafana:") == {}  # the tables were linked, not catalogued again
     assert_refresh_writes_nothing(h)
+
+
+def test_the_data_sources_of_a_grafana_provisioning_file_say_which_database_a_dashboard_file_reads(
+    connector_harness: HarnessFactory, tmp_path: Path
+) -> None:
+    repository = f"sqlite:///{tmp_path / 'repository.db'}"
+    database = shop_database(tmp_path / "shop.db", ORDERS, CUSTOMERS)
+    catalogue_sqlite(connector_harness, database, repository)
+    provisioning = tmp_path / "provisioning"
+    write(provisioning / "dashboards", "shop.json", shop(datasource={"type": "frser-sqlite-datasource", "uid": "lite"}))
+    (provisioning / "datasources").mkdir()
+    (provisioning / "datasources" / "shop.yaml").write_text(
+        "apiVersion: 1\ndatasources:\n"
+        f"  - {{name: Shop, uid: lite, type: frser-sqlite-datasource, jsonData: {{path: '{database}'}}}}\n"
+    )
+    h = connector_harness(
+        GrafanaDashboardsConnector,
+        endpoint=str(provisioning / "dashboards"),
+        repository_url=repository,
+        configuration_properties={"datasourceFiles": [str(provisioning / "datasources" / "shop.yaml")]},
+    )
+    h.refresh()
+    revenue = f"grafana:file://{provisioning / 'dashboards'}/dashboards/shop::panel:5::query:A"
+    assert data_flows_to(h, revenue) == {f"sqlite://{database}/main/orders", f"sqlite://{database}/main/customers"}
+    assert element_named(h, revenue).properties["queryType"] == "frser-sqlite-datasource"
+
+    (provisioning / "datasources" / "shop.yaml").write_text("datasources: [")
+    h.refresh()
+    assert any("is not YAML" in r.text and r.severity == "Warning" for r in h.audit_records())
+    assert data_flows_to(h, revenue) == {f"sqlite://{database}/main/orders", f"sqlite://{database}/main/customers"}

@@ -43,7 +43,13 @@ from metaferry_runtime.connectors.grafana_dashboards.reading import (
     read_dashboard,
 )
 from metaferry_runtime.connectors.grafana_dashboards.settings import GrafanaDashboardsSettings
-from metaferry_runtime.connectors.grafana_dashboards.sources import GrafanaAPI, Listed, Source, source_for
+from metaferry_runtime.connectors.grafana_dashboards.sources import (
+    GrafanaAPI,
+    Listed,
+    Source,
+    provisioned_datasources,
+    source_for,
+)
 from metaferry_runtime.sdk import (
     ConnectorConfigurationError,
     ConnectorError,
@@ -278,11 +284,14 @@ class GrafanaDashboardsConnector(IntegrationConnector[DisplayIntegratorContext])
         return held == digest
 
     def _learn_datasources(self, target: str, source: Source) -> None:
-        """Which database each data source reads, from Grafana (when allowed); a refusal is warned once."""
-        if not isinstance(source, GrafanaAPI) or not self._settings.read_datasources:
+        """Which database each data source reads: from the `datasourceFiles` (Grafana's provisioning files)
+        and from Grafana itself (when allowed). A file or a Grafana that cannot say is warned of once."""
+        from_grafana = isinstance(source, GrafanaAPI) and self._settings.read_datasources
+        if not from_grafana and not self._settings.datasource_files:
             return
         try:
-            self._databases[target].learn(source.datasources())
+            entries = provisioned_datasources(self._settings.datasource_files)
+            self._databases[target].learn([*entries, *(source.datasources() if from_grafana else [])])
         except Unavailable as error:
             if target not in self._warned_datasources:
                 self._warned_datasources.add(target)

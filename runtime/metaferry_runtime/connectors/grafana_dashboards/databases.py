@@ -6,7 +6,8 @@ names data sets):
     sqlite://<absolute path>/main/table        sqlite-schema
 
 A data source's database comes from the `datasources` property (by uid, then name), else from what Grafana
-says of it (`/api/datasources`: a PostgreSQL data source's `url` and database; a SQLite one's `path`).
+says of it (`/api/datasources` or its provisioning files: a PostgreSQL data source's `url` and database; a
+SQLite one's `path`).
 """
 
 from __future__ import annotations

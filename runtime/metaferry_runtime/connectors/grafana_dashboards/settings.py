@@ -22,6 +22,10 @@ class GrafanaDashboardsSettings(ConnectorConfiguration):
             " names it (postgres://host:port/db, sqlite:///path/file.db); overrides what the Grafana API says"
         ),
     )
+    datasource_files: tuple[str, ...] = Field(
+        default=(),
+        description="Grafana provisioning files of data sources (provisioning/datasources/*.yaml) to read them from",
+    )
     read_datasources: StrictBool = Field(
         default=True,
         description="true or false: read /api/datasources (needs a token that may read them) to find the databases",

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import quote, unquote, urlsplit
 
+import yaml
 from pydantic import BaseModel, ConfigDict
 
 from metaferry_runtime.connectors.grafana_dashboards.fetching import Fetched, Fetcher, Unavailable, Validators
@@ -194,3 +195,21 @@ class DashboardFiles:
 
 def _raise(error: OSError) -> None:
     raise Unavailable(f"cannot list {error.filename}: {error.strerror or error}")
+
+
+def provisioned_datasources(paths: tuple[str, ...]) -> list[Mapping[str, Any]]:
+    """The data sources of Grafana provisioning files (`datasources:` entries, as Grafana reads them)."""
+    entries: list[Mapping[str, Any]] = []
+    for path in paths:
+        try:
+            with open(path, "rb") as file:
+                document = yaml.safe_load(file)
+        except OSError as error:
+            raise Unavailable(f"cannot read {path}: {error.strerror or error}") from None
+        except yaml.YAMLError as error:
+            raise Unavailable(f"{path} is not YAML: {' '.join(str(error).split())[:160]}") from None
+        listed = document.get("datasources") if isinstance(document, Mapping) else None
+        if not isinstance(listed, list):
+            raise Unavailable(f"{path} is not a Grafana data source provisioning file (no datasources list)")
+        entries += [entry for entry in listed if isinstance(entry, Mapping)]
+    return entries
