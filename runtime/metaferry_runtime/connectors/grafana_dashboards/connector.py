@@ -239,6 +239,9 @@ class GrafanaDashboardsConnector(IntegrationConnector[DisplayIntegratorContext])
             if fetched.body is None:  # what was remembered is not what the repository holds: read it in full
                 fetched = source.read(item, None)
             document = fetched.parsed()
+            uids = library_panel_uids(document)
+            models = libraries.models(uids)
+            digest = combined_digest(fetched.digest, models)
         definition = read_dashboard(document, folder=item.folder, url=item.url, libraries=models)
         key = item.key if isinstance(source, GrafanaAPI) else (definition.uid or item.key)
         if key in keys:
