@@ -12,6 +12,8 @@
 #   METAFERRY_KAFKA_VERSION  the Kafka version (default below)
 #   METAFERRY_BUILD_TIMEOUT  seconds allowed for the download (default 1800)
 #   MVN                      the mvn command (default: mvn on PATH)
+#
+# Maven and a Java runtime >= 17 are installed with apt-get (as root, or with sudo -n) when missing.
 set -euo pipefail
 
 version=${METAFERRY_KAFKA_VERSION:-4.4.0}
@@ -28,6 +30,26 @@ works() {
     && compgen -G "$libs/kafka-tools-$version.jar" >/dev/null
 }
 
+java_major() { java -version 2>&1 | awk -F'"' '/version/ { split($2, v, "."); print v[1]; exit }'; }
+
+ensure_java_and_maven() {
+  if command -v java >/dev/null && (( $(java_major) >= 17 )) && { [[ -n ${MVN:-} ]] || command -v mvn >/dev/null; }; then
+    return
+  fi
+  command -v apt-get >/dev/null || die "Kafka needs Maven and a Java runtime >= 17: install them with your package manager"
+  local as_root=()
+  if [[ $(id -u) != 0 ]]; then
+    command -v sudo >/dev/null || die "not root and no sudo: run 'apt-get install -y maven default-jre-headless' as root"
+    as_root=(sudo -n)
+  fi
+  log "installing maven and default-jre-headless"
+  "${as_root[@]}" apt-get update -qq >&2
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    maven default-jre-headless >&2
+  (( $(java_major) >= 17 )) || die "the installed Java is older than 17; Kafka $version needs 17 or later"
+}
+
+ensure_java_and_maven
 mkdir -p "$root"
 exec 9>"$root/.lock"
 flock 9  # one install at a time per cache root
@@ -35,9 +57,7 @@ flock 9  # one install at a time per cache root
 if works; then
   log "Kafka $version already installed"
 else
-  MVN=${MVN:-$(command -v mvn || true)}
-  [[ -n $MVN ]] || die "Maven (mvn) is needed to fetch Kafka $version from Maven Central (apt-get install maven)"
-  command -v java >/dev/null || die "a Java runtime (>= 17) is needed to run Kafka (apt-get install default-jre-headless)"
+  MVN=${MVN:-$(command -v mvn)}
   rm -rf "$dest.partial"
   mkdir -p "$dest.partial/libs"
   cat >"$dest.partial/pom.xml" <<POM
@@ -60,9 +80,8 @@ POM
       -DincludeScope=runtime -DoutputDirectory="$dest.partial/libs" >&2 \
     || die "mvn dependency:copy-dependencies for org.apache.kafka:kafka_2.13:$version failed or timed out (see above)"
   log "Kafka jars fetched in $((SECONDS - started))s"
-  java -cp "$dest.partial/libs/*" kafka.tools.StorageTool --help >/dev/null 2>&1 \
-    || java -cp "$dest.partial/libs/*" org.apache.kafka.tools.StorageTool --help >/dev/null 2>&1 \
-    || log "warning: could not run the storage tool's --help (the broker start will tell)"
+  java -cp "$dest.partial/libs/*" kafka.tools.StorageTool random-uuid >/dev/null 2>&1 \
+    || die "the fetched jars do not run kafka-storage (kafka.tools.StorageTool)"
   touch "$dest.partial/.complete"
   rm -rf "$dest"
   mv "$dest.partial" "$dest"
