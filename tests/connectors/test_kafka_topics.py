@@ -28,7 +28,7 @@ from metaferry_runtime.testing import (
     relationships_between,
 )
 from tests.connectors.conftest import wait_until
-from tests.kafka_server import SASL_USER, KafkaBroker
+from tests.kafka_server import SASL_USER, KafkaBroker, free_port
 
 Driven = ConnectorHarness[KafkaTopicsConnector]
 
@@ -271,3 +271,13 @@ def test_conforms(connector_conformance: Callable[..., Any], topics: Topics, kaf
         endpoint=kafka_broker.bootstrap,
         configuration_properties={"includeTopics": [f"{topics.prefix}\\..*"]},
     )
+
+
+def test_an_unreachable_cluster_fails_start_so_the_runtime_retries(connector_harness: HarnessFactory) -> None:
+    with pytest.raises(ConnectorError, match=r"from the Kafka brokers 127\.0\.0\.1") as failure:
+        connector_harness(
+            KafkaTopicsConnector,
+            endpoint=f"127.0.0.1:{free_port()}",
+            configuration_properties={"requestTimeoutSeconds": 2},
+        )
+    assert not isinstance(failure.value, ConnectorConfigurationError)  # FAILED and retried, not CONFIG_FAILED
