@@ -118,9 +118,10 @@ class KafkaBroker:
             "-cp",
             f"{self.libs}/*",
         ]
+        # `--cluster-id=<id>`: an id may begin with "-", which kafka-storage would take for an option
         cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         formatted = subprocess.run(
-            [*java, "kafka.tools.StorageTool", "format", "-t", cluster, "-c", str(config)],
+            [*java, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster}", "-c", str(config)],
             capture_output=True,
             text=True,
             timeout=120,

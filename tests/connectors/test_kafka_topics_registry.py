@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from metaferry_runtime.connectors.kafka_topics import KafkaTopicsConnector
+from metaferry_runtime.resource.spec import DeletionDetection
 from metaferry_runtime.sdk import ConnectorError
 from metaferry_runtime.testing import (
     ConnectorHarness,
@@ -103,7 +104,7 @@ def registry() -> Iterator[Registry]:
 def catalogue(
     connector_harness: HarnessFactory, kafka_broker: KafkaBroker, topics: Topics, registry: Registry
 ) -> Callable[..., Driven]:
-    def make(*, config: dict[str, Any] | None = None, password: str = REGISTRY_PASSWORD) -> Driven:
+    def make(*, config: dict[str, Any] | None = None, password: str = REGISTRY_PASSWORD, **kwargs: Any) -> Driven:
         properties = {
             "includeTopics": [f"{topics.prefix}\\..*"],
             "schemaRegistryUrl": registry.url,
@@ -115,6 +116,7 @@ def catalogue(
             endpoint=kafka_broker.bootstrap,
             configuration_properties=properties,
             secrets={"schemaRegistryPassword": password},
+            **kwargs,
         )
 
     return make
@@ -223,6 +225,24 @@ def test_a_new_schema_version_adds_its_field_and_a_deleted_subject_is_archived(
     assert element_named(harness, value).properties["versionNumber"] == "2"
     assert f"{value}::channel" in elements_under(harness, "EventSchemaAttribute", value + "::")
     assert set(elements_under(harness, "EventType", f"{cluster_name(kafka_broker)}/{orders}::")) == {value}
+
+
+def test_a_deleted_topic_takes_its_event_types_and_attributes_with_it(
+    catalogue: Callable[..., Driven], topics: Topics, registry: Registry, kafka_broker: KafkaBroker
+) -> None:
+    orders = topics.create("orders")
+    topics.create("other")
+    registry.register(f"{orders}-value", ORDER_AVRO)
+    harness = catalogue(deletion_detection=DeletionDetection(max_archive_percent=100))  # most of what it owns goes
+    harness.refresh()
+    topic = f"{cluster_name(kafka_broker)}/{orders}"
+    assert element_named(harness, f"{topic}::EventTypeList").type_name == "EventTypeList"
+
+    topics.delete("orders")
+    harness.refresh()
+    for type_name in ("Topic", "EventTypeList", "EventType", "EventSchemaAttribute"):
+        assert elements_under(harness, type_name, topic) == {}, type_name
+    assert_refresh_writes_nothing(harness)
 
 
 def test_a_registry_that_refuses_the_credentials_fails_the_refresh_naming_the_status(

@@ -17,7 +17,7 @@ from metaferry_runtime.connectors.kafka_topics.plan import DIGEST_KEY, TOPIC_TYP
 from metaferry_runtime.sdk import ElementUpsert
 from metaferry_runtime.sdk.contexts.topic import TopicIntegratorContext
 
-DETECTED_TYPES = ("Topic", "EventType", "EventSchemaAttribute", "DeployedSoftwareComponent")
+DETECTED_TYPES = ("Topic", "EventTypeList", "EventType", "EventSchemaAttribute", "DeployedSoftwareComponent")
 UNCHANGED = "UNCHANGED"
 
 
@@ -55,6 +55,8 @@ def _write_all(context: TopicIntegratorContext, plan: Plan, broker_properties: d
         by_topic[topic].append(ElementUpsert(name, properties))
     for topic, upserts in by_topic.items():
         changed += _record(guids, upserts, context.upsert_event_types(upserts, parent_guid=guids[topic]))
+    if plan.event_type_lists:  # inserted by the context with the first event type; kept while it has some
+        context.mark_observed_by_names(plan.event_type_lists)
     changed += _write_attributes(context, plan, guids)
     subscribers = [ElementUpsert(name, properties) for name, properties in plan.subscribers.items()]
     created: set[str] = set()

@@ -23,6 +23,7 @@ from metaferry_runtime.connectors.kafka_topics.settings import KafkaTopicsSettin
 
 DIGEST_KEY = "metaferryDigest"
 TOPIC_TYPE = "KafkaTopic"
+EVENT_TYPE_LIST = "EventTypeList"
 
 
 @dataclass
@@ -50,8 +51,20 @@ class Plan:
     def scope(self) -> str:
         return self.broker_name + "/"
 
+    @property
+    def event_type_lists(self) -> list[str]:
+        """The EventTypeList the topic context inserts under each topic that has event types."""
+        return sorted({f"{topic}::{EVENT_TYPE_LIST}" for topic, _ in self.event_types.values()})
+
     def names(self) -> list[str]:
-        return [self.broker_name, *self.topics, *self.event_types, *self.attributes, *self.subscribers]
+        return [
+            self.broker_name,
+            *self.topics,
+            *self.event_type_lists,
+            *self.event_types,
+            *self.attributes,
+            *self.subscribers,
+        ]
 
     def digest(self) -> str:
         canonical = {
