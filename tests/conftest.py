@@ -20,6 +20,7 @@ MARK_BY_FIXTURE = {
     "opa_server": "opa",
     "ldap_directory": "ldap",
     "changing_directory": "ldap",
+    "kafka_broker": "kafka",
 }
 
 

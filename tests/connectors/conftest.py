@@ -23,6 +23,7 @@ from tests.connectors.grafana_server import GRAFANA_TOKEN, GrafanaServer
 from tests.connectors.grafana_server import serving as serving_grafana
 from tests.connectors.openapi_server import DocumentServer, serving
 from tests.connectors.openlineage_client import TOKEN, Receiver, free_port
+from tests.kafka_server import KafkaBroker, KafkaUnavailable, start_kafka
 from tests.ldap_server import Organization, Slapd, SlapdUnavailable, start_slapd
 from tests.opa_server import OpaServer, OpaUnavailable, start_opa
 
@@ -61,6 +62,18 @@ def opa_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpaServer]:
         pytest.fail(str(error), pytrace=False)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+    """A real Apache Kafka broker (KRaft, one node) on loopback for the session, installed by
+    scripts/install-kafka.sh on first use. If it cannot be had the tests fail with the command; never skip."""
+    try:
+        broker = start_kafka(tmp_path_factory.mktemp("kafka"))
+    except KafkaUnavailable as error:
+        pytest.fail(str(error), pytrace=False)
+    yield broker
+    broker.stop()
 
 
 # --- openapi-monitor: real documents from npm packages, and a real HTTP server on loopback -----------------
