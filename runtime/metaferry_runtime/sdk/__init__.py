@@ -6,7 +6,7 @@ from metaferry_runtime.sdk.broker import ENTRY_POINT_GROUP, available_connectors
 from metaferry_runtime.sdk.configuration import ConnectorConfiguration, validate_configuration
 from metaferry_runtime.sdk.connection import Connection
 from metaferry_runtime.sdk.connector import Diagnosis, IntegrationConnector
-from metaferry_runtime.sdk.context import IntegrationContext, RefreshAbandoned
+from metaferry_runtime.sdk.context import IntegrationContext, OutTopicBounds, RefreshAbandoned
 from metaferry_runtime.sdk.contexts._elements import ElementUpsert
 from metaferry_runtime.sdk.errors import (
     ConnectorConfigurationError,
@@ -17,10 +17,15 @@ from metaferry_runtime.sdk.errors import (
     SynchronizationNotPermitted,
 )
 from metaferry_runtime.sdk.messages import MessageCatalogue, numbered
+from metaferry_runtime.sdk.routes import ApiError, ApiRequest, ApiResponse, ApiRoute
 from metaferry_runtime.sdk.targets import CatalogTarget
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "ApiError",
+    "ApiRequest",
+    "ApiResponse",
+    "ApiRoute",
     "AuditMessage",
     "CatalogTarget",
     "ChangeEvent",
@@ -38,6 +43,7 @@ __all__ = [
     "IntegrationContext",
     "InvalidConfiguration",
     "MessageCatalogue",
+    "OutTopicBounds",
     "RefreshAbandoned",
     "Severity",
     "SynchronizationNotPermitted",
