@@ -7,22 +7,29 @@ middle of a catch-up (`search_faults.py`) resumes with no event missed and none 
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from metaferry_runtime.cli import EXIT_OK, main
 from metaferry_runtime.connectors.directory_monitor import DirectoryMonitorConnector
 from metaferry_runtime.connectors.search_indexer import SearchIndexerConnector, SearchIndexerMessages
 from metaferry_runtime.connectors.sqlite_schema import SqliteSchemaConnector
-from metaferry_runtime.repository import MetadataRepository, open_repository
+from metaferry_runtime.repository import MetadataRepository, Page, open_repository
 from metaferry_runtime.sdk import ApiError, ApiRequest, available_connectors
 from metaferry_runtime.search import SearchIndex
 from metaferry_runtime.testing import ConnectorHarness
 from tests.connectors.conftest import wait_until
+from tests.connectors.openlineage_client import free_port
+from tests.connectors.search_faults import CRASH_EXIT_CODE
 
 Indexer = ConnectorHarness[SearchIndexerConnector]
 
@@ -78,6 +85,13 @@ def start_indexer(repository_url: str, index_dir: Path, **configuration: Any) ->
 def wait_caught_up(indexer: Indexer, repository: MetadataRepository) -> None:
     head = repository.head_sequence()
     wait_until(lambda: indexer.connector.indexed_through >= head, what=f"the index to reach event {head}")
+
+
+def active_guids(repository: MetadataRepository) -> set[str]:
+    with repository.reader() as reader:
+        found = reader.find_elements(page=Page(page_size=10_000))
+    assert len(found) < 10_000
+    return {element.guid for element in found}
 
 
 def search(indexer: Indexer, **query: str) -> dict[str, Any]:
@@ -174,8 +188,7 @@ def test_a_cursor_older_than_the_out_topic_rebuilds_from_the_repository(
         assert "no longer in the out topic" in rebuilt[0].text
         assert qualified_names(search(indexer, q="refunds"))[0].endswith("/refunds.csv")
         assert not [n for n in qualified_names(search(indexer, q="orders.csv")) if n.endswith("/orders.csv")]
-        with repository.reader() as reader:
-            active = {element.guid for element in reader.find_elements(page=None)}
+        active = active_guids(repository)
         guids = indexer.connector.index.guids()
         assert sorted(guids) == sorted(active)
 
@@ -223,3 +236,141 @@ def test_reapplying_events_changes_nothing(
         )
         assert sorted(indexer.connector.index.guids()) == before
         assert SearchIndex(index_dir, writable=False).count() == len(before)
+
+
+# --- crashes and the runtime's HTTP API, in real processes ------------------------------------------------------
+MANIFEST = """
+apiVersion: metaferry.io/v1alpha1
+kind: IntegrationConnector
+metadata: {{name: {name}}}
+spec:
+  integrationService: search
+  connector: {connector}
+  permittedSynchronization: TO_THIRD_PARTY
+  connection:
+    endpoint: {index}
+    configurationProperties: {{eventsPerCommit: {per_commit}, gatherSeconds: 0}}
+"""
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FILES, REVISED = 1200, 400
+
+
+def catalogue_files(repository: MetadataRepository, directory: str, count: int) -> None:
+    """`count` DataFiles under `directory`, then a description on the first REVISED: creates and updates."""
+    from metaferry_runtime.sdk import ElementUpsert
+    from metaferry_runtime.sdk.contexts import create_context
+    from metaferry_runtime.sdk.contexts.files import FilesIntegratorContext
+
+    context = create_context(
+        "files", repository=repository, connector_name="bulk", metadata_source_qualified_name="bulk-files"
+    )
+    assert isinstance(context, FilesIntegratorContext)
+    try:
+        for start in range(0, count, 300):
+            upserts = [
+                ElementUpsert(f"file://{directory}/part-{n:05d}.csv", {"name": f"part-{n:05d}.csv"}, "CSVFile")
+                for n in range(start, min(count, start + 300))
+            ]
+            with context.change_batch():
+                context.upsert_data_files(upserts)
+        with context.change_batch():
+            context.upsert_data_files(
+                [
+                    ElementUpsert(
+                        f"file://{directory}/part-{n:05d}.csv",
+                        {"name": f"part-{n:05d}.csv", "description": "revised by the steward"},
+                        "CSVFile",
+                    )
+                    for n in range(REVISED)
+                ]
+            )
+    finally:
+        context.disconnect()
+
+
+def run_runtime(
+    manifest: Path, url: str, *, env: dict[str, str], listen: str = "127.0.0.1:0"
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "metaferry_runtime.cli", "run", str(manifest), "--repository", url, "--listen", listen],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **env},
+    )
+
+
+@pytest.mark.parametrize("mode", ["between", "inside"])
+def test_a_process_killed_mid_catch_up_resumes_with_no_event_missed_or_indexed_twice(
+    mode: str, tmp_path: Path, repository_url: str, repository: MetadataRepository, index_dir: Path
+) -> None:
+    catalogue_files(repository, str(tmp_path / "landing"), FILES)
+    head = repository.head_sequence()
+    manifest = tmp_path / "crashing.yaml"
+    connector = "tests.connectors.search_faults:CrashingIndexer"
+    manifest.write_text(MANIFEST.format(name="crashing", connector=connector, index=index_dir, per_commit=100))
+    process = run_runtime(manifest, repository_url, env={"SEARCH_CRASH_AFTER_COMMITS": "4", "SEARCH_CRASH_MODE": mode})
+    try:
+        _, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == CRASH_EXIT_CODE, err.decode()[-2000:]
+
+    crashed = SearchIndex(index_dir, writable=False)
+    cursor = crashed.cursor()
+    assert cursor is not None
+    assert 0 < cursor < head  # it died part of the way through
+    covered = {event.element.guid for event in repository.events_since(0, limit=cursor) if event.element}
+    assert len(covered) == crashed.count()  # what the committed cursor covers, no more, no less
+    assert len(crashed.guids()) == len(set(crashed.guids()))
+
+    with start_indexer(repository_url, index_dir) as indexer:
+        assert indexer.connector.indexed_through == cursor  # resumed from the cursor
+        wait_caught_up(indexer, repository)
+        assert indexer.connector.rebuilds == 0
+        guids = indexer.connector.index.guids()
+        active = active_guids(repository)
+        assert len(guids) == len(set(guids)) == FILES  # none twice
+        assert set(guids) == active  # none missed
+        revised = indexer.connector.index.search('"revised by the steward"', limit=FILES).hits
+        assert len(revised) == REVISED  # the updates after the creations were not missed either
+
+
+def test_the_runtime_serves_search_on_its_http_api(
+    catalogued: dict[str, Any], tmp_path: Path, repository_url: str, repository: MetadataRepository, index_dir: Path
+) -> None:
+    manifest = tmp_path / "search.yaml"
+    manifest.write_text(MANIFEST.format(name="search", connector="search-indexer", index=index_dir, per_commit=1000))
+    port = free_port()
+    process = run_runtime(manifest, repository_url, env={}, listen=f"127.0.0.1:{port}")
+    base = f"http://127.0.0.1:{port}"
+    head = repository.head_sequence()
+    try:
+
+        def caught_up() -> bool:
+            try:
+                response = httpx.get(f"{base}/search", params={"q": "orders"}, timeout=5)
+            except httpx.TransportError:
+                return False
+            return response.status_code == 200 and response.json()["indexedThrough"] >= head
+
+        wait_until(caught_up, timeout=60, what="the runtime's /search to cover the repository")
+        found = httpx.get(f"{base}/search", params={"q": "customer_id", "type": "RelationalColumn"}).json()
+        assert found["hits"][0]["qualifiedName"].endswith("orders#customer_id")
+        assert "<b>customer</b>" in found["hits"][0]["highlights"]["name"]
+        scores = [hit["score"] for hit in httpx.get(f"{base}/search", params={"q": "orders"}).json()["hits"]]
+        assert scores == sorted(scores, reverse=True) and len(scores) > 1
+        refused = httpx.get(f"{base}/search")
+        assert refused.status_code == 400
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert "q is required" in refused.json()["detail"]
+        assert httpx.get(f"{base}/nowhere").status_code == 404
+        assert httpx.post(f"{base}/search").status_code == 405
+        assert httpx.post(f"{base}/healthz").status_code == 405  # the runtime's own paths keep their methods
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
