@@ -265,7 +265,7 @@ def _elements(args: argparse.Namespace) -> int:
 def _search(args: argparse.Namespace) -> int:
     import json
 
-    from metaferry_runtime.search import SearchIndex, SearchIndexError
+    from metaferry_runtime.sdk.search import SearchIndex, SearchIndexError
 
     if not 1 <= args.limit <= 1000:
         return _fail("--limit must be from 1 to 1000", EXIT_BAD_INPUT)

@@ -25,7 +25,7 @@ from metaferry_runtime.connectors.search_indexer import SearchIndexerConnector, 
 from metaferry_runtime.connectors.sqlite_schema import SqliteSchemaConnector
 from metaferry_runtime.repository import MetadataRepository, Page, open_repository
 from metaferry_runtime.sdk import ApiError, ApiRequest, available_connectors
-from metaferry_runtime.search import SearchIndex
+from metaferry_runtime.sdk.search import SearchIndex
 from metaferry_runtime.testing import ConnectorHarness
 from tests.connectors.conftest import wait_until
 from tests.connectors.openlineage_client import free_port

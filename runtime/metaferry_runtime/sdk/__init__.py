@@ -1,7 +1,7 @@
 """What connector authors import: the connector base class, the Connection, the contexts and the errors."""
 
 from metaferry_runtime.audit.messages import AuditMessage, Severity
-from metaferry_runtime.repository import ChangeEvent, ChangeKind, Element
+from metaferry_runtime.repository import ChangeEvent, ChangeKind, Element, InstanceStatus
 from metaferry_runtime.sdk.broker import ENTRY_POINT_GROUP, available_connectors, create_connector
 from metaferry_runtime.sdk.configuration import ConnectorConfiguration, validate_configuration
 from metaferry_runtime.sdk.connection import Connection
@@ -39,6 +39,7 @@ __all__ = [
     "Element",
     "ElementUpsert",
     "EngageNotImplemented",
+    "InstanceStatus",
     "IntegrationConnector",
     "IntegrationContext",
     "InvalidConfiguration",

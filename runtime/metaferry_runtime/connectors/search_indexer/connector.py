@@ -2,7 +2,7 @@
 
 An out-topic listener of the search service: every connector's elements, not only its own, are indexed
 (qualified name, display name, description, type with its supertypes, metadata collection, guid, other
-properties; see `metaferry_runtime.search.documents`). The index lives in the directory named by
+properties; see `metaferry_runtime.sdk.search.documents`). The index lives in the directory named by
 `spec.connection.endpoint` (a PersistentVolume in the cluster) and holds, in the same commit as the
 changes, the sequence of the last out-topic event it covers (`search.index` says why that makes a crash
 harmless).
@@ -23,6 +23,7 @@ Queries: `GET /search?q=TEXT&type=TYPE&limit=N` on the runtime's HTTP API (`api_
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -31,12 +32,12 @@ from pathlib import Path
 
 from metaferry_runtime.connectors.search_indexer.feed import EventFeed, fold
 from metaferry_runtime.connectors.search_indexer.settings import SearchIndexerSettings
-from metaferry_runtime.repository import ChangeEvent
 from metaferry_runtime.sdk import (
     ApiError,
     ApiRequest,
     ApiResponse,
     ApiRoute,
+    ChangeEvent,
     ConnectorConfigurationError,
     ConnectorError,
     ContextDisconnected,
@@ -47,7 +48,7 @@ from metaferry_runtime.sdk import (
     numbered,
 )
 from metaferry_runtime.sdk.contexts.search import SearchIntegratorContext
-from metaferry_runtime.search import SearchIndex, SearchIndexError, index_directory
+from metaferry_runtime.sdk.search import SearchIndex, SearchIndexError, catching_up, index_directory
 
 logger = logging.getLogger(__name__)
 
@@ -206,16 +207,25 @@ class SearchIndexerConnector(IntegrationConnector[SearchIntegratorContext]):
 
     # --- the indexing thread ----------------------------------------------------------------------------------
     def _run(self) -> None:
+        with contextlib.ExitStack() as backlog:
+            self._index_until_stopped(backlog)
+
+    def _index_until_stopped(self, backlog: contextlib.ExitStack) -> None:
+        """While it catches up (each batch full) the garbage collector runs less often, as during a refresh:
+        decoding a backlog of events allocates hundreds of thousands of objects that reference counting frees."""
         retry = RETRY_FIRST
         pending: list[ChangeEvent] = []  # a batch whose commit failed: tried again before anything else
         while not self._stopping.is_set():
             try:
                 if not self._listening:
+                    backlog.enter_context(catching_up())
                     self._subscribe()
                 if not pending:
                     pending = self.feed.take(
                         limit=self._settings.events_per_commit, wait=IDLE_WAIT, gather=self._settings.gather_seconds
                     )
+                    if len(pending) < self._settings.events_per_commit:
+                        backlog.close()  # caught up: collections as usual
                 if pending:
                     self._index_batch(pending)
                     pending = []

@@ -13,7 +13,7 @@ import queue
 import threading
 from collections.abc import Sequence
 
-from metaferry_runtime.repository import ChangeEvent, ChangeKind, Element, InstanceStatus
+from metaferry_runtime.sdk import ChangeEvent, ChangeKind, Element, InstanceStatus
 
 #: Seconds between a blocked put's looks at whether the indexer is stopping.
 PUT_POLL_SECONDS = 0.2

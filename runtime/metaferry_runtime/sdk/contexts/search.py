@@ -8,6 +8,7 @@ permittedSynchronization, is refused with SynchronizationNotPermitted.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from metaferry_runtime.repository import Element, Page, Relationship, TypeErrorInRepository
 from metaferry_runtime.sdk.contexts._elements import ElementContext, ElementKind, page_of
@@ -21,6 +22,10 @@ class SearchIntegratorContext(ElementContext):
     """Find, fetch and navigate open metadata of every type; write nothing."""
 
     integration_service = "search"
+
+    def __init__(self, **arguments: Any) -> None:
+        super().__init__(**arguments)
+        self._supertypes: dict[str, tuple[str, ...]] = {}
 
     find_elements = ANY_ELEMENT.find()
     get_elements_by_name = ANY_ELEMENT.get_by_name()
@@ -79,10 +84,14 @@ class SearchIntegratorContext(ElementContext):
 
     def supertypes(self, type_name: str) -> tuple[str, ...]:
         """The type followed by its ancestors, nearest first (just the type when the registry does not know it)."""
-        try:
-            return self.types.supertypes(type_name)
-        except TypeErrorInRepository:
-            return (type_name,)
+        known = self._supertypes.get(type_name)
+        if known is None:
+            try:
+                known = self.types.supertypes(type_name)
+            except TypeErrorInRepository:
+                known = (type_name,)
+            self._supertypes[type_name] = known
+        return known
 
     def _check_writable(self, action: str) -> None:
         self._check_usable()

@@ -21,8 +21,8 @@ from typing import Any
 import tantivy
 
 from metaferry_runtime.repository import Element
-from metaferry_runtime.search import documents
-from metaferry_runtime.search.documents import Supertypes
+from metaferry_runtime.sdk.search import documents
+from metaferry_runtime.sdk.search.documents import Supertypes
 
 #: The index lives in this subdirectory of the configured directory: a new format gets a new one.
 INDEX_SUBDIRECTORY = f"v{documents.FORMAT_VERSION}"

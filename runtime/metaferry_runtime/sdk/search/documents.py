@@ -68,7 +68,7 @@ def build_schema() -> tantivy.Schema:
 
 def element_fields(element: Element, supertypes: Supertypes) -> dict[str, Any]:
     """The document of one element, as the field values `tantivy.Document` takes."""
-    properties = element.effective_properties
+    properties = element.properties if not element.curated_properties else element.effective_properties
     name = next((str(properties[key]) for key in _NAME_KEYS if properties.get(key)), "")
     description = properties.get("description")
     return {
