@@ -374,3 +374,13 @@ def test_the_runtime_serves_search_on_its_http_api(
         finally:
             if process.poll() is None:
                 process.kill()
+
+
+def test_out_topic_bounds_tell_when_events_after_a_position_are_gone() -> None:
+    from metaferry_runtime.sdk import OutTopicBounds
+
+    assert OutTopicBounds(first=None, head=0).holds_after(0)  # a new repository
+    assert OutTopicBounds(first=1, head=50).holds_after(0)  # nothing pruned
+    assert OutTopicBounds(first=41, head=50).holds_after(40)  # pruned up to the position: nothing missed
+    assert not OutTopicBounds(first=42, head=50).holds_after(40)  # event 41 may have been pruned
+    assert not OutTopicBounds(first=1, head=50).holds_after(60)  # past the head: another repository
