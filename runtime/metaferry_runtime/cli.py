@@ -23,6 +23,7 @@ EXIT_REPOSITORY_UNAVAILABLE = 3
 
 REPOSITORY_ENV = "METAFERRY_REPOSITORY_URL"
 LISTEN_HOST_ENV = "METAFERRY_LISTEN_HOST"
+SEARCH_INDEX_ENV = "METAFERRY_SEARCH_INDEX"
 DEFAULT_REPOSITORY = "sqlite:///metaferry.db"
 DEFAULT_PORT = 8080
 SECRETS_DIR_HELP = f"directory of secured properties, one file per key (default ${SECRETS_DIR_ENV})"
@@ -40,6 +41,7 @@ environment:
   METAFERRY_API_TOKEN          the bearer token itself (when no token file is given)
   {SECRETS_DIR_ENV}        directory of secured properties (one file per key), when {SECRETS_DIR_FLAG} is not given
   {LISTEN_HOST_ENV}        host to listen on when --listen is not given (default 0.0.0.0)
+  {SEARCH_INDEX_ENV}      the search index directory of `search` when --index is not given
 """
 
 
@@ -96,6 +98,18 @@ def build_parser() -> argparse.ArgumentParser:
     elements.add_argument("--archived", action="store_true", help="include archived elements")
     elements.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
 
+    search = commands.add_parser("search", help="query the search-indexer's full-text index, without a runtime")
+    search.add_argument("text", metavar="TEXT", help='words, "a phrase", -excluded, or field:word')
+    search.add_argument("--type", dest="type_name", help="only elements of this type (and its subtypes)")
+    search.add_argument(
+        "--index",
+        metavar="DIR",
+        default=os.environ.get(SEARCH_INDEX_ENV, "."),
+        help=f"the search-indexer's endpoint directory (default ${SEARCH_INDEX_ENV} or the current directory)",
+    )
+    search.add_argument("--limit", type=int, default=10, help="at most this many (default 10)")
+    search.add_argument("--output", choices=("table", "json"), default="table", help="json: with scores, highlights")
+
     connectors = commands.add_parser(
         "connectors", help="list the installed connectors: service, description, configuration properties"
     )
@@ -107,7 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"run": _run, "check": _check, "elements": _elements, "connectors": _connectors}[args.command]
+    handler = {
+        "run": _run,
+        "check": _check,
+        "elements": _elements,
+        "search": _search,
+        "connectors": _connectors,
+    }[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:
@@ -239,6 +259,30 @@ def _elements(args: argparse.Namespace) -> int:
     for line in _table(rows):
         print(line)
     print(f"({len(found)} element{'s' if len(found) != 1 else ''})")
+    return EXIT_OK
+
+
+def _search(args: argparse.Namespace) -> int:
+    import json
+
+    from metaferry_runtime.sdk.search import SearchIndex, SearchIndexError
+
+    if not 1 <= args.limit <= 1000:
+        return _fail("--limit must be from 1 to 1000", EXIT_BAD_INPUT)
+    try:
+        results = SearchIndex(args.index, writable=False).search(args.text, type_name=args.type_name, limit=args.limit)
+    except SearchIndexError as error:
+        return _fail(str(error), EXIT_BAD_INPUT)
+    if args.output == "json":
+        print(json.dumps(results.to_wire(), indent=2))
+        return EXIT_OK
+    for problem in results.problems:
+        print(f"metaferry-runtime: part of the query was ignored: {problem}", file=sys.stderr)
+    rows = [("SCORE", "TYPE", "QUALIFIED NAME", "OWNER")]
+    rows += [(f"{hit.score:.2f}", hit.type_name, hit.qualified_name, hit.metadata_collection) for hit in results.hits]
+    for line in _table(rows):
+        print(line)
+    print(f"({len(results.hits)} hit{'s' if len(results.hits) != 1 else ''})")
     return EXIT_OK
 
 

@@ -220,3 +220,18 @@ def test_concurrent_writers_never_make_a_listener_skip_an_event(repository: Meta
     unregister()
     committed = [event.sequence for event in repository.events_since(0, limit=1000)]
     assert received == committed
+
+
+def test_pruning_drops_the_oldest_events_but_never_the_last(repository: MetadataRepository) -> None:
+    assert (repository.first_sequence(), repository.head_sequence()) == (None, 0)
+    assert repository.prune_events(100) == 0  # nothing to prune
+    _write(repository, ["file:///p1", "file:///p2", "file:///p3"])
+    first, head = repository.first_sequence(), repository.head_sequence()
+    assert first is not None and head == first + 2
+    assert repository.prune_events(first + 1) == 1
+    assert repository.first_sequence() == first + 1
+    assert repository.prune_events(head + 10) == 1  # the last event stays: readers still see how far behind they are
+    assert repository.first_sequence() == repository.head_sequence() == head
+    assert [event.sequence for event in repository.events_since(0)] == [head]
+    _write(repository, ["file:///p4"])
+    assert repository.head_sequence() > head  # sequences go on after a prune

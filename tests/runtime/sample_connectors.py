@@ -9,6 +9,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -17,6 +18,10 @@ from pydantic import Field, StrictBool
 
 from metaferry_runtime.audit import AuditMessage, Severity
 from metaferry_runtime.sdk import (
+    ApiError,
+    ApiRequest,
+    ApiResponse,
+    ApiRoute,
     CatalogTarget,
     Connection,
     ConnectorConfiguration,
@@ -375,3 +380,27 @@ class TargetConfigurationConnector(IntegrationConnector[Any]):
 
     def refresh(self) -> None:
         pass
+
+
+class RoutingConnector(IntegrationConnector[Any]):
+    """Serves paths on the runtime's API: an echo, one behind the token, one that fails, one that refuses."""
+
+    def refresh(self) -> None:
+        pass
+
+    def api_routes(self) -> Sequence[ApiRoute]:
+        def echo(request: ApiRequest) -> ApiResponse:
+            return ApiResponse({"method": request.method, "query": dict(request.query)})
+
+        def fail(request: ApiRequest) -> ApiResponse:
+            raise RuntimeError("the handler broke")
+
+        def refuse(request: ApiRequest) -> ApiResponse:
+            raise ApiError(422, f"cannot use {request.query.get('x')}")
+
+        return [
+            ApiRoute("GET", "/echo", echo),
+            ApiRoute("GET", "/guarded", echo, requires_token=True),
+            ApiRoute("GET", "/fail", fail),
+            ApiRoute("GET", "/refuse", refuse),
+        ]

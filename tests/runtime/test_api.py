@@ -129,3 +129,38 @@ async def test_audit_endpoint_returns_recent_records(client: TestClient) -> None
     records = await (await client.get("/audit?limit=3")).json()
     assert len(records) == 3
     assert all(r["messageId"].startswith("METAFERRY-RUNTIME-") for r in records)
+
+
+async def test_paths_the_connector_adds_are_served_beside_the_runtimes_own(repository: MetadataRepository) -> None:
+    runtime = ConnectorRuntime(resource=make_resource("RoutingConnector"), repository=repository)
+    await runtime.start()
+    try:
+        async with TestClient(TestServer(RuntimeApi(runtime, token=TOKEN).app)) as client:
+            echoed = await client.get("/echo", params={"q": "orders"})
+            assert echoed.status == 200
+            assert await echoed.json() == {"method": "GET", "query": {"q": "orders"}}
+            assert (await client.get("/guarded")).status == 401
+            assert (await client.get("/guarded", headers=AUTH)).status == 200
+            refused = await client.get("/refuse", params={"x": "this"})
+            assert refused.status == 422
+            assert (await refused.json())["detail"] == "cannot use this"
+            failed = await client.get("/fail")
+            assert failed.status == 500
+            assert "the handler broke" in (await failed.json())["detail"]
+            assert (await client.post("/echo")).status == 405
+            assert (await client.get("/nowhere")).status == 404
+            assert (await client.get("/status")).status == 200  # the runtime's own paths come first
+    finally:
+        await runtime.shutdown()
+
+
+async def test_connector_paths_answer_503_while_no_connector_runs(repository: MetadataRepository) -> None:
+    runtime = ConnectorRuntime(resource=make_resource("BadConfigConnector"), repository=repository)
+    await runtime.start()
+    try:
+        async with TestClient(TestServer(RuntimeApi(runtime, token=TOKEN).app)) as client:
+            response = await client.get("/search", params={"q": "x"})
+            assert response.status == 503
+            assert "CONFIG_FAILED" in (await response.json())["detail"]
+    finally:
+        await runtime.shutdown()

@@ -8,8 +8,10 @@ refused, never open.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -22,10 +24,13 @@ from metaferry_runtime.lifecycle import ConnectorRuntime
 from metaferry_runtime.lifecycle.engine import RefreshRefused
 from metaferry_runtime.report import RestartAccepted
 from metaferry_runtime.resource.base import KubeModel
+from metaferry_runtime.sdk import ApiError, ApiRequest
 
 API_TOKEN_ENV = "METAFERRY_API_TOKEN"
 API_TOKEN_FILE_ENV = "METAFERRY_API_TOKEN_FILE"
 MAX_BODY_BYTES = 16 * 1024
+
+log = logging.getLogger(__name__)
 
 
 class RefreshRequest(KubeModel):
@@ -66,8 +71,17 @@ class RuntimeApi:
                 web.get("/audit", self.audit),
                 web.post("/refresh", self.refresh),
                 web.post("/restart", self.restart),
+                # Last, so the runtime's own paths win: what the running connector serves (sdk.routes).
+                web.route("*", "/{path:.*}", self.connector_route),
             ]
         )
+
+        self._own_methods: dict[str, str] = {}
+        for route in self.app.router.routes():
+            path = route.resource.canonical if route.resource is not None else ""
+            if route.method != "*" and path:
+                methods = {*self._own_methods.get(path, "").split(", "), route.method} - {""}
+                self._own_methods[path] = ", ".join(sorted(methods))
 
     async def healthz(self, request: web.Request) -> web.Response:
         """Liveness: the process and its event loop answer. Connector failures do not fail it: the runtime
@@ -119,6 +133,33 @@ class RuntimeApi:
             return _problem(409, str(error))
         return _json(RestartAccepted(restart_count=number).to_wire(), status=202)
 
+    async def connector_route(self, request: web.Request) -> web.Response:
+        """A path the running connector serves, its handler called on a worker thread."""
+        own = self._own_methods.get(request.path)
+        if own:  # a path of the runtime's own, with another method
+            return _problem(405, f"{request.method} is not allowed on {request.path}", headers={"Allow": own})
+        routes = self.runtime.connector_api_routes()
+        if routes is None:
+            return _problem(503, f"the connector is not running (status {self.runtime.status.value})")
+        matching = [route for route in routes if route.path == request.path]
+        route = next((route for route in matching if route.method.upper() == request.method), None)
+        if route is None:
+            if matching:
+                allowed = ", ".join(sorted({route.method.upper() for route in matching}))
+                return _problem(405, f"{request.method} is not allowed on {request.path}", headers={"Allow": allowed})
+            return _problem(404, f"no such path: {request.path}")
+        if route.requires_token and (refused := self._authorize(request)) is not None:
+            return refused
+        call = ApiRequest(method=request.method, path=request.path, query=dict(request.query))
+        try:
+            response = await asyncio.to_thread(route.handler, call)
+        except ApiError as error:
+            return _problem(error.status, self.runtime.masker.mask(error.detail))
+        except Exception as error:
+            log.exception("%s %s failed", request.method, request.path)
+            return _problem(500, self.runtime.masker.mask(f"{type(error).__name__}: {error}"))
+        return _json(response.body, status=response.status)
+
     def _authorize(self, request: web.Request) -> web.Response | None:
         header = request.headers.get("Authorization", "")
         scheme, _, presented = header.partition(" ")
@@ -151,4 +192,12 @@ def _problem(status: int, detail: str, *, headers: dict[str, str] | None = None)
     return web.Response(text=json.dumps(body), status=status, content_type="application/problem+json", headers=headers)
 
 
-_TITLES = {400: "Bad Request", 401: "Unauthorized", 409: "Conflict"}
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}

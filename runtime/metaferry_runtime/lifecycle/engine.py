@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 
 from metaferry_runtime.audit import RuntimeMessages
 from metaferry_runtime.lifecycle.steps import LifecycleSteps
@@ -31,6 +32,7 @@ from metaferry_runtime.report import (
     RefreshAccepted,
     RefreshRecord,
 )
+from metaferry_runtime.sdk import ApiRoute
 
 HEALTHY = (ConnectorStatus.WAITING, ConnectorStatus.REFRESHING, ConnectorStatus.RUNNING)
 # disconnect() is called even when running work used up the grace, and given this long at least.
@@ -64,6 +66,14 @@ class ConnectorRuntime(LifecycleSteps):
     def is_ready(self) -> bool:
         """Ready = the connector started and is not failed; what `/readyz` reports."""
         return self._status.status in HEALTHY and not self._stopping
+
+    def connector_api_routes(self) -> Sequence[ApiRoute] | None:
+        """The routes the running connector adds to the HTTP API; None while no started connector runs (before
+        start() succeeded, failed, stopping), so the API answers 503 instead of asking a dead instance."""
+        incarnation = self._incarnation
+        if incarnation is None or not self.is_ready:
+            return None
+        return incarnation.connector.api_routes()
 
     def launch(self) -> asyncio.Task[None]:
         """Begin the lifecycle on the supervisor task and return at once.

@@ -255,4 +255,14 @@ class MetadataRepository(abc.ABC):
         """The sequence of the last committed event (0 when there is none): where `events_since` resumes."""
 
     @abc.abstractmethod
+    def first_sequence(self) -> int | None:
+        """The sequence of the oldest event the out topic still holds (None when it holds none). A reader whose
+        last processed sequence is below `first_sequence() - 1` may have missed pruned events."""
+
+    @abc.abstractmethod
+    def prune_events(self, before_sequence: int) -> int:
+        """Delete the events with a sequence below `before_sequence`, never the last one (so `head_sequence` and
+        `first_sequence` keep telling a reader how far it is behind); returns how many were deleted."""
+
+    @abc.abstractmethod
     def close(self) -> None: ...

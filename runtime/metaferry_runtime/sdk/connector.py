@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from metaferry_runtime.sdk.configuration import ConnectorConfiguration
     from metaferry_runtime.sdk.connection import Connection
     from metaferry_runtime.sdk.context import IntegrationContext
+    from metaferry_runtime.sdk.routes import ApiRoute
 
 ContextT = TypeVar("ContextT", bound="IntegrationContext")
 
@@ -89,6 +90,11 @@ class IntegrationConnector(Generic[ContextT]):
         """`check` calls this once the connector is configured, before start(): the connector's own steps
         (reach the server, its version, privileges on each target), so a user sees which part fails before
         start() reports only the first error. A failed step ends the check. Default: no steps."""
+        return ()
+
+    def api_routes(self) -> Sequence[ApiRoute]:
+        """Paths this connector serves on the runtime's HTTP API (see `sdk.routes`), asked for on each request
+        while the connector runs. Default: none."""
         return ()
 
     # --- for connector code ---------------------------------------------------------------------------------

@@ -31,6 +31,21 @@ from metaferry_runtime.sdk.targets import CatalogTarget
 ContextListener = Callable[[ChangeEvent], None]
 
 
+@dataclass(frozen=True)
+class OutTopicBounds:
+    """The oldest event the out topic holds (None: none) and the last committed one (0: none ever)."""
+
+    first: int | None
+    head: int
+
+    def holds_after(self, position: int) -> bool:
+        """True when every event after `position` is still held: none was pruned, and the repository is the one
+        `position` was taken from (a position past the head means it was replaced or reset)."""
+        if position > self.head:
+            return False
+        return self.first is None or position >= self.first - 1
+
+
 class RefreshAbandoned(ContextDisconnected):
     """The runtime gave up on this refresh (timeout or shutdown); the connector's calls are refused."""
 
@@ -162,6 +177,12 @@ class IntegrationContext:
                 listener(event)
 
         self._unregister.append(self._repository.register_listener(deliver, from_sequence=from_sequence))
+
+    def get_out_topic_bounds(self) -> OutTopicBounds:
+        """How much of the out topic the repository still holds: a listener that keeps a durable position
+        compares it with these before resuming (`OutTopicBounds.holds_after`)."""
+        self._check_usable()
+        return OutTopicBounds(first=self._repository.first_sequence(), head=self._repository.head_sequence())
 
     # --- used by the runtime --------------------------------------------------------------------------------
     @contextmanager

@@ -83,6 +83,12 @@ class CountingRepository(MetadataRepository):
     def head_sequence(self) -> int:
         return self.inner.head_sequence()
 
+    def first_sequence(self) -> int | None:
+        return self.inner.first_sequence()
+
+    def prune_events(self, before_sequence: int) -> int:
+        return self.inner.prune_events(before_sequence)
+
     def close(self) -> None:
         """The inner repository belongs to whoever opened it."""
 

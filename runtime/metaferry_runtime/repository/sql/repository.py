@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, text
 
 from metaferry_runtime.repository.errors import RepositoryError
 from metaferry_runtime.repository.interface import EventListener, MetadataRepository, Transaction
@@ -25,7 +25,7 @@ from metaferry_runtime.repository.sql.codec import aware
 from metaferry_runtime.repository.sql.collector import fewer_collections
 from metaferry_runtime.repository.sql.engines import Engines, libpq_dsn, make_engines
 from metaferry_runtime.repository.sql.outtopic import OutTopic
-from metaferry_runtime.repository.sql.schema import ensure_schema, events
+from metaferry_runtime.repository.sql.schema import EVENTS_LOCK_KEY, ensure_schema, events
 from metaferry_runtime.repository.sql.transaction import NOTIFY_CHANNEL, SqlTransaction, database_errors
 from metaferry_runtime.repository.types import TypeRegistry, default_registry
 
@@ -133,6 +133,23 @@ class SqlRepository(MetadataRepository):
         """The sequence of the last committed event (0 when there is none)."""
         with database_errors(), self._engines.read.connect() as conn:
             return int(conn.scalar(select(func.coalesce(func.max(events.c.sequence), 0))) or 0)
+
+    def first_sequence(self) -> int | None:
+        with database_errors(), self._engines.read.connect() as conn:
+            first = conn.scalar(select(func.min(events.c.sequence)))
+        return None if first is None else int(first)
+
+    def prune_events(self, before_sequence: int) -> int:
+        """One transaction under the writers' lock (BEGIN IMMEDIATE on SQLite, the events lock on PostgreSQL),
+        so it never races a commit's events."""
+        with database_errors(), self._engines.write.begin() as conn:
+            if self._engines.is_postgresql:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENTS_LOCK_KEY})
+            head = conn.scalar(select(func.max(events.c.sequence)))
+            if head is None:
+                return 0
+            deleted = conn.execute(delete(events).where(events.c.sequence < min(before_sequence, int(head))))
+            return int(deleted.rowcount or 0)
 
     def _read_events(self, after: int, limit: int) -> list[ChangeEvent]:
         with database_errors(), self._engines.read.connect() as conn:
