@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from metaferry_runtime.repository import MetadataRepository, open_repository
-from metaferry_runtime.resource import IntegrationConnector
+from metaferry_runtime.resource import ConnectorResource
 
 
 @pytest.fixture
@@ -36,11 +36,11 @@ def isolated_logging() -> Iterator[None]:
     sys.excepthook, threading.excepthook = hooks
 
 
-def make_resource(connector: str, *, name: str = "sample", **spec: Any) -> IntegrationConnector:
+def make_resource(connector: str, *, name: str = "sample", **spec: Any) -> ConnectorResource:
     """An IntegrationConnector as a user would write it (camelCase spec keys)."""
     if connector[:1].isupper():
         connector = f"tests.runtime.sample_connectors:{connector}"
-    return IntegrationConnector.model_validate(
+    return ConnectorResource.model_validate(
         {
             "apiVersion": "metaferry.io/v1alpha1",
             "kind": "IntegrationConnector",

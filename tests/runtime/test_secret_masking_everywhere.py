@@ -19,7 +19,7 @@ from urllib.parse import quote
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from metaferry_operator import status
+from metaferry_operator import status_rules
 from metaferry_runtime.api import RuntimeApi
 from metaferry_runtime.audit import MASK, SecretMasker
 from metaferry_runtime.cli import EXIT_CONNECTOR_FAILED, main
@@ -134,15 +134,15 @@ async def test_a_secret_a_connector_leaks_is_masked_in_every_channel_of_the_runt
         }
         await runtime.shutdown()
     channels["logs"] = capsys.readouterr().err
-    observed = status.Observed(
+    observed = status_rules.Observed(
         generation=1,
         suspended=False,
         desired_hash="h",
         pod=builders.pod(),
         report=ConnectorReport.model_validate_json(channels["/status"]),
     )
-    connector_status = status.compute(seen=observed, previous={}, now=builders.NOW)
-    events = status.events(previous={}, new=connector_status)
+    connector_status = status_rules.compute(seen=observed, previous={}, now=builders.NOW)
+    events = status_rules.events(previous={}, new=connector_status)
     channels["IntegrationConnector status"] = json.dumps(connector_status)
     channels["Events"] = "\n".join(event.message for event in events)
     _assert_masked(channels, secret)
