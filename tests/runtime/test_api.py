@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from metaferry_runtime.api import RuntimeApi
 from metaferry_runtime.lifecycle import ConnectorRuntime
+from metaferry_runtime.lifecycle.engine import RestartRefused
 from metaferry_runtime.repository import MetadataRepository
 from tests.runtime import sample_connectors as samples
 from tests.runtime.conftest import eventually, make_resource
@@ -105,6 +106,18 @@ async def test_restart_with_the_token_restarts_the_connector(client: TestClient,
     assert (await response.json())["restartCount"] == 1
     await eventually(lambda: runtime.restart_count == 1 and runtime.refresh_count == 2)
     assert samples.RecordingConnector.calls.count("initialize") == 2
+
+
+async def test_a_restart_requested_while_the_runtime_shuts_down_is_refused_as_a_restart(
+    client: TestClient, runtime: ConnectorRuntime
+) -> None:
+    await runtime.shutdown()
+    with pytest.raises(RestartRefused, match="shutting down"):
+        runtime.request_restart()
+    response = await client.post("/restart", headers=AUTH)
+    assert response.status == 409
+    assert "shutting down" in (await response.json())["detail"]
+    assert runtime.restart_count == 0
 
 
 async def test_without_a_configured_token_mutating_calls_are_refused(runtime: ConnectorRuntime) -> None:
