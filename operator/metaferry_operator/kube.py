@@ -17,15 +17,13 @@ from __future__ import annotations
 import json
 import os
 import ssl
-from typing import Any
 
 import aiohttp
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
 from metaferry_operator import __version__
-
-Json = dict[str, Any]
+from metaferry_operator.json_types import Json
 
 _PLURALS = {
     "ConfigMap": "configmaps",

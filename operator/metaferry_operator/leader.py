@@ -24,13 +24,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from metaferry_operator.config import OperatorConfig
+from metaferry_operator.json_types import Json
 from metaferry_operator.kube import ApiError, KubeClient, KubeError
 
 logger = logging.getLogger(__name__)
-Json = dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from metaferry_operator import rendering, status_rules
-from metaferry_operator.kube import Json
+from metaferry_operator.json_types import Json
 from metaferry_operator.observation import DeploymentObservation, PodObservation
 from metaferry_runtime.report import ConnectorReport
 from metaferry_runtime.resource import ConnectorResource

@@ -31,11 +31,11 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from metaferry_operator import actions, events, kube, metrics, naming, rendering, status_rules
 from metaferry_operator.cache import ChildVersion, Key, WorldCache, child_version
 from metaferry_operator.config import OperatorConfig
+from metaferry_operator.json_types import Json
 from metaferry_operator.observation import PodObservation, current_pod
 from metaferry_operator.reconcile_pass import Pass, Settled, ready_for
 from metaferry_operator.runtime_client import RuntimeAddress, RuntimeClient, RuntimeRefused, RuntimeUnavailable
@@ -43,7 +43,6 @@ from metaferry_runtime.report import ConnectorReport
 from metaferry_runtime.resource import ConnectorResource
 from metaferry_runtime.resource.manifest import ManifestError, parse_manifest
 
-Json = dict[str, Any]
 logger = logging.getLogger(__name__)
 
 RESYNC_SECONDS = 300.0  # re-apply every child this often even without a sign of drift (Strimzi: 120 s)

@@ -30,8 +30,7 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
 from metaferry_operator import naming
-
-Json = dict[str, Any]
+from metaferry_operator.json_types import Json
 
 SAMPLE_DIRECTORY = "/var/lib/metaferry-selftest"
 POLL_SECONDS = 1.0
