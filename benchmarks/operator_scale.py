@@ -113,7 +113,7 @@ def _delete_namespace(api: client.ApiClient, name: str) -> None:
             core.read_namespace(name)
             return False
         except client.ApiException as error:
-            return error.status == 404
+            return kube.is_not_found(error)
 
     common.wait_for(gone, timeout=600, interval=1.0, what=f"namespace {name} deleted")
 

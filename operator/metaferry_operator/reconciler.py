@@ -427,10 +427,8 @@ class ConnectorReconciler:
         )
         try:
             self._written = _status_of(await self.deps.kube.merge_patch(path, {"status": patch}))
-        except kube.ApiError as error:
-            if error.status == 404:
-                raise ConnectorGone() from None
-            raise
+        except kube.NotFound as error:
+            raise ConnectorGone() from error
         metrics.STATUS_WRITES.inc()
         for event in status_rules.events(previous=previous, new=new):
             await self._event(body, event)

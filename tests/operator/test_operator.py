@@ -18,6 +18,7 @@ import httpx
 import pytest
 from kubernetes import client
 
+from metaferry_operator import kube
 from tests.cluster.waiting import wait_for
 from tests.operator.conftest import REPOSITORY, Kubectl, OperatorProcess
 
@@ -113,7 +114,7 @@ class Connectors:
             try:
                 return call(child, self.namespace)
             except client.ApiException as error:
-                if error.status == 404:
+                if kube.is_not_found(error):
                     return None
                 raise
 
