@@ -154,10 +154,10 @@ class KubeClient:
                 headers=self._headers(content_type if content else None),
             ) as response:
                 status, raw = response.status, await response.read()
-        except TimeoutError:
-            raise ApiUnreachable(f"{method} {path} timed out after {self._timeout:g}s") from None
+        except TimeoutError as error:
+            raise ApiUnreachable(f"{method} {path} timed out after {self._timeout:g}s") from error
         except aiohttp.ClientError as error:
-            raise ApiUnreachable(f"{method} {path} failed: {type(error).__name__}: {error}") from None
+            raise ApiUnreachable(f"{method} {path} failed: {type(error).__name__}: {error}") from error
         if status >= 300:
             try:
                 message = json.loads(raw).get("message", raw.decode(errors="replace"))

@@ -6,6 +6,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 from aiohttp import web
 from kubernetes import client as k8s_client
@@ -83,8 +84,9 @@ async def test_answers_and_failures_come_back_as_the_client_s_own_errors(server:
         unused.bind(("127.0.0.1", 0))
         closed_port = unused.getsockname()[1]
     nobody = _client(f"http://127.0.0.1:{closed_port}")
-    with pytest.raises(ApiUnreachable, match="GET /api/v1/namespaces failed: ClientConnectorError"):
+    with pytest.raises(ApiUnreachable, match="GET /api/v1/namespaces failed: ClientConnectorError") as unreachable:
         await nobody.get("/api/v1/namespaces")
+    assert isinstance(unreachable.value.__cause__, aiohttp.ClientConnectorError), "the wrapper keeps its cause"
     await nobody.aclose()
 
 
