@@ -1,4 +1,4 @@
-"""Fixtures for runtime tests: a real SQLite repository and resources built like user manifests."""
+"""Fixtures for runtime tests: the suite's repository on SQLite, and resources built like user manifests."""
 
 from __future__ import annotations
 
@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 
-from metaferry_runtime.repository import MetadataRepository, open_repository
 from metaferry_runtime.resource import ConnectorResource
+from tests.repositories import backend_url
 
 
 @pytest.fixture
-def repository(tmp_path: Path) -> Iterator[MetadataRepository]:
-    repo = open_repository(f"sqlite:///{tmp_path / 'repository.db'}")
-    yield repo
-    repo.close()
+def repository_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """SQLite: most runtime tests are about the engine, not the backend (tests/repositories.py gives the
+    `repository` over it). A test about the database transaction takes both with `@ON_BOTH_BACKENDS`."""
+    return backend_url(request, tmp_path)
 
 
 @pytest.fixture

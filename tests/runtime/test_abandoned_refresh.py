@@ -9,32 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-
-import pytest
 
 from metaferry_runtime.lifecycle import ConnectorRuntime, RuntimeSettings
 from metaferry_runtime.report import ConnectorStatus, RefreshResult
 from metaferry_runtime.repository import MetadataRepository, RepositoryError, open_repository
+from tests.repositories import ON_BOTH_BACKENDS
 from tests.runtime import sample_connectors as samples
 from tests.runtime.conftest import eventually, make_resource
 
 FAST_SHUTDOWN = RuntimeSettings(shutdown_grace=timedelta(seconds=1))
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def repository(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MetadataRepository]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'repository.db'}"
-    else:
-        url = str(request.getfixturevalue("postgres_database"))
-    repository = open_repository(url)
-    yield repository
-    repository.close()
-
-
+@ON_BOTH_BACKENDS
 async def test_a_timed_out_refresh_releases_its_transaction_so_the_next_refresh_runs(
     repository: MetadataRepository,
 ) -> None:
@@ -63,6 +51,7 @@ async def test_a_timed_out_refresh_releases_its_transaction_so_the_next_refresh_
         assert element is not None and element.properties["name"] == "refresh 2"
 
 
+@ON_BOTH_BACKENDS
 async def test_a_write_by_an_abandoned_refresh_fails_instead_of_landing(repository: MetadataRepository) -> None:
     samples.TransactionHoldingConnector.reset()
     runtime = ConnectorRuntime(

@@ -18,6 +18,7 @@ from metaferry_runtime.audit import RuntimeMessages
 from metaferry_runtime.lifecycle import ConnectorRuntime
 from metaferry_runtime.report import ConnectorStatus, RefreshResult
 from metaferry_runtime.repository import InstanceStatus, MetadataRepository
+from tests.repositories import ON_BOTH_BACKENDS
 from tests.runtime.conftest import eventually, make_resource
 
 SOURCE = "test/monitor"
@@ -55,6 +56,7 @@ async def _refresh(runtime: ConnectorRuntime, request_id: str, **kwargs: bool) -
     await eventually(lambda: runtime.refresh_count > before and runtime.status is not ConnectorStatus.REFRESHING)
 
 
+@ON_BOTH_BACKENDS
 async def test_a_tripped_fail_safe_commits_creates_and_updates_and_refuses_only_the_archive(
     repository: MetadataRepository, tree: Path
 ) -> None:
@@ -105,6 +107,7 @@ async def test_a_refresh_that_archives_within_the_fail_safe_reports_no_refusal(
     assert (report.statistics.archived, report.statistics.would_archive, report.archive_refused) == (1, 0, None)
 
 
+@ON_BOTH_BACKENDS
 async def test_confirming_the_archive_archives_on_the_next_refresh(repository: MetadataRepository, tree: Path) -> None:
     runtime = _runtime(repository, tree)
     await runtime.start()
