@@ -19,8 +19,8 @@ import pytest
 from kubernetes import client
 
 from metaferry_operator import kube
-from tests.cluster.waiting import wait_for
 from tests.operator.conftest import REPOSITORY, Kubectl, OperatorProcess
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
 

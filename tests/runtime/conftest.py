@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,12 +46,3 @@ def make_resource(connector: str, *, name: str = "sample", **spec: Any) -> Conne
             "spec": {"integrationService": "files", "connector": connector, **spec},
         }
     )
-
-
-async def eventually(predicate: Callable[[], bool], *, timeout: float = 10.0) -> None:  # noqa: ASYNC109
-    """Wait for a condition with a deadline (real time), yielding to the loop between checks."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.01)

@@ -17,7 +17,8 @@ from metaferry_runtime.report import ConnectorStatus, RefreshResult
 from metaferry_runtime.repository import MetadataRepository, RepositoryError, open_repository
 from tests.repositories import ON_BOTH_BACKENDS
 from tests.runtime import sample_connectors as samples
-from tests.runtime.conftest import eventually, make_resource
+from tests.runtime.conftest import make_resource
+from tests.waiting import wait_for_async
 
 FAST_SHUTDOWN = RuntimeSettings(shutdown_grace=timedelta(seconds=1))
 
@@ -36,7 +37,7 @@ async def test_a_timed_out_refresh_releases_its_transaction_so_the_next_refresh_
     )
     await runtime.start()
     try:
-        await eventually(lambda: runtime.refresh_count >= 2, timeout=30)
+        await wait_for_async(lambda: runtime.refresh_count >= 2, timeout=30)
         report = runtime.report()
         assert report.last_refresh is not None
         assert report.last_refresh.result is RefreshResult.SUCCEEDED, report.last_refresh.error
@@ -63,7 +64,7 @@ async def test_a_write_by_an_abandoned_refresh_fails_instead_of_landing(reposito
     )
     await runtime.start()
     try:
-        await eventually(lambda: runtime.failed_refresh_count == 1, timeout=30)
+        await wait_for_async(lambda: runtime.failed_refresh_count == 1, timeout=30)
         samples.TransactionHoldingConnector.release.set()
         await asyncio.to_thread(samples.TransactionHoldingConnector.late_write_done.wait, 10)
         assert isinstance(samples.TransactionHoldingConnector.late_write_error, RepositoryError)
@@ -97,9 +98,9 @@ async def test_a_refresh_abandoned_while_it_waited_for_the_database_never_calls_
     )
     await runtime.start()
     try:
-        await eventually(lambda: runtime.failed_refresh_count == 1, timeout=30)
+        await wait_for_async(lambda: runtime.failed_refresh_count == 1, timeout=30)
         unlock.set()  # the abandoned refresh's thread now gets its transaction
-        await eventually(lambda: not set(_connector_calls()) - calls_before, timeout=30)
+        await wait_for_async(lambda: not set(_connector_calls()) - calls_before, timeout=30)
         assert "refresh" not in samples.RecordingConnector.calls
     finally:
         unlock.set()

@@ -28,7 +28,8 @@ from metaferry_runtime.logs import configure_logging
 from metaferry_runtime.report import ConnectorReport
 from metaferry_runtime.repository import MetadataRepository
 from tests.operator import builders
-from tests.runtime.conftest import eventually, make_resource
+from tests.runtime.conftest import make_resource
+from tests.waiting import wait_for_async
 
 SECRETS = [
     "hunter2-very-secret",
@@ -124,7 +125,7 @@ async def test_a_secret_a_connector_leaks_is_masked_in_every_channel_of_the_runt
     )
     async with TestClient(TestServer(RuntimeApi(runtime, token=TOKEN).app)) as client:
         await runtime.start()
-        await eventually(lambda: runtime.failed_refresh_count == 1)
+        await wait_for_async(lambda: runtime.failed_refresh_count == 1)
         channels = {
             "audit records": "\n".join(record.to_json() for record in runtime.audit_log.records()),
             "report": runtime.report().model_dump_json(),
