@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -23,14 +23,10 @@ def wait_for(
     what: str = "the condition",
 ) -> T:
     """Call ``condition`` until it returns something truthy and return that, or raise TimeoutError."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
+    poll = _Poll(condition, timeout=timeout, what=what)
+    while (found := poll()) is None:
         time.sleep(interval)
-    raise TimeoutError(_message(what, timeout, last))
+    return found
 
 
 async def wait_for_async(
@@ -41,15 +37,25 @@ async def wait_for_async(
     what: str = "the condition",
 ) -> T:
     """`wait_for` for a coroutine: the event loop runs between checks."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
+    poll = _Poll(condition, timeout=timeout, what=what)
+    while True:  # polling on purpose: the condition is any state of the code under test, not an event
+        if (found := poll()) is not None:
+            return found
         await asyncio.sleep(interval)
-    raise TimeoutError(_message(what, timeout, last))
 
 
-def _message(what: str, timeout: float, last: object) -> str:
-    return f"{what} did not happen within {timeout:g}s (last value: {last!r})"
+class _Poll(Generic[T]):
+    """One check of the condition against the deadline, for both ways of waiting between checks."""
+
+    def __init__(self, condition: Callable[[], T | None], *, timeout: float, what: str) -> None:
+        self._condition, self._timeout, self._what = condition, timeout, what
+        self._deadline = time.monotonic() + timeout
+
+    def __call__(self) -> T | None:
+        """The condition's value when truthy; None to check again; TimeoutError once the deadline passed."""
+        value = self._condition()
+        if value:
+            return value
+        if time.monotonic() >= self._deadline:
+            raise TimeoutError(f"{self._what} did not happen within {self._timeout:g}s (last value: {value!r})")
+        return None
