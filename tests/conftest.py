@@ -1,9 +1,10 @@
 """Shared pytest configuration: the real services (Kubernetes control plane, PostgreSQL) come from plugins.
 
 A test is marked by the tool it needs, and the mark follows from the fixture it uses, so it cannot be
-forgotten: `make unit` leaves out `cluster`, `postgres`, `helm`, `opa` and `ldap`; `make test` (and `.ci/run`)
-installs the tools and runs every test, and there a missing tool fails the test that needs it (helm, OPA,
-slapd and the control plane always, PostgreSQL when CI=true, see tests/postgres.py) instead of leaving it out.
+forgotten: `make unit` leaves out `cluster`, `postgres`, `helm`, `opa`, `ldap`, `kafka` and `datahub`; `make test`
+(and `.ci/run`) installs the tools and runs every test, and there a missing tool fails the test that needs it
+(helm, OPA, slapd and the control plane always, PostgreSQL when CI=true, see tests/postgres.py) instead of
+leaving it out.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ MARK_BY_FIXTURE = {
     "opa_server": "opa",
     "ldap_directory": "ldap",
     "changing_directory": "ldap",
+    "kafka_broker": "kafka",
+    "datahub": "datahub",
 }
 
 

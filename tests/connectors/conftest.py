@@ -1,6 +1,7 @@
 """Fixtures of the connector tests: a real directory tree, the deadline wait the watch-mode tests need, a
 real OPA server, a real OpenLDAP slapd, for openapi-monitor the real-world documents (installed from npm
-packages) and a real HTTP server, and a running openlineage-receiver.
+packages) and a real HTTP server, for grafana-dashboards the dashboards of an npm package and a Grafana API
+server, and a running openlineage-receiver.
 
 Connectors themselves are driven by the test kit (`metaferry_runtime.testing`, whose `connector_harness`
 fixture comes from its pytest plugin), exactly as an outside author's tests drive theirs.
@@ -17,8 +18,12 @@ import pytest
 
 from metaferry_runtime.connectors.openlineage_receiver import OpenLineageReceiverConnector
 from metaferry_runtime.testing import HarnessFactory
+from tests.connectors.datahub_cli import DataHubCli, DataHubUnavailable, install_datahub
+from tests.connectors.grafana_server import GRAFANA_TOKEN, GrafanaServer
+from tests.connectors.grafana_server import serving as serving_grafana
 from tests.connectors.openapi_server import DocumentServer, serving
 from tests.connectors.openlineage_client import TOKEN, Receiver, free_port
+from tests.kafka_server import KafkaBroker, KafkaUnavailable, start_kafka
 from tests.ldap_server import Organization, Slapd, SlapdUnavailable, start_slapd
 from tests.opa_server import OpaServer, OpaUnavailable, start_opa
 
@@ -48,6 +53,28 @@ def opa_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpaServer]:
         pytest.fail(str(error), pytrace=False)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+    """A real Apache Kafka broker (KRaft, one node) on loopback for the session, installed by
+    scripts/install-kafka.sh on first use. If it cannot be had the tests fail with the command; never skip."""
+    try:
+        broker = start_kafka(tmp_path_factory.mktemp("kafka"))
+    except KafkaUnavailable as error:
+        pytest.fail(str(error), pytrace=False)
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def datahub() -> DataHubCli:
+    """DataHub's own CLI (PyPI acryl-datahub) in a cached virtualenv of its own, installed by
+    scripts/install-datahub.sh on first use; if it cannot be installed the tests fail with the command."""
+    try:
+        return install_datahub()
+    except DataHubUnavailable as error:
+        pytest.fail(str(error), pytrace=False)
 
 
 # --- openapi-monitor: real documents from npm packages, and a real HTTP server on loopback -----------------
@@ -130,3 +157,24 @@ def changing_directory(ldap_organization: Organization) -> Iterator[Slapd]:
     server = _slapd(ldap_organization)
     yield server
     server.stop()
+
+
+# --- grafana-dashboards: real dashboards from an npm package, and a Grafana API server on loopback ----------
+@pytest.fixture(scope="session")
+def grafana_package_dashboards() -> Path:
+    """The dashboards scripts/install-grafana-dashboards.sh installs (and prints last); its failure fails the test."""
+    script = Path(__file__).resolve().parents[2] / "scripts" / "install-grafana-dashboards.sh"
+    result = subprocess.run([str(script)], capture_output=True, text=True, timeout=600, check=False)
+    if result.returncode != 0:
+        pytest.fail(
+            f"{script} failed (it needs npm and the npm registry; run it by hand to see why):\n{result.stderr[-2000:]}",
+            pytrace=False,
+        )
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def grafana() -> Iterator[GrafanaServer]:
+    """A Grafana API server on loopback that wants the bearer token GRAFANA_TOKEN."""
+    with serving_grafana(token=GRAFANA_TOKEN) as server:
+        yield server

@@ -9,7 +9,9 @@ AREA = TypeArea(
     element_types=(
         ElementTypeDef.of("EventBroker", "SoftwareCapability", "A capability that hosts topics."),
         ElementTypeDef.of("Topic", "DataSet", topicType=S, topicName=S),
-        ElementTypeDef.of("KafkaTopic", "Topic", partitions=INT, replicas=INT),
+        ElementTypeDef.of(
+            "KafkaTopic", "Topic", partitions=INT, replicas=INT, retentionMs=INT, retentionBytes=INT, cleanupPolicy=S
+        ),
         ElementTypeDef.of("EventTypeList", "ComplexSchemaType", "The event types a topic carries."),
         ElementTypeDef.of("EventType", "ComplexSchemaType"),
         ElementTypeDef.of("EventSchemaAttribute", "SchemaAttribute"),

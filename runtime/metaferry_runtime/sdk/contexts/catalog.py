@@ -1,4 +1,10 @@
-"""Catalog integration service (Egeria's Catalog Integrator): glossaries, data assets and external identifiers.
+"""Catalog integration service (Egeria's Catalog Integrator): glossaries, data assets, their schemas, lineage
+and external identifiers.
+
+As Egeria's asset manager does, the service exchanges whole assets with another catalog: a database's schemas
+(DataContentForDataSet), tables and columns (with the database service's shape), a folder's files (NestedFile),
+a data set's columns (TabularSchemaType -> TabularColumn, as the lineage service's), processes and the
+DataFlow links between them and the data they read and write.
 
 Two-way synchronization with another catalog needs a durable map between the third party's identifiers
 and open metadata GUIDs, and a record of when each pair was last brought in step. As in Egeria, a
@@ -29,6 +35,18 @@ GLOSSARY_TERM = ElementKind("GlossaryTerm", parent=ParentLink("TermAnchor"))
 GLOSSARY_CATEGORY = ElementKind("GlossaryCategory", parent=ParentLink("CategoryAnchor"))
 DATA_ASSET = ElementKind("DataAsset", is_asset=True)
 CONNECTION = ElementKind("Connection")
+PROCESS = ElementKind("Process", is_asset=True)
+DATABASE_TABLE = ElementKind(
+    "RelationalTable", parent=ParentLink("AttributeForSchema", via_schema_type="RelationalDBSchemaType")
+)
+DATABASE_COLUMN = ElementKind("RelationalColumn", parent=ParentLink("NestedSchemaAttribute"))
+DATA_SET_COLUMN = ElementKind(
+    "TabularColumn", parent=ParentLink("AttributeForSchema", via_schema_type="TabularSchemaType")
+)
+DATA_CONTENT_FOR_DATA_SET = RelationshipKind("DataContentForDataSet", end1="data store", end2="data set")
+NESTED_FILE = RelationshipKind("NestedFile", end1="folder", end2="file")
+FOLDER_HIERARCHY = RelationshipKind("FolderHierarchy", end1="parent folder", end2="nested folder")
+DATA_FLOW = RelationshipKind("DataFlow", end1="data supplier", end2="data consumer")
 TERM_CATEGORIZATION = RelationshipKind("TermCategorization", end1="category", end2="term")
 SEMANTIC_ASSIGNMENT = RelationshipKind("SemanticAssignment", end1="assigned element", end2="meaning")
 CONNECTION_TO_ASSET = RelationshipKind("ConnectionToAsset", end1="connection", end2="asset")
@@ -105,10 +123,46 @@ class CatalogIntegratorContext(ElementContext):
     setup_asset_connection = CONNECTION_TO_ASSET.link()
     clear_asset_connection = CONNECTION_TO_ASSET.unlink()
 
+    create_process = PROCESS.create()
+    upsert_process = PROCESS.upsert()
+    update_process = PROCESS.update()
+    remove_process = PROCESS.remove()
+    find_processes = PROCESS.find()
+    get_process_by_guid = PROCESS.get_by_guid()
+
+    setup_data_content_for_data_set = DATA_CONTENT_FOR_DATA_SET.link()
+    clear_data_content_for_data_set = DATA_CONTENT_FOR_DATA_SET.unlink()
+    get_data_sets_of_store = DATA_CONTENT_FOR_DATA_SET.end2_elements()
+    get_stores_of_data_set = DATA_CONTENT_FOR_DATA_SET.end1_elements()
+    setup_nested_file = NESTED_FILE.link()
+    clear_nested_file = NESTED_FILE.unlink()
+    get_folders_of_file = NESTED_FILE.end1_elements()
+    setup_folder_hierarchy = FOLDER_HIERARCHY.link()
+    clear_folder_hierarchy = FOLDER_HIERARCHY.unlink()
+    get_parent_folders = FOLDER_HIERARCHY.end1_elements()
+
+    upsert_database_tables = DATABASE_TABLE.upsert_many()
+    get_tables_for_database_schema = DATABASE_TABLE.children()
+    upsert_database_columns = DATABASE_COLUMN.upsert_many()
+    get_columns_for_database_table = DATABASE_COLUMN.children()
+    upsert_data_set_columns = DATA_SET_COLUMN.upsert_many()
+    get_data_set_columns = DATA_SET_COLUMN.children()
+
+    setup_data_flow = DATA_FLOW.link()
+    clear_data_flow = DATA_FLOW.unlink()
+    get_data_flow_consumers = DATA_FLOW.end2_elements()
+    get_data_flow_suppliers = DATA_FLOW.end1_elements()
+
     setup_semantic_assignment = SEMANTIC_ASSIGNMENT.link()
     clear_semantic_assignment = SEMANTIC_ASSIGNMENT.unlink()
     get_meanings = SEMANTIC_ASSIGNMENT.end2_elements()
     get_semantic_assignees = SEMANTIC_ASSIGNMENT.end1_elements()
+
+    def get_catalog_element_by_qualified_name(self, qualified_name: str) -> Element | None:
+        """The active element with that qualified name, of any type and whoever owns it: an exchange with another
+        catalog links what it brings in to what other sources catalogued instead of cataloguing it twice."""
+        with self.read_transaction() as transaction:
+            return transaction.find_element_by_name(qualified_name)
 
     # --- external identifiers ---------------------------------------------------------------------------------
     def add_external_identifier(

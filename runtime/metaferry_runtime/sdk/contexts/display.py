@@ -2,10 +2,14 @@
 
 A form, report or query is an asset; its layout is a DataContainer linked to it by AssetSchemaType, and
 the container's DataFields hang off it by AttributeForSchema (nested fields by NestedSchemaAttribute).
+A query reads data sets other sources catalogued (a database's tables): the context finds those by
+qualified name, whoever owns them, and links them to the query by DataFlow (supplier -> query), the
+lineage type, so lineage views show which dashboards read a table.
 """
 
 from __future__ import annotations
 
+from metaferry_runtime.repository import Element
 from metaferry_runtime.sdk.contexts._elements import ElementContext, ElementKind, ParentLink, RelationshipKind
 
 FORM = ElementKind("Form", is_asset=True)
@@ -15,6 +19,9 @@ DATA_CONTAINER = ElementKind("DataContainer", parent=ParentLink("AssetSchemaType
 DATA_FIELD = ElementKind("DataField", parent=ParentLink("AttributeForSchema"))
 NESTED_DATA_FIELD = RelationshipKind("NestedSchemaAttribute", end1="parent field", end2="nested field")
 DASHBOARD_QUERY = RelationshipKind("DashboardQuery", end1="display", end2="query")
+QUERY_DATA_FLOW = RelationshipKind("DataFlow", end1="data supplier", end2="query")
+#: What a query may be linked to as the data it reads: tables and views (and their subtypes).
+QUERY_SOURCE_TYPES = ("RelationalTable",)
 
 
 class DisplayIntegratorContext(ElementContext):
@@ -46,6 +53,7 @@ class DisplayIntegratorContext(ElementContext):
 
     create_query = QUERY.create()
     upsert_query = QUERY.upsert()
+    upsert_queries = QUERY.upsert_many()
     update_query = QUERY.update()
     publish_query = QUERY.publish()
     withdraw_query = QUERY.withdraw()
@@ -55,11 +63,19 @@ class DisplayIntegratorContext(ElementContext):
     get_my_queries = QUERY.get_mine()
     get_query_by_guid = QUERY.get_by_guid()
     add_query_to_display = DASHBOARD_QUERY.link()
+    add_queries_to_display = DASHBOARD_QUERY.link_many()
     remove_query_from_display = DASHBOARD_QUERY.unlink()
     get_queries_of_display = DASHBOARD_QUERY.end2_elements()
+    get_displays_of_query = DASHBOARD_QUERY.end1_elements()
+    get_query_by_qualified_name = QUERY.get_by_qualified_name()
+    get_report_by_qualified_name = REPORT.get_by_qualified_name()
+    add_query_data_source = QUERY_DATA_FLOW.link()
+    remove_query_data_source = QUERY_DATA_FLOW.unlink()
+    get_query_data_sources = QUERY_DATA_FLOW.end1_elements()
 
     create_data_container = DATA_CONTAINER.create()
     upsert_data_container = DATA_CONTAINER.upsert()
+    upsert_data_containers = DATA_CONTAINER.upsert_many()
     update_data_container = DATA_CONTAINER.update()
     remove_data_container = DATA_CONTAINER.remove()
     find_data_containers = DATA_CONTAINER.find()
@@ -80,3 +96,12 @@ class DisplayIntegratorContext(ElementContext):
     add_nested_data_field = NESTED_DATA_FIELD.link()
     remove_nested_data_field = NESTED_DATA_FIELD.unlink()
     get_nested_data_fields = NESTED_DATA_FIELD.end2_elements()
+
+    def get_query_source_by_qualified_name(self, qualified_name: str) -> Element | None:
+        """The active table or view with that qualified name, whoever catalogued it (a database connector):
+        what a query's `FROM` names, to link with `add_query_data_source`. None when there is none."""
+        with self.read_transaction() as transaction:
+            element = transaction.find_element_by_name(qualified_name)
+        if element is None or not any(self.is_type_of(element.type_name, kind) for kind in QUERY_SOURCE_TYPES):
+            return None
+        return element
