@@ -26,7 +26,7 @@ from _common import percentile, table  # noqa: E402,F401  (re-exported for the o
 from tests.cluster import tools  # noqa: E402
 from tests.cluster.control_plane import ControlPlane, free_port, running  # noqa: E402
 from tests.cluster.pod_runner import PodRunner  # noqa: E402
-from tests.cluster.waiting import wait_for  # noqa: E402  (re-exported for the operator benchmarks)
+from tests.waiting import wait_for  # noqa: E402  (re-exported for the operator benchmarks)
 
 CRD = REPOSITORY / "crds" / "integrationconnectors.metaferry.io.yaml"
 

@@ -27,7 +27,7 @@ from kubernetes import client
 
 from metaferry_operator import kube, naming, rendering
 from metaferry_operator.config import OperatorConfig
-from metaferry_runtime.resource import IntegrationConnector
+from metaferry_runtime.resource import ConnectorResource
 
 FAKE_NODE = {"nodeSelector": {"kubernetes.io/hostname": "metaferry-test-node"}}  # the fake runner's node
 
@@ -63,7 +63,7 @@ async def _floor(namespace: str, count: int) -> float:
 
     async def reconcile(body: dict[str, Any]) -> None:
         async with limit:
-            connector = IntegrationConnector.model_validate(
+            connector = ConnectorResource.model_validate(
                 {k: body[k] for k in ("apiVersion", "kind", "metadata", "spec")}
             )
             for child in rendering.children(connector, config=config, token="x" * 43, secret_digest=None):
@@ -113,7 +113,7 @@ def _delete_namespace(api: client.ApiClient, name: str) -> None:
             core.read_namespace(name)
             return False
         except client.ApiException as error:
-            return error.status == 404
+            return kube.is_not_found(error)
 
     common.wait_for(gone, timeout=600, interval=1.0, what=f"namespace {name} deleted")
 

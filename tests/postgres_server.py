@@ -5,9 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,15 +16,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 START_SCRIPT = REPO_ROOT / "scripts" / "start-postgres.sh"
 STOP_SCRIPT = REPO_ROOT / "scripts" / "stop-postgres.sh"
 LISTENER_PROCESS = REPO_ROOT / "tests" / "repository" / "listener_process.py"
-
-
-def wait_for(condition: Callable[[], bool], *, timeout: float = 10.0, interval: float = 0.02, what: str = "") -> None:
-    """Poll `condition` until it holds; fail with `what` when `timeout` passes first."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
-        time.sleep(interval)
 
 
 @dataclass

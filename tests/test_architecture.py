@@ -30,3 +30,12 @@ def test_no_module_of_the_runtime_or_the_operator_is_longer_than_the_limit() -> 
         if (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES
     }
     assert not long, f"split these modules (over {MAX_MODULE_LINES} lines): {long}"
+
+
+def test_the_operator_defines_its_json_alias_in_one_module() -> None:
+    defining = sorted(
+        str(path.relative_to(REPO))
+        for path in (REPO / "operator").rglob("*.py")
+        if any(line.startswith("Json = ") for line in path.read_text().splitlines())
+    )
+    assert defining == ["operator/metaferry_operator/json_types.py"], f"import Json from json_types instead: {defining}"

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from metaferry_operator import kube, naming
-from metaferry_operator.status import Event
+from metaferry_operator.status_rules import Event
 
 logger = logging.getLogger(__name__)
 _INSTANCE = os.environ.get("HOSTNAME", "metaferry-operator")

@@ -14,18 +14,17 @@ aiohttp 0.45-0.5 ms. aiohttp's connector queues requests beyond its connection l
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import ssl
-from typing import Any
 
 import aiohttp
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
 from metaferry_operator import __version__
-
-Json = dict[str, Any]
+from metaferry_operator.json_types import Json
 
 _PLURALS = {
     "ConfigMap": "configmaps",
@@ -51,8 +50,30 @@ class ApiError(KubeError):
         self.message = message
 
 
+class NotFound(ApiError):
+    """404: the object (or its namespace) does not exist."""
+
+
+class Conflict(ApiError):
+    """409: the object exists already, or changed since the resourceVersion the write carried."""
+
+
+_BY_STATUS: dict[int, type[ApiError]] = {404: NotFound, 409: Conflict}
+
+
 class ApiUnreachable(KubeError):
     """No answer: the connection failed or broke, or the call timed out."""
+
+
+def is_not_found(error: BaseException) -> bool:
+    """A 404 from this client or from the official ``kubernetes`` client (the self-test, tests, benchmarks).
+
+    The official client raises one ``ApiException`` for every status before version 34, so its code is read
+    here, once, rather than at each caller.
+    """
+    if isinstance(error, NotFound):
+        return True
+    return isinstance(error, k8s_client.ApiException) and error.status == 404
 
 
 def object_path(
@@ -133,16 +154,16 @@ class KubeClient:
                 headers=self._headers(content_type if content else None),
             ) as response:
                 status, raw = response.status, await response.read()
-        except TimeoutError:
-            raise ApiUnreachable(f"{method} {path} timed out after {self._timeout:g}s") from None
+        except TimeoutError as error:
+            raise ApiUnreachable(f"{method} {path} timed out after {self._timeout:g}s") from error
         except aiohttp.ClientError as error:
-            raise ApiUnreachable(f"{method} {path} failed: {type(error).__name__}: {error}") from None
+            raise ApiUnreachable(f"{method} {path} failed: {type(error).__name__}: {error}") from error
         if status >= 300:
             try:
                 message = json.loads(raw).get("message", raw.decode(errors="replace"))
             except (ValueError, AttributeError):
                 message = raw.decode(errors="replace")
-            raise ApiError(status, str(message)[:1000])
+            raise _BY_STATUS.get(status, ApiError)(status, str(message)[:1000])
         result: Json = json.loads(raw) if raw else {}
         return result
 
@@ -150,10 +171,8 @@ class KubeClient:
         """The object, or None when it does not exist."""
         try:
             return await self._request("GET", path)
-        except ApiError as error:
-            if error.status == 404:
-                return None
-            raise
+        except NotFound:
+            return None
 
     async def list(self, path: str, *, label_selector: str | None = None) -> list[Json]:
         params = {"labelSelector": label_selector} if label_selector else None
@@ -181,8 +200,5 @@ class KubeClient:
         return await self._request("PATCH", path, body=patch, content_type="application/merge-patch+json")
 
     async def delete(self, path: str) -> None:
-        try:
+        with contextlib.suppress(NotFound):  # already gone: what a delete wants
             await self._request("DELETE", path)
-        except ApiError as error:
-            if error.status != 404:
-                raise

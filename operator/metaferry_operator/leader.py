@@ -24,13 +24,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from metaferry_operator.config import OperatorConfig
-from metaferry_operator.kube import ApiError, KubeClient, KubeError
+from metaferry_operator.json_types import Json
+from metaferry_operator.kube import Conflict, KubeClient, KubeError
 
 logger = logging.getLogger(__name__)
-Json = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -164,10 +163,8 @@ class LeaderElector:
             spec = self._spec(renew_time=now, acquire_time=now, transitions=transitions + (1 if holder else 0))
         try:
             written = await self._write(spec, resource_version=self._observed_version)
-        except ApiError as error:
-            if error.status == 409:  # another replica wrote it between our read and our write
-                return False
-            raise
+        except Conflict:  # another replica wrote it between our read and our write
+            return False
         self._observe(written)
         return True
 
@@ -176,10 +173,8 @@ class LeaderElector:
         lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": self.settings.name}}
         try:
             created = await self._kube.create(collection, {**lease, "spec": spec})
-        except ApiError as error:
-            if error.status == 409:  # another replica created it first
-                return False
-            raise
+        except Conflict:  # another replica created it first
+            return False
         self._observe(created)
         return True
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from typing import Any
 
 from metaferry_operator import naming
-
-Json = dict[str, Any]
+from metaferry_operator.json_types import Json
 
 #: Container waiting reasons that mean the pod will not come up without a change or a backoff.
 FAILING_WAIT_REASONS = frozenset(

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from metaferry_operator import rendering
-from metaferry_operator import status as status_
-from metaferry_operator.kube import Json
+from metaferry_operator import rendering, status_rules
+from metaferry_operator.json_types import Json
 from metaferry_operator.observation import DeploymentObservation, PodObservation
 from metaferry_runtime.report import ConnectorReport
-from metaferry_runtime.resource import IntegrationConnector
+from metaferry_runtime.resource import ConnectorResource
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,14 +28,14 @@ class Settled:
 @dataclasses.dataclass
 class Pass:
     """One pass's record: what it started from, then what each step observed (the fields of
-    :class:`status_.Observed` a step did not reach keep their defaults)."""
+    :class:`status_rules.Observed` a step did not reach keep their defaults)."""
 
     body: Json
     previous: Json  # the status the pass starts from
     generation: int
     suspended: bool
     spec_error: str | None = None
-    connector: IntegrationConnector | None = None
+    connector: ConnectorResource | None = None
     secret_digest: str | None = None
     secret_missing: str | None = None
     children: rendering.Children | None = None
@@ -51,8 +50,8 @@ class Pass:
     def desired_hash(self) -> str | None:
         return self.children.config_hash if self.children is not None else None
 
-    def observed(self) -> status_.Observed:
-        return status_.Observed(
+    def observed(self) -> status_rules.Observed:
+        return status_rules.Observed(
             generation=self.generation,
             suspended=self.suspended,
             desired_hash=self.desired_hash,

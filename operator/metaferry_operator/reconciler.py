@@ -31,20 +31,18 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
-from metaferry_operator import actions, events, kube, metrics, naming, rendering
-from metaferry_operator import status as status_
+from metaferry_operator import actions, events, kube, metrics, naming, rendering, status_rules
 from metaferry_operator.cache import ChildVersion, Key, WorldCache, child_version
 from metaferry_operator.config import OperatorConfig
+from metaferry_operator.json_types import Json
 from metaferry_operator.observation import PodObservation, current_pod
 from metaferry_operator.reconcile_pass import Pass, Settled, ready_for
 from metaferry_operator.runtime_client import RuntimeAddress, RuntimeClient, RuntimeRefused, RuntimeUnavailable
 from metaferry_runtime.report import ConnectorReport
-from metaferry_runtime.resource import IntegrationConnector
+from metaferry_runtime.resource import ConnectorResource
 from metaferry_runtime.resource.manifest import ManifestError, parse_manifest
 
-Json = dict[str, Any]
 logger = logging.getLogger(__name__)
 
 RESYNC_SECONDS = 300.0  # re-apply every child this often even without a sign of drift (Strimzi: 120 s)
@@ -111,7 +109,7 @@ class ConnectorReconciler:
         self._settled: Settled | None = None
         self._requests = asyncio.Lock()  # one path at a time carries out requests
         self._carried_out: dict[actions.Action, str] = {}  # tokens carried out that status may not echo yet
-        self._unposted: list[status_.Event] = []  # what carrying them out has to tell, posted by the next pass
+        self._unposted: list[status_rules.Event] = []  # what carrying them out has to tell, posted by the next pass
 
     async def aclose(self) -> None:
         """Release the connection pool to the runtime (the connector's task has ended)."""
@@ -260,7 +258,7 @@ class ConnectorReconciler:
 
     # -- steps ---------------------------------------------------------------------------------------------
 
-    async def _referenced_secret_digest(self, connector: IntegrationConnector) -> str | None:
+    async def _referenced_secret_digest(self, connector: ConnectorResource) -> str | None:
         """The digest of spec.connection.secretRef's data (None: no reference, or no such Secret); read
         directly when the watch has not delivered the Secret yet, so a restart never rolls a pod."""
         ref = connector.spec.connection.secret_ref
@@ -275,7 +273,7 @@ class ConnectorReconciler:
             self.deps.cache.set_secret_digest(key, digest)
         return digest
 
-    async def _ensure_token(self, connector: IntegrationConnector) -> str:
+    async def _ensure_token(self, connector: ConnectorResource) -> str:
         """The runtime's API token: generated once, then always read back from its Secret."""
         if self._token is None:
             path = kube.object_path(
@@ -340,7 +338,7 @@ class ConnectorReconciler:
                 metrics.ACTION_REQUESTS.labels(request.action.value, "suspended").inc()
                 await self._event(
                     body,
-                    status_.Event(
+                    status_rules.Event(
                         "Warning",
                         f"{request.action.event_name}Refused",
                         f"the connector is suspended: {request.action.annotation}={request.token} was not carried out",
@@ -385,7 +383,7 @@ class ConnectorReconciler:
             self._carried_out[request.action] = request.token
             metrics.ACTION_REQUESTS.labels(request.action.value, "refused").inc()
             self._unposted.append(
-                status_.Event(
+                status_rules.Event(
                     "Warning",
                     f"{request.action.event_name}Refused",
                     f"the runtime refused {request.token}: {error}",
@@ -399,7 +397,7 @@ class ConnectorReconciler:
         self._carried_out[request.action] = request.token
         metrics.ACTION_REQUESTS.labels(request.action.value, "accepted").inc()
         logger.info("%s/%s: %s", *self.key, message)
-        self._unposted.append(status_.Event("Normal", f"{request.action.event_name}Requested", message))
+        self._unposted.append(status_rules.Event("Normal", f"{request.action.event_name}Requested", message))
         return True
 
     async def _read_report(self, pod: PodObservation | None) -> tuple[ConnectorReport | None, str | None]:
@@ -410,10 +408,10 @@ class ConnectorReconciler:
         except RuntimeUnavailable as error:
             return None, str(error)
 
-    async def _publish(self, body: Json, *, seen: status_.Observed, previous: Json) -> None:
-        new = status_.compute(seen=seen, previous=previous, now=datetime.now(UTC))
+    async def _publish(self, body: Json, *, seen: status_rules.Observed, previous: Json) -> None:
+        new = status_rules.compute(seen=seen, previous=previous, now=datetime.now(UTC))
         self.phase = new.get("phase")
-        patch = status_.merge_patch(previous, new)
+        patch = status_rules.merge_patch(previous, new)
         if patch is None:
             return
         meta = body["metadata"]
@@ -429,13 +427,11 @@ class ConnectorReconciler:
         )
         try:
             self._written = _status_of(await self.deps.kube.merge_patch(path, {"status": patch}))
-        except kube.ApiError as error:
-            if error.status == 404:
-                raise ConnectorGone() from None
-            raise
+        except kube.NotFound as error:
+            raise ConnectorGone() from error
         metrics.STATUS_WRITES.inc()
-        for event in status_.events(previous=previous, new=new):
+        for event in status_rules.events(previous=previous, new=new):
             await self._event(body, event)
 
-    async def _event(self, body: Json, event: status_.Event) -> None:
+    async def _event(self, body: Json, event: status_rules.Event) -> None:
         await events.post(self.deps.kube, connector=body, event=event)

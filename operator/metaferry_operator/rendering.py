@@ -30,7 +30,7 @@ import yaml
 
 from metaferry_operator import naming
 from metaferry_operator.config import OperatorConfig
-from metaferry_runtime.resource import IntegrationConnector
+from metaferry_runtime.resource import ConnectorResource
 
 Manifest = dict[str, Any]
 
@@ -43,7 +43,7 @@ _VOLUME_DATA = "metaferry-data"
 LISTENER_PORT_NAME = "listener"
 
 
-def owner_reference(connector: IntegrationConnector) -> Manifest:
+def owner_reference(connector: ConnectorResource) -> Manifest:
     """The controller reference every child carries: garbage collection follows it on deletion."""
     return {
         "apiVersion": connector.api_version,
@@ -55,7 +55,7 @@ def owner_reference(connector: IntegrationConnector) -> Manifest:
     }
 
 
-def _metadata(connector: IntegrationConnector) -> Manifest:
+def _metadata(connector: ConnectorResource) -> Manifest:
     return {
         "name": naming.child_name(connector.metadata.name),
         "namespace": connector.metadata.namespace,
@@ -68,7 +68,7 @@ def _metadata(connector: IntegrationConnector) -> Manifest:
 _SAFE_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-def connector_document(connector: IntegrationConnector) -> str:
+def connector_document(connector: ConnectorResource) -> str:
     """``connector.yaml``: what the runtime reads. Annotations and status are left out, so a refresh
     request or a status write never changes the file (and never rolls the pod)."""
     meta = connector.metadata
@@ -81,7 +81,7 @@ def connector_document(connector: IntegrationConnector) -> str:
     return yaml.dump(document, Dumper=_SAFE_DUMPER, sort_keys=False)
 
 
-def config_map(connector: IntegrationConnector) -> Manifest:
+def config_map(connector: ConnectorResource) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -99,7 +99,7 @@ def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def runtime_secret(connector: IntegrationConnector, *, token: str, config: OperatorConfig) -> Manifest:
+def runtime_secret(connector: ConnectorResource, *, token: str, config: OperatorConfig) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -109,9 +109,7 @@ def runtime_secret(connector: IntegrationConnector, *, token: str, config: Opera
     }
 
 
-def config_hash(
-    connector: IntegrationConnector, *, config: OperatorConfig, token: str, secret_digest: str | None
-) -> str:
+def config_hash(connector: ConnectorResource, *, config: OperatorConfig, token: str, secret_digest: str | None) -> str:
     """What must restart the runtime when it changes: its manifest, the repository it writes to, its API
     token (read once at start) and the referenced Secret (by digest: values never leave the reconciler)."""
     material = json.dumps(
@@ -145,7 +143,7 @@ def _security_context() -> Manifest:
     }
 
 
-def _environment(connector: IntegrationConnector, user_env: list[Manifest]) -> list[Manifest]:
+def _environment(connector: ConnectorResource, user_env: list[Manifest]) -> list[Manifest]:
     env: list[Manifest] = [
         {
             "name": "METAFERRY_REPOSITORY_URL",
@@ -161,7 +159,7 @@ def _environment(connector: IntegrationConnector, user_env: list[Manifest]) -> l
     return env + [item for item in user_env if item["name"] not in ours]  # the pod contract wins
 
 
-def _volumes(connector: IntegrationConnector, *, config: OperatorConfig) -> tuple[list[Manifest], list[Manifest]]:
+def _volumes(connector: ConnectorResource, *, config: OperatorConfig) -> tuple[list[Manifest], list[Manifest]]:
     name = naming.child_name(connector.metadata.name)
     volumes: list[Manifest] = [
         {"name": _VOLUME_CONNECTOR, "configMap": {"name": name}},
@@ -196,14 +194,14 @@ def _probe(path: str, *, period: int, failures: int) -> Manifest:
 
 
 def deployment(
-    connector: IntegrationConnector, *, config: OperatorConfig, token: str, secret_digest: str | None
+    connector: ConnectorResource, *, config: OperatorConfig, token: str, secret_digest: str | None
 ) -> Manifest:
     """The runtime's Deployment; ``spec.pod`` overrides are applied on top of the contract's defaults."""
     digest = config_hash(connector, config=config, token=token, secret_digest=secret_digest)
     return _deployment(connector, config=config, template_hash=digest)
 
 
-def _deployment(connector: IntegrationConnector, *, config: OperatorConfig, template_hash: str) -> Manifest:
+def _deployment(connector: ConnectorResource, *, config: OperatorConfig, template_hash: str) -> Manifest:
     pod = connector.spec.pod
     wire_pod: dict[str, Any] = pod.to_wire() if pod is not None else {}
     name = connector.metadata.name
@@ -266,7 +264,7 @@ def _deployment(connector: IntegrationConnector, *, config: OperatorConfig, temp
     }
 
 
-def service(connector: IntegrationConnector) -> Manifest:
+def service(connector: ConnectorResource) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -287,14 +285,14 @@ def service(connector: IntegrationConnector) -> Manifest:
     }
 
 
-def _listener(connector: IntegrationConnector, fields: Manifest) -> list[Manifest]:
+def _listener(connector: ConnectorResource, fields: Manifest) -> list[Manifest]:
     """The listener port entry of a ports list (container or Service), or none without spec.listenerPort."""
     if connector.spec.listener_port is None:
         return []
     return [{"name": LISTENER_PORT_NAME, **fields, "protocol": "TCP"}]
 
 
-def network_policy(connector: IntegrationConnector, *, config: OperatorConfig) -> Manifest:
+def network_policy(connector: ConnectorResource, *, config: OperatorConfig) -> Manifest:
     """Only the operator's pods reach the runtime API (bearer token or not: defence in depth); the connector's
     listener port is open to every client, which the connector authenticates itself."""
     peer: Manifest = {"podSelector": {"matchLabels": dict(config.operator_pod_labels)}}
@@ -338,7 +336,7 @@ class Children:
 
 
 def children(
-    connector: IntegrationConnector, *, config: OperatorConfig, token: str, secret_digest: str | None
+    connector: ConnectorResource, *, config: OperatorConfig, token: str, secret_digest: str | None
 ) -> Children:
     """Every child of the connector, rendered."""
     digest = config_hash(connector, config=config, token=token, secret_digest=secret_digest)

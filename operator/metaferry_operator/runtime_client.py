@@ -109,9 +109,9 @@ class RuntimeClient:
         try:
             response = await self._http.request(method, address.base_url + path, headers=headers, json=body)
         except httpx.TimeoutException as error:
-            raise RuntimeUnavailable(f"{method} {path} timed out ({type(error).__name__})") from None
+            raise RuntimeUnavailable(f"{method} {path} timed out ({type(error).__name__})") from error
         except httpx.HTTPError as error:
-            raise RuntimeUnavailable(f"{method} {path} failed: {type(error).__name__}: {error}") from None
+            raise RuntimeUnavailable(f"{method} {path} failed: {type(error).__name__}: {error}") from error
         if response.status_code == 409:
             raise RuntimeRefused(_detail(response))
         if response.status_code >= 300:
@@ -134,4 +134,4 @@ def _parse(model: type[_Answer], response: httpx.Response) -> _Answer:
     try:
         return model.model_validate_json(response.content)
     except ValidationError as error:
-        raise RuntimeUnavailable(f"unreadable answer from the runtime: {error.errors()[0]['msg']}") from None
+        raise RuntimeUnavailable(f"unreadable answer from the runtime: {error.errors()[0]['msg']}") from error

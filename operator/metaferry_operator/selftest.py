@@ -29,9 +29,8 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
-from metaferry_operator import naming
-
-Json = dict[str, Any]
+from metaferry_operator import kube, naming
+from metaferry_operator.json_types import Json
 
 SAMPLE_DIRECTORY = "/var/lib/metaferry-selftest"
 POLL_SECONDS = 1.0
@@ -106,7 +105,7 @@ class Connectors:
         try:
             return dict(self._api.get_namespaced_custom_object(name=name, **self._where))
         except ApiException as error:
-            if error.status == 404:
+            if kube.is_not_found(error):
                 return None
             raise
 
@@ -121,7 +120,7 @@ class Connectors:
         try:
             self._api.delete_namespaced_custom_object(name=name, **self._where)
         except ApiException as error:
-            if error.status != 404:
+            if not kube.is_not_found(error):
                 raise
 
 

@@ -17,7 +17,7 @@ from metaferry_runtime.audit import AuditLog, SecretMasker
 from metaferry_runtime.lifecycle.assembly import connection_for, context_for
 from metaferry_runtime.lifecycle.configure import configure_connector
 from metaferry_runtime.repository import ChangeCounts, FailSafeRefusal, MetadataRepository
-from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
+from metaferry_runtime.resource import ConnectorResource
 from metaferry_runtime.sdk import (
     Diagnosis,
     IntegrationConnector,

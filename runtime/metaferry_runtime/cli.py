@@ -14,7 +14,7 @@ from metaferry_runtime.secured import SECRETS_DIR_ENV, SECRETS_DIR_FLAG
 
 if TYPE_CHECKING:
     from metaferry_runtime.repository import MetadataRepository
-    from metaferry_runtime.resource import IntegrationConnector
+    from metaferry_runtime.resource import ConnectorResource
 
 EXIT_OK = 0
 EXIT_CONNECTOR_FAILED = 1
@@ -139,7 +139,7 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def _load(args: argparse.Namespace) -> tuple[IntegrationConnector, dict[str, str] | None] | int:
+def _load(args: argparse.Namespace) -> tuple[ConnectorResource, dict[str, str] | None] | int:
     """The manifest and the secured properties (None when no secrets directory was given)."""
     from metaferry_runtime.resource import ManifestError, load_manifest
     from metaferry_runtime.secured import read_secured_properties

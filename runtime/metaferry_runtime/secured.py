@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from metaferry_runtime.audit import check_secret_length
 
 if TYPE_CHECKING:  # the CLI imports this module to build its parser; the models load only when used
-    from metaferry_runtime.resource import IntegrationConnector
+    from metaferry_runtime.resource import ConnectorResource
 
 SECRETS_DIR_ENV = "METAFERRY_SECRETS_DIR"
 SECRETS_DIR_FLAG = "--secrets-dir"
@@ -27,7 +27,7 @@ class SecretsNotMounted(ValueError):
 
 
 def require_secured_properties(
-    resource: IntegrationConnector, secured_properties: dict[str, str] | None
+    resource: ConnectorResource, secured_properties: dict[str, str] | None
 ) -> dict[str, str]:
     """The secured properties to hand the connector; `None` means no secrets directory was given."""
     if secured_properties is not None:

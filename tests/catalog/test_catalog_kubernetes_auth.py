@@ -17,7 +17,7 @@ from kubernetes import client
 from metaferry_catalog.app import make_app
 from metaferry_catalog.kubeauth import KubernetesTokens
 from metaferry_runtime.repository import open_repository
-from tests.cluster.waiting import wait_for
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
 

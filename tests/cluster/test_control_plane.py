@@ -22,7 +22,7 @@ from tests.cluster import pod_process
 from tests.cluster.control_plane import ControlPlane
 from tests.cluster.fixtures import FAKE_NODE
 from tests.cluster.pod_runner import PodRunner
-from tests.cluster.waiting import wait_for
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
 

@@ -10,7 +10,6 @@ fixture comes from its pytest plugin), exactly as an outside author's tests driv
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -41,15 +40,6 @@ def tree(tmp_path: Path) -> Path:
     (root / "sales" / "q1.parquet").write_bytes(b"PAR1")
     (root / "sales" / "2024" / "jan.avro").write_bytes(b"Obj")
     return root
-
-
-def wait_until(condition: Callable[[], bool], *, timeout: float = 15.0, what: str = "condition") -> None:
-    """Poll `condition` until it holds, failing after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")

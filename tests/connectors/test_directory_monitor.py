@@ -18,7 +18,7 @@ from metaferry_runtime.connectors.directory_monitor import DirectoryMonitorConne
 from metaferry_runtime.resource.spec import DeletionDetection
 from metaferry_runtime.sdk import ConnectorConfigurationError, ConnectorError, available_connectors
 from metaferry_runtime.testing import ConnectorHarness, HarnessFactory, conformance, elements_under
-from tests.connectors.conftest import wait_until
+from tests.waiting import wait_for
 
 Monitor = ConnectorHarness[DirectoryMonitorConnector]
 MakeMonitor = Callable[..., Monitor]
@@ -224,12 +224,12 @@ def test_watch_mode_applies_creations_changes_and_deletions_as_they_happen(
     monitor.refresh()
     context = monitor.context
     with EngageLoop(monitor) as loop:
-        wait_until(lambda: loop.monitor.connector.is_watching, what="the watcher to start")
+        wait_for(lambda: loop.monitor.connector.is_watching, what="the watcher to start")
         (tree / "late.csv").write_text("a")
-        wait_until(lambda: context.get_file_by_path_name(tree / "late.csv") is not None, what="late.csv catalogued")
+        wait_for(lambda: context.get_file_by_path_name(tree / "late.csv") is not None, what="late.csv catalogued")
         (tree / "deep" / "er").mkdir(parents=True)
         (tree / "deep" / "er" / "nested.json").write_text("{}")
-        wait_until(
+        wait_for(
             lambda: context.get_file_by_path_name(tree / "deep" / "er" / "nested.json") is not None,
             what="nested.json catalogued",
         )
@@ -237,7 +237,7 @@ def test_watch_mode_applies_creations_changes_and_deletions_as_they_happen(
         assert deeper is not None
         assert [e.qualified_name for e in context.get_parent_folders(deeper.guid)] == [_qn(tree / "deep")]
         (tree / "orders.csv").write_text("much longer than before")
-        wait_until(
+        wait_for(
             lambda: (
                 (element := context.get_file_by_path_name(tree / "orders.csv")) is not None
                 and element.properties["size"] == len("much longer than before")
@@ -245,8 +245,8 @@ def test_watch_mode_applies_creations_changes_and_deletions_as_they_happen(
             what="orders.csv updated",
         )
         shutil.rmtree(tree / "sales")
-        wait_until(lambda: context.get_folder_by_path_name(tree / "sales") is None, what="sales archived")
-        wait_until(
+        wait_for(lambda: context.get_folder_by_path_name(tree / "sales") is None, what="sales archived")
+        wait_for(
             lambda: context.get_file_by_path_name(tree / "sales" / "2024" / "jan.avro") is None,
             what="jan.avro archived",
         )
@@ -265,9 +265,9 @@ def test_watch_mode_honours_dry_run_for_deletions(make_monitor: MakeMonitor, tre
     monitor = make_monitor(tree, deletion=DeletionDetection(dry_run=True))
     monitor.refresh()
     with EngageLoop(monitor) as loop:
-        wait_until(lambda: loop.monitor.connector.is_watching, what="the watcher to start")
+        wait_for(lambda: loop.monitor.connector.is_watching, what="the watcher to start")
         os.remove(tree / "readme")
-        wait_until(
+        wait_for(
             lambda: any(r.message_id.endswith("0002") for r in monitor.audit_log.records()),
             what="the dry-run report",
         )

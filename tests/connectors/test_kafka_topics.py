@@ -27,8 +27,8 @@ from metaferry_runtime.testing import (
     elements_under,
     relationships_between,
 )
-from tests.connectors.conftest import wait_until
 from tests.kafka_server import SASL_USER, KafkaBroker, free_port
+from tests.waiting import wait_for
 
 Driven = ConnectorHarness[KafkaTopicsConnector]
 
@@ -51,13 +51,13 @@ class Topics:
     def create(self, short: str, partitions: int = 1, **config: str) -> str:
         name = self.name(short)
         _done(self.admin.create_topics([NewTopic(name, partitions, 1, config=config)], operation_timeout=30))
-        wait_until(lambda: name in self.admin.list_topics(timeout=10).topics, what=f"topic {name} listed")
+        wait_for(lambda: name in self.admin.list_topics(timeout=10).topics, what=f"topic {name} listed")
         return name
 
     def delete(self, short: str) -> None:
         name = self.name(short)
         _done(self.admin.delete_topics([name], operation_timeout=30))
-        wait_until(lambda: name not in self.admin.list_topics(timeout=10).topics, what=f"topic {name} gone")
+        wait_for(lambda: name not in self.admin.list_topics(timeout=10).topics, what=f"topic {name} gone")
 
     def alter(self, short: str, **config: str) -> None:
         entries = [ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in config.items()]

@@ -31,8 +31,8 @@ from metaferry_runtime.sdk.contexts.security import SecurityIntegratorContext
 from metaferry_runtime.testing import ConformanceFailure, ConnectorHarness, build_manifest, conformance
 from metaferry_runtime.testing.faults import CountingRepository
 from metaferry_runtime.testing.resources import ProcessResources
-from tests.connectors.conftest import wait_until
 from tests.opa_server import REPO_ROOT, OpaServer
+from tests.waiting import wait_for
 
 EXAMPLE = REPO_ROOT / "examples" / "opa-publisher.yaml"
 EXAMPLE_POLICY = REPO_ROOT / "examples" / "opa-access.rego"
@@ -164,7 +164,7 @@ def test_decisions_follow_an_assets_zone_change_without_a_refresh(
     office.catalog.withdraw_data_asset(office.guids["orders"], ["finance"])
     office.catalog.publish_data_asset(office.guids["orders"], ["marketing"])
 
-    wait_until(lambda: setup.allowed("bob", ORDERS), what="bob may read orders once it is in zone marketing")
+    wait_for(lambda: setup.allowed("bob", ORDERS), what="bob may read orders once it is in zone marketing")
     assert not setup.allowed("alice", ORDERS)
 
 
@@ -173,19 +173,19 @@ def test_decisions_follow_a_change_of_who_may_access_a_zone(
 ) -> None:
     _, office = published
     office.security.add_security_tags(office.guids["finance"], {"accessGroups": {"read": ["marketing"]}})
-    wait_until(lambda: setup.allowed("bob", ORDERS), what="bob may read orders once marketing may read finance")
+    wait_for(lambda: setup.allowed("bob", ORDERS), what="bob may read orders once marketing may read finance")
     assert not setup.allowed("alice", ORDERS)
     office.security.clear_security_tags(office.guids["finance"])
-    wait_until(lambda: not setup.allowed("bob", ORDERS), what="nobody may read finance once its tags are cleared")
+    wait_for(lambda: not setup.allowed("bob", ORDERS), what="nobody may read finance once its tags are cleared")
     assert not setup.allowed("alice", ORDERS)
 
 
 def test_decisions_follow_group_membership(setup: Setup, published: tuple[ConnectorHarness[Any], Office]) -> None:
     _, office = published
     office.security.add_user_to_security_group(office.guids["finance-analysts"], office.guids["bob"])
-    wait_until(lambda: setup.allowed("bob", ORDERS), what="bob may read orders once he is a finance analyst")
+    wait_for(lambda: setup.allowed("bob", ORDERS), what="bob may read orders once he is a finance analyst")
     office.security.remove_user_from_security_group(office.guids["finance-analysts"], office.guids["alice"])
-    wait_until(lambda: not setup.allowed("alice", ORDERS), what="alice may not read orders once she left the group")
+    wait_for(lambda: not setup.allowed("alice", ORDERS), what="alice may not read orders once she left the group")
 
 
 def test_the_document_is_shaped_for_policies(setup: Setup, published: tuple[ConnectorHarness[Any], Office]) -> None:
@@ -194,8 +194,8 @@ def test_the_document_is_shaped_for_policies(setup: Setup, published: tuple[Conn
     office.classifier.add_security_tags(
         office.guids["orders"], {"securityLabels": ["pii", "gdpr"], "accessGroups": {"update": ["finance-analysts"]}}
     )
-    wait_until(lambda: setup.published()["assets"][ORDERS]["confidentiality"] is not None, what="the level")
-    wait_until(lambda: setup.published()["assets"][ORDERS]["securityLabels"], what="the labels")
+    wait_for(lambda: setup.published()["assets"][ORDERS]["confidentiality"] is not None, what="the level")
+    wait_for(lambda: setup.published()["assets"][ORDERS]["securityLabels"], what="the labels")
     document = setup.published()
     guids = office.guids
     assert document["users"] == {
@@ -255,13 +255,13 @@ def test_after_a_burst_of_changes_opa_holds_what_a_full_read_gives(
     assert expected["assets"][ORDERS]["zones"] == ["finance", "zone-1", "zone-3", "zone-4"]
     assert CAMPAIGNS not in expected["assets"] and "file:///data/4.csv" in expected["assets"]
     assert set(expected["zones"]) == {"finance-eu"}
-    wait_until(lambda: setup.published() == expected, what="OPA to hold what a full read gives")
+    wait_for(lambda: setup.published() == expected, what="OPA to hold what a full read gives")
 
 
 def test_an_archived_asset_leaves_the_document(setup: Setup, published: tuple[ConnectorHarness[Any], Office]) -> None:
     _, office = published
     office.catalog.remove_data_asset(office.guids["campaigns"])
-    wait_until(lambda: CAMPAIGNS not in setup.published()["assets"], what="campaigns to leave the document")
+    wait_for(lambda: CAMPAIGNS not in setup.published()["assets"], what="campaigns to leave the document")
     assert not setup.allowed("bob", CAMPAIGNS)
     assert ORDERS in setup.published()["assets"]
 
@@ -274,7 +274,7 @@ def test_opa_restarted_without_data_gets_the_whole_document_with_the_next_change
     setup.opa.load_policy(setup.package, POLICY.format(package=setup.package, document=setup.document))
     assert not setup.allowed("alice", ORDERS)
     office.catalog.publish_data_asset(office.guids["campaigns"], ["finance"])
-    wait_until(lambda: setup.allowed("alice", CAMPAIGNS), what="the whole document published again")
+    wait_for(lambda: setup.allowed("alice", CAMPAIGNS), what="the whole document published again")
     assert setup.allowed("alice", ORDERS) and setup.allowed("bob", CAMPAIGNS)
     republished = [r for r in harness.audit_records() if r.message_id == OpaPublisherMessages.REPUBLISHED.message_id]
     assert len(republished) == 1
@@ -310,7 +310,7 @@ def test_the_connector_never_writes_to_the_repository(setup: Setup) -> None:
             harness.start()
             counts = harness.refresh()
             office.catalog.publish_data_asset(office.guids["orders"], ["marketing"])
-            wait_until(lambda: setup.allowed("bob", ORDERS), what="the change published")
+            wait_for(lambda: setup.allowed("bob", ORDERS), what="the change published")
             steps = check_connector(resource, counting, {"token": setup.opa.publisher_token})
             assert all(step.ok for step in steps), steps
             assert counting.writes == 0
@@ -352,11 +352,11 @@ def test_a_failed_publish_is_audited_and_retried_until_opa_is_back(
     try:
         office.catalog.publish_data_asset(office.guids["campaigns"], ["finance"])
         failed = OpaPublisherMessages.PUBLISH_FAILED.message_id
-        wait_until(lambda: any(r.message_id == failed for r in harness.audit_records()), what="the failure audited")
+        wait_for(lambda: any(r.message_id == failed for r in harness.audit_records()), what="the failure audited")
     finally:
         setup.opa.start()
     setup.opa.load_policy(setup.package, POLICY.format(package=setup.package, document=setup.document))
-    wait_until(lambda: setup.allowed("alice", CAMPAIGNS), timeout=40, what="the retry to publish the change")
+    wait_for(lambda: setup.allowed("alice", CAMPAIGNS), timeout=40, what="the retry to publish the change")
 
 
 def test_check_diagnoses_each_step(setup: Setup) -> None:
@@ -419,7 +419,7 @@ def test_disconnect_stops_the_publishing_thread_and_closes_its_sockets(setup: Se
                 harness.start()
                 harness.refresh()
                 office.catalog.publish_data_asset(office.guids["campaigns"], [zone])
-                wait_until(lambda r=reader: setup.allowed(r, CAMPAIGNS), what=f"campaigns published to {zone}")
+                wait_for(lambda r=reader: setup.allowed(r, CAMPAIGNS), what=f"campaigns published to {zone}")
                 harness.disconnect()
             # The shared repository may open another pooled connection to its file meanwhile: that is the
             # repository's (it outlives the connector), so only what is not its database counts as a leak.
@@ -438,7 +438,7 @@ def test_the_token_is_in_no_audit_record_or_log(setup: Setup, caplog: pytest.Log
             harness.start()
             harness.refresh()
             office.catalog.publish_data_asset(office.guids["orders"], ["marketing"])
-            wait_until(lambda: setup.allowed("bob", ORDERS), what="the change published")
+            wait_for(lambda: setup.allowed("bob", ORDERS), what="the change published")
             texts = [str(record.__dict__) for record in harness.audit_records()] + [caplog.text]
         finally:
             office.close()
@@ -479,9 +479,9 @@ def test_the_example_manifest_and_policy_decide_as_the_readme_says(opa_server: O
 
             assert allowed("alice", "read") and not allowed("bob", "read") and not allowed("alice", "update")
             office.classifier.add_security_tags(office.guids["orders"], {"accessGroups": {"update": ["marketing"]}})
-            wait_until(lambda: allowed("bob", "update"), what="the asset's own tags to let marketing update it")
+            wait_for(lambda: allowed("bob", "update"), what="the asset's own tags to let marketing update it")
             office.catalog.withdraw_data_asset(office.guids["orders"], ["finance"])
-            wait_until(lambda: not allowed("alice", "read"), what="orders to leave zone finance")
+            wait_for(lambda: not allowed("alice", "read"), what="orders to leave zone finance")
         finally:
             office.close()
             opa_server.delete_data("metaferry")

@@ -18,7 +18,7 @@ from metaferry_runtime.cli import EXIT_CONNECTOR_FAILED, EXIT_OK, main
 from metaferry_runtime.connectors.postgres_schema import PostgresSchemaConnector
 from metaferry_runtime.connectors.postgres_schema.catalog import read_catalog
 from metaferry_runtime.connectors.postgres_schema.settings import PostgresSchemaSettings
-from metaferry_runtime.repository import Element, MetadataRepository, open_repository
+from metaferry_runtime.repository import Element, MetadataRepository
 from metaferry_runtime.sdk import ConnectorConfigurationError, ConnectorError, InvalidConfiguration
 from metaferry_runtime.testing import ConnectorHarness, HarnessFactory, conformance
 
@@ -96,13 +96,6 @@ def source(postgres_database: str) -> str:
 def repository_url(tmp_path: Path) -> str:
     """The catalogue the connector writes to and the test reads: a SQLite file of the test's own."""
     return f"sqlite:///{tmp_path / 'catalogue.db'}"
-
-
-@pytest.fixture
-def repository(repository_url: str) -> Iterator[MetadataRepository]:
-    repository = open_repository(repository_url, poll_interval=0.2)
-    yield repository
-    repository.close()
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from metaferry_runtime.repository import MetadataRepository, Page, open_reposito
 from metaferry_runtime.sdk import ApiError, ApiRequest, available_connectors
 from metaferry_runtime.sdk.search import SearchIndex
 from metaferry_runtime.testing import ConnectorHarness
-from tests.connectors.conftest import wait_until
+from tests.waiting import wait_for
 from tests.connectors.openlineage_client import free_port
 from tests.connectors.search_faults import CRASH_EXIT_CODE
 
@@ -84,7 +84,7 @@ def start_indexer(repository_url: str, index_dir: Path, **configuration: Any) ->
 
 def wait_caught_up(indexer: Indexer, repository: MetadataRepository) -> None:
     head = repository.head_sequence()
-    wait_until(lambda: indexer.connector.indexed_through >= head, what=f"the index to reach event {head}")
+    wait_for(lambda: indexer.connector.indexed_through >= head, what=f"the index to reach event {head}")
 
 
 def active_guids(repository: MetadataRepository) -> set[str]:
@@ -354,7 +354,7 @@ def test_the_runtime_serves_search_on_its_http_api(
                 return False
             return response.status_code == 200 and response.json()["indexedThrough"] >= head
 
-        wait_until(caught_up, timeout=60, what="the runtime's /search to cover the repository")
+        wait_for(caught_up, timeout=60, what="the runtime's /search to cover the repository")
         found = httpx.get(f"{base}/search", params={"q": "customer_id", "type": "RelationalColumn"}).json()
         assert found["hits"][0]["qualifiedName"].endswith("orders#customer_id")
         assert "<b>customer</b>" in found["hits"][0]["highlights"]["name"]

@@ -4,7 +4,7 @@ between refreshes; a file it can only read; and the errors a user sees."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import pytest
 
 from metaferry_runtime.cli import EXIT_OK, main
 from metaferry_runtime.connectors.sqlite_schema import SqliteSchemaConnector, database_path
-from metaferry_runtime.repository import Element, MetadataRepository, open_repository
+from metaferry_runtime.repository import Element, MetadataRepository
 from metaferry_runtime.resource.spec import DeletionDetection
 from metaferry_runtime.sdk import ConnectorConfigurationError, ConnectorError
 from metaferry_runtime.testing import ConnectorHarness, HarnessFactory, conformance
@@ -49,13 +49,6 @@ def source(tmp_path: Path) -> Path:
 def repository_url(tmp_path: Path) -> str:
     """The catalogue the connector writes to and the test reads: a SQLite file of the test's own."""
     return f"sqlite:///{tmp_path / 'catalogue.db'}"
-
-
-@pytest.fixture
-def repository(repository_url: str) -> Iterator[MetadataRepository]:
-    repository = open_repository(repository_url, poll_interval=0.2)
-    yield repository
-    repository.close()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from metaferry_runtime.repository import ChangeEvent, ChangeKind
 from tests.contexts.conftest import OTHER_SOURCE, SOURCE, ContextFactory
-from tests.postgres_server import wait_for
+from tests.waiting import wait_for
 
 
 def _shown(events: list[ChangeEvent]) -> list[tuple[ChangeKind, str | None, str, str | None]]:

@@ -23,7 +23,7 @@ import yaml
 
 from tests.cluster.control_plane import ControlPlane
 from tests.cluster.pod_runner import PodRunner
-from tests.cluster.waiting import wait_for
+from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "metaferry"

@@ -11,7 +11,6 @@ import pytest
 import yaml
 
 from tests.cluster.control_plane import ControlPlane
-from tests.cluster.waiting import wait_for
 from tests.e2e.conftest import (
     EXAMPLES,
     Cli,
@@ -21,6 +20,7 @@ from tests.e2e.conftest import (
     wait_connector_ready,
     wait_refresh_handled,
 )
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
 

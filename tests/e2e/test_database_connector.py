@@ -17,7 +17,6 @@ import pytest
 import yaml
 
 from metaferry_runtime.repository import InstanceStatus, MetadataRepository, open_repository
-from tests.cluster.waiting import wait_for
 from tests.e2e.conftest import (
     EXAMPLES,
     RELEASE_NAMESPACE,
@@ -29,6 +28,7 @@ from tests.e2e.conftest import (
     wait_refresh_handled,
 )
 from tests.postgres_server import create_database, drop_database
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.postgres]
 

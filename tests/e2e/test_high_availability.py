@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.waiting import wait_for
 from tests.e2e.conftest import (
     RELEASE_NAMESPACE,
     Cli,
@@ -23,6 +22,7 @@ from tests.e2e.conftest import (
     wait_connector_ready,
     wait_refresh_handled,
 )
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
 LEASE = "metaferry-operator"

@@ -14,10 +14,10 @@ import yaml
 from openlineage.client.event_v2 import RunState
 
 from metaferry_runtime.repository import Element, MetadataRepository, open_repository
-from tests.cluster.waiting import wait_for
 from tests.connectors.openlineage_client import client, run_event
 from tests.e2e.conftest import EXAMPLES, RELEASE_NAMESPACE, Cli, installed, wait_connector_ready
 from tests.postgres_server import create_database, drop_database
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.postgres]
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.waiting import wait_for
 from tests.e2e.conftest import (
     EXAMPLES,
     RELEASE,
@@ -27,6 +26,7 @@ from tests.e2e.conftest import (
     wait_operator_running,
     wait_refresh_handled,
 )
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
 

@@ -8,7 +8,7 @@ from typing import Any
 from metaferry_operator import naming
 from metaferry_operator.observation import PodObservation
 from metaferry_runtime.report import ConnectorReport, ConnectorStatus
-from metaferry_runtime.resource import IntegrationConnector
+from metaferry_runtime.resource import ConnectorResource
 
 NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -34,9 +34,9 @@ def connector_body(name: str = "files", namespace: str = "data", **spec: Any) ->
     }
 
 
-def connector(name: str = "files", namespace: str = "data", **spec: Any) -> IntegrationConnector:
+def connector(name: str = "files", namespace: str = "data", **spec: Any) -> ConnectorResource:
     body = connector_body(name, namespace, **spec)
-    return IntegrationConnector.model_validate(body)
+    return ConnectorResource.model_validate(body)
 
 
 def pod(*, ready: bool = True, config_hash: str | None = "h", **changes: Any) -> PodObservation:

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.cluster.control_plane import ControlPlane
-from tests.cluster.waiting import wait_for
+from tests.waiting import wait_for
 
 REPOSITORY = Path(__file__).parents[2]
 CRDS = REPOSITORY / "crds"

@@ -19,7 +19,6 @@ import pytest
 from kubernetes import client
 
 from tests.cluster.control_plane import ControlPlane
-from tests.cluster.waiting import wait_for
 from tests.operator.conftest import Kubectl, OperatorProcess
 from tests.operator.test_operator import (
     REFRESH,
@@ -28,6 +27,7 @@ from tests.operator.test_operator import (
     _event_messages,
     _stable_refreshes,
 )
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
 LEASES = client.CoordinationV1Api

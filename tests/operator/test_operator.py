@@ -18,8 +18,9 @@ import httpx
 import pytest
 from kubernetes import client
 
-from tests.cluster.waiting import wait_for
+from metaferry_operator import kube
 from tests.operator.conftest import REPOSITORY, Kubectl, OperatorProcess
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -113,7 +114,7 @@ class Connectors:
             try:
                 return call(child, self.namespace)
             except client.ApiException as error:
-                if error.status == 404:
+                if kube.is_not_found(error):
                     return None
                 raise
 

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from aiohttp import web
 
@@ -124,8 +125,9 @@ async def test_a_hung_runtime_costs_one_timeout_and_does_not_delay_another(runti
 
 
 async def test_nothing_listening_is_unavailable(client) -> None:
-    with pytest.raises(RuntimeUnavailable):
+    with pytest.raises(RuntimeUnavailable) as caught:
         await client.status(RuntimeAddress("127.0.0.1", 9))
+    assert isinstance(caught.value.__cause__, httpx.ConnectError), "the wrapper keeps the transport's error"
 
 
 def test_ipv6_addresses_are_bracketed() -> None:

@@ -19,8 +19,9 @@ from metaferry_runtime.repository import (
     RepositoryUnavailable,
     open_repository,
 )
-from tests.postgres_server import LISTENER_PROCESS, PostgresServer, create_database, wait_for
+from tests.postgres_server import LISTENER_PROCESS, PostgresServer, create_database
 from tests.repository.conftest import ACTOR
+from tests.waiting import wait_for
 
 
 def _write(repository: MetadataRepository, names: list[str]) -> None:

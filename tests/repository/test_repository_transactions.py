@@ -6,7 +6,6 @@ import gc
 import threading
 import time
 import weakref
-from collections.abc import Callable
 
 import psycopg
 import pytest
@@ -20,6 +19,7 @@ from metaferry_runtime.repository import (
     open_repository,
 )
 from tests.repository.conftest import ACTOR, OTHER
+from tests.waiting import wait_for
 
 
 class Boom(Exception):
@@ -271,10 +271,3 @@ def test_aborting_a_transaction_blocked_on_a_lock_cancels_its_statement(postgres
 
 
 WAITING_ON_A_LOCK = "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
-
-
-def wait_for(condition: Callable[[], bool], *, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)

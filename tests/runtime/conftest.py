@@ -1,27 +1,25 @@
-"""Fixtures for runtime tests: a real SQLite repository and resources built like user manifests."""
+"""Fixtures for runtime tests: the suite's repository on SQLite, and resources built like user manifests."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from metaferry_runtime.repository import MetadataRepository, open_repository
-from metaferry_runtime.resource import IntegrationConnector
+from metaferry_runtime.resource import ConnectorResource
+from tests.repositories import backend_url
 
 
 @pytest.fixture
-def repository(tmp_path: Path) -> Iterator[MetadataRepository]:
-    repo = open_repository(f"sqlite:///{tmp_path / 'repository.db'}")
-    yield repo
-    repo.close()
+def repository_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """SQLite: most runtime tests are about the engine, not the backend (tests/repositories.py gives the
+    `repository` over it). A test about the database transaction takes both with `@ON_BOTH_BACKENDS`."""
+    return backend_url(request, tmp_path)
 
 
 @pytest.fixture
@@ -36,11 +34,11 @@ def isolated_logging() -> Iterator[None]:
     sys.excepthook, threading.excepthook = hooks
 
 
-def make_resource(connector: str, *, name: str = "sample", **spec: Any) -> IntegrationConnector:
+def make_resource(connector: str, *, name: str = "sample", **spec: Any) -> ConnectorResource:
     """An IntegrationConnector as a user would write it (camelCase spec keys)."""
     if connector[:1].isupper():
         connector = f"tests.runtime.sample_connectors:{connector}"
-    return IntegrationConnector.model_validate(
+    return ConnectorResource.model_validate(
         {
             "apiVersion": "metaferry.io/v1alpha1",
             "kind": "IntegrationConnector",
@@ -48,12 +46,3 @@ def make_resource(connector: str, *, name: str = "sample", **spec: Any) -> Integ
             "spec": {"integrationService": "files", "connector": connector, **spec},
         }
     )
-
-
-async def eventually(predicate: Callable[[], bool], *, timeout: float = 10.0) -> None:  # noqa: ASYNC109
-    """Wait for a condition with a deadline (real time), yielding to the loop between checks."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.01)

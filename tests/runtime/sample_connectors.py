@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -193,15 +192,6 @@ class EngagingConnector(IntegrationConnector[Any]):
 
 class NotAConnector:
     """Not a subclass of IntegrationConnector: the broker must refuse it."""
-
-
-def wait_until(predicate: Any, *, timeout: float = 10.0, interval: float = 0.01) -> None:
-    """Poll a condition with a deadline (tests never sleep for a fixed time)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(interval)
 
 
 class AuditingWritingConnector(WritingConnector):

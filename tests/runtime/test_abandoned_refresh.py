@@ -9,32 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-
-import pytest
 
 from metaferry_runtime.lifecycle import ConnectorRuntime, RuntimeSettings
 from metaferry_runtime.report import ConnectorStatus, RefreshResult
 from metaferry_runtime.repository import MetadataRepository, RepositoryError, open_repository
+from tests.repositories import ON_BOTH_BACKENDS
 from tests.runtime import sample_connectors as samples
-from tests.runtime.conftest import eventually, make_resource
+from tests.runtime.conftest import make_resource
+from tests.waiting import wait_for_async
 
 FAST_SHUTDOWN = RuntimeSettings(shutdown_grace=timedelta(seconds=1))
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def repository(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MetadataRepository]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'repository.db'}"
-    else:
-        url = str(request.getfixturevalue("postgres_database"))
-    repository = open_repository(url)
-    yield repository
-    repository.close()
-
-
+@ON_BOTH_BACKENDS
 async def test_a_timed_out_refresh_releases_its_transaction_so_the_next_refresh_runs(
     repository: MetadataRepository,
 ) -> None:
@@ -48,7 +37,7 @@ async def test_a_timed_out_refresh_releases_its_transaction_so_the_next_refresh_
     )
     await runtime.start()
     try:
-        await eventually(lambda: runtime.refresh_count >= 2, timeout=30)
+        await wait_for_async(lambda: runtime.refresh_count >= 2, timeout=30)
         report = runtime.report()
         assert report.last_refresh is not None
         assert report.last_refresh.result is RefreshResult.SUCCEEDED, report.last_refresh.error
@@ -63,6 +52,7 @@ async def test_a_timed_out_refresh_releases_its_transaction_so_the_next_refresh_
         assert element is not None and element.properties["name"] == "refresh 2"
 
 
+@ON_BOTH_BACKENDS
 async def test_a_write_by_an_abandoned_refresh_fails_instead_of_landing(repository: MetadataRepository) -> None:
     samples.TransactionHoldingConnector.reset()
     runtime = ConnectorRuntime(
@@ -74,7 +64,7 @@ async def test_a_write_by_an_abandoned_refresh_fails_instead_of_landing(reposito
     )
     await runtime.start()
     try:
-        await eventually(lambda: runtime.failed_refresh_count == 1, timeout=30)
+        await wait_for_async(lambda: runtime.failed_refresh_count == 1, timeout=30)
         samples.TransactionHoldingConnector.release.set()
         await asyncio.to_thread(samples.TransactionHoldingConnector.late_write_done.wait, 10)
         assert isinstance(samples.TransactionHoldingConnector.late_write_error, RepositoryError)
@@ -108,9 +98,9 @@ async def test_a_refresh_abandoned_while_it_waited_for_the_database_never_calls_
     )
     await runtime.start()
     try:
-        await eventually(lambda: runtime.failed_refresh_count == 1, timeout=30)
+        await wait_for_async(lambda: runtime.failed_refresh_count == 1, timeout=30)
         unlock.set()  # the abandoned refresh's thread now gets its transaction
-        await eventually(lambda: not set(_connector_calls()) - calls_before, timeout=30)
+        await wait_for_async(lambda: not set(_connector_calls()) - calls_before, timeout=30)
         assert "refresh" not in samples.RecordingConnector.calls
     finally:
         unlock.set()

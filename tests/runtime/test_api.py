@@ -9,9 +9,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from metaferry_runtime.api import RuntimeApi
 from metaferry_runtime.lifecycle import ConnectorRuntime
+from metaferry_runtime.lifecycle.engine import RestartRefused
 from metaferry_runtime.repository import MetadataRepository
 from tests.runtime import sample_connectors as samples
-from tests.runtime.conftest import eventually, make_resource
+from tests.runtime.conftest import make_resource
+from tests.waiting import wait_for_async
 
 TOKEN = "s3cret-token-for-tests"
 
@@ -21,7 +23,7 @@ async def runtime(repository: MetadataRepository) -> AsyncIterator[ConnectorRunt
     samples.RecordingConnector.reset()
     runtime = ConnectorRuntime(resource=make_resource("RecordingConnector"), repository=repository)
     await runtime.start()
-    await eventually(lambda: runtime.refresh_count == 1)
+    await wait_for_async(lambda: runtime.refresh_count == 1)
     yield runtime
     await runtime.shutdown()
 
@@ -86,7 +88,7 @@ async def test_refresh_with_the_token_is_accepted_and_runs(client: TestClient, r
     assert response.status == 202
     body = await response.json()
     assert body["refreshId"]
-    await eventually(lambda: runtime.refresh_count == 2)
+    await wait_for_async(lambda: runtime.refresh_count == 2)
     again = await client.post("/refresh", headers=AUTH, json={"requestId": "token-1"})
     assert (await again.json())["refreshId"] == body["refreshId"]
     status = await (await client.get("/status")).json()
@@ -103,8 +105,20 @@ async def test_restart_with_the_token_restarts_the_connector(client: TestClient,
     response = await client.post("/restart", headers=AUTH)
     assert response.status == 202
     assert (await response.json())["restartCount"] == 1
-    await eventually(lambda: runtime.restart_count == 1 and runtime.refresh_count == 2)
+    await wait_for_async(lambda: runtime.restart_count == 1 and runtime.refresh_count == 2)
     assert samples.RecordingConnector.calls.count("initialize") == 2
+
+
+async def test_a_restart_requested_while_the_runtime_shuts_down_is_refused_as_a_restart(
+    client: TestClient, runtime: ConnectorRuntime
+) -> None:
+    await runtime.shutdown()
+    with pytest.raises(RestartRefused, match="shutting down"):
+        runtime.request_restart()
+    response = await client.post("/restart", headers=AUTH)
+    assert response.status == 409
+    assert "shutting down" in (await response.json())["detail"]
+    assert runtime.restart_count == 0
 
 
 async def test_without_a_configured_token_mutating_calls_are_refused(runtime: ConnectorRuntime) -> None:

@@ -10,12 +10,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from metaferry_runtime.repository import Page, open_repository
+from tests.repositories import ON_BOTH_BACKENDS
 
 ELEMENTS = 2000
 KILLS = 20
@@ -37,14 +35,6 @@ spec:
       generation: {generation}
       startedFile: {started}
 """
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def repository_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'repository.db'}"
-    else:
-        yield str(request.getfixturevalue("postgres_database"))
 
 
 def generations(url: str) -> tuple[int, set[str]]:
@@ -93,6 +83,7 @@ def refresh(url: str, directory: Path, generation: int, *, kill_after: float | N
             process.wait()
 
 
+@ON_BOTH_BACKENDS
 def test_a_runtime_killed_during_a_refresh_leaves_the_state_before_or_after_it(
     repository_url: str, tmp_path: Path
 ) -> None:

@@ -18,7 +18,9 @@ from metaferry_runtime.audit import RuntimeMessages
 from metaferry_runtime.lifecycle import ConnectorRuntime
 from metaferry_runtime.report import ConnectorStatus, RefreshResult
 from metaferry_runtime.repository import InstanceStatus, MetadataRepository
-from tests.runtime.conftest import eventually, make_resource
+from tests.repositories import ON_BOTH_BACKENDS
+from tests.runtime.conftest import make_resource
+from tests.waiting import wait_for_async
 
 SOURCE = "test/monitor"
 FILES = [f"f{i}.csv" for i in range(8)]
@@ -52,15 +54,16 @@ def _status_of(repository: MetadataRepository, path: Path) -> InstanceStatus | N
 async def _refresh(runtime: ConnectorRuntime, request_id: str, **kwargs: bool) -> None:
     before = runtime.refresh_count
     runtime.request_refresh(request_id, **kwargs)
-    await eventually(lambda: runtime.refresh_count > before and runtime.status is not ConnectorStatus.REFRESHING)
+    await wait_for_async(lambda: runtime.refresh_count > before and runtime.status is not ConnectorStatus.REFRESHING)
 
 
+@ON_BOTH_BACKENDS
 async def test_a_tripped_fail_safe_commits_creates_and_updates_and_refuses_only_the_archive(
     repository: MetadataRepository, tree: Path
 ) -> None:
     runtime = _runtime(repository, tree)
     await runtime.start()
-    await eventually(lambda: runtime.refresh_count == 1)
+    await wait_for_async(lambda: runtime.refresh_count == 1)
     for name in FILES[:5]:
         (tree / name).unlink()
     (tree / "new.csv").write_text("id\n")
@@ -97,7 +100,7 @@ async def test_a_refresh_that_archives_within_the_fail_safe_reports_no_refusal(
 ) -> None:
     runtime = _runtime(repository, tree)
     await runtime.start()
-    await eventually(lambda: runtime.refresh_count == 1)
+    await wait_for_async(lambda: runtime.refresh_count == 1)
     (tree / FILES[0]).unlink()
     await _refresh(runtime, "one-gone")
     report = runtime.report()
@@ -105,17 +108,18 @@ async def test_a_refresh_that_archives_within_the_fail_safe_reports_no_refusal(
     assert (report.statistics.archived, report.statistics.would_archive, report.archive_refused) == (1, 0, None)
 
 
+@ON_BOTH_BACKENDS
 async def test_confirming_the_archive_archives_on_the_next_refresh(repository: MetadataRepository, tree: Path) -> None:
     runtime = _runtime(repository, tree)
     await runtime.start()
-    await eventually(lambda: runtime.refresh_count == 1)
+    await wait_for_async(lambda: runtime.refresh_count == 1)
     for name in FILES[:5]:
         (tree / name).unlink()
     await _refresh(runtime, "refused")
     assert runtime.report().archive_refused is not None
     accepted = runtime.request_refresh("confirmed-1", confirm_archive=True)
     assert accepted.archive_confirmed
-    await eventually(lambda: runtime.refresh_count == 3 and runtime.status is not ConnectorStatus.REFRESHING)
+    await wait_for_async(lambda: runtime.refresh_count == 3 and runtime.status is not ConnectorStatus.REFRESHING)
     confirmed = runtime.report()
     for name in FILES[5:7]:
         (tree / name).unlink()
@@ -138,7 +142,7 @@ async def test_a_confirmation_and_a_refresh_request_with_the_same_value_are_two_
 ) -> None:
     runtime = _runtime(repository, tree)
     await runtime.start()
-    await eventually(lambda: runtime.refresh_count == 1)
+    await wait_for_async(lambda: runtime.refresh_count == 1)
     for name in FILES[:5]:
         (tree / name).unlink()
     await _refresh(runtime, "2030-01-01T00:00:00Z")
@@ -153,17 +157,17 @@ async def test_get_status_shows_the_refusal_and_post_refresh_confirms_the_archiv
 ) -> None:
     runtime = _runtime(repository, tree)
     await runtime.start()
-    await eventually(lambda: runtime.refresh_count == 1)
+    await wait_for_async(lambda: runtime.refresh_count == 1)
     for name in FILES[:5]:
         (tree / name).unlink()
     auth = {"Authorization": "Bearer token-for-the-fail-safe-tests"}
     async with TestClient(TestServer(RuntimeApi(runtime, token="token-for-the-fail-safe-tests").app)) as client:
         await (await client.post("/refresh", headers=auth, json={"requestId": "look"})).json()
-        await eventually(lambda: runtime.refresh_count == 2 and runtime.status is not ConnectorStatus.REFRESHING)
+        await wait_for_async(lambda: runtime.refresh_count == 2 and runtime.status is not ConnectorStatus.REFRESHING)
         refused = (await (await client.get("/status")).json())["archiveRefused"]
         response = await client.post("/refresh", headers=auth, json={"requestId": "go", "confirmArchive": True})
         accepted = await response.json()
-        await eventually(lambda: runtime.refresh_count == 3 and runtime.status is not ConnectorStatus.REFRESHING)
+        await wait_for_async(lambda: runtime.refresh_count == 3 and runtime.status is not ConnectorStatus.REFRESHING)
         status = await (await client.get("/status")).json()
     await runtime.shutdown()
     assert (refused["wouldArchive"], refused["messageId"]) == (5, RuntimeMessages.ARCHIVE_REFUSED.message_id)
@@ -185,7 +189,7 @@ async def test_the_refusal_in_the_report_is_masked(repository: MetadataRepositor
     )
     runtime = ConnectorRuntime(resource=resource, repository=repository, secured_properties={"password": secret})
     await runtime.start()
-    await eventually(lambda: runtime.refresh_count == 1)
+    await wait_for_async(lambda: runtime.refresh_count == 1)
     for name in FILES[:5]:
         (tree / name).unlink()
     await _refresh(runtime, "refused")

@@ -13,7 +13,8 @@ from metaferry_runtime.report import ConnectorStatus, RefreshResult
 from metaferry_runtime.repository import MetadataRepository
 from metaferry_runtime.sdk import ContextDisconnected
 from tests.runtime import sample_connectors as samples
-from tests.runtime.conftest import eventually, make_resource
+from tests.runtime.conftest import make_resource
+from tests.waiting import wait_for_async
 
 FAST_SHUTDOWN = RuntimeSettings(shutdown_grace=timedelta(seconds=1), engage_pause=timedelta(milliseconds=20))
 
@@ -22,7 +23,7 @@ async def test_lifecycle_calls_follow_egerias_order(repository: MetadataReposito
     samples.RecordingConnector.reset()
     runtime = ConnectorRuntime(resource=make_resource("RecordingConnector"), repository=repository)
     await runtime.start()
-    await eventually(lambda: runtime.refresh_count == 1)
+    await wait_for_async(lambda: runtime.refresh_count == 1)
     await runtime.shutdown()
     assert samples.RecordingConnector.calls == [
         "initialize",
@@ -45,7 +46,7 @@ async def test_status_moves_through_initialized_waiting_refreshing(repository: M
     await asyncio.to_thread(samples.GatedConnector.entered.acquire, True, 10)
     assert runtime.status is ConnectorStatus.REFRESHING
     samples.GatedConnector.gate.set()
-    await eventually(lambda: runtime.status is ConnectorStatus.WAITING)
+    await wait_for_async(lambda: runtime.status is ConnectorStatus.WAITING)
     await runtime.shutdown()
     assert seen == [
         ConnectorStatus.STOPPED,
@@ -66,7 +67,7 @@ async def test_requests_during_a_refresh_coalesce_into_exactly_one_more(reposito
     assert all(a.queued for a in accepted)
     assert len({a.refresh_id for a in accepted}) == 1, "all requests during a refresh share one queued refresh"
     samples.GatedConnector.gate.set()
-    await eventually(lambda: runtime.refresh_count == 2 and runtime.report().pending_refresh_requests == 0)
+    await wait_for_async(lambda: runtime.refresh_count == 2 and runtime.report().pending_refresh_requests == 0)
     await runtime.shutdown()
     assert samples.GatedConnector.refreshes == 2
     assert samples.GatedConnector.max_running == 1, "two refreshes never run at once"
@@ -76,9 +77,9 @@ async def test_a_repeated_request_id_does_not_refresh_twice(repository: Metadata
     samples.RecordingConnector.reset()
     runtime = ConnectorRuntime(resource=make_resource("RecordingConnector"), repository=repository)
     await runtime.start()
-    await eventually(lambda: runtime.refresh_count == 1)
+    await wait_for_async(lambda: runtime.refresh_count == 1)
     first = runtime.request_refresh("2026-11-28T10:00:00Z")
-    await eventually(lambda: runtime.refresh_count == 2)
+    await wait_for_async(lambda: runtime.refresh_count == 2)
     again = runtime.request_refresh("2026-11-28T10:00:00Z")
     assert again.refresh_id == first.refresh_id
     assert runtime.report().pending_refresh_requests == 0
@@ -228,7 +229,7 @@ async def test_a_failing_refresh_rolls_back_and_masks_secrets(repository: Metada
         secured_properties={"password": "hunter2-very-secret"},
     )
     await runtime.start()
-    await eventually(lambda: runtime.failed_refresh_count == 1)
+    await wait_for_async(lambda: runtime.failed_refresh_count == 1)
     report = runtime.report()
     assert report.status is ConnectorStatus.FAILED
     assert report.last_error == "RuntimeError: failing on purpose with secret ****"
@@ -246,10 +247,10 @@ async def test_a_successful_refresh_commits_and_reports_statistics(repository: M
         repository=repository,
     )
     await runtime.start()
-    await eventually(lambda: runtime.refresh_count == 1)
+    await wait_for_async(lambda: runtime.refresh_count == 1)
     assert runtime.report().statistics.created == 4
     runtime.request_refresh()
-    await eventually(lambda: runtime.refresh_count == 2)
+    await wait_for_async(lambda: runtime.refresh_count == 2)
     statistics = runtime.report().statistics
     assert (statistics.created, statistics.unchanged) == (0, 4)
     await runtime.shutdown()
@@ -263,7 +264,7 @@ async def test_a_refresh_past_its_timeout_is_failed_and_abandoned(repository: Me
         settings=FAST_SHUTDOWN,
     )
     await runtime.start()
-    await eventually(lambda: runtime.failed_refresh_count == 1, timeout=15)
+    await wait_for_async(lambda: runtime.failed_refresh_count == 1, timeout=15)
     report = runtime.report()
     assert report.status is ConnectorStatus.FAILED
     assert report.last_refresh is not None and report.last_refresh.result is RefreshResult.TIMED_OUT
@@ -311,7 +312,7 @@ async def test_the_context_refuses_every_call_after_disconnect(repository: Metad
     samples.RecordingConnector.reset()
     runtime = ConnectorRuntime(resource=make_resource("RecordingConnector"), repository=repository)
     await runtime.start()
-    await eventually(lambda: runtime.refresh_count == 1)
+    await wait_for_async(lambda: runtime.refresh_count == 1)
     context = samples.RecordingConnector.instances[-1].context
     await runtime.shutdown()
     with pytest.raises(ContextDisconnected):
@@ -329,8 +330,8 @@ async def test_engage_is_called_in_a_loop_on_its_own_thread(repository: Metadata
     )
     await runtime.start()
     assert runtime.status in (ConnectorStatus.RUNNING, ConnectorStatus.REFRESHING)
-    await eventually(lambda: samples.EngagingConnector.engagements >= 3)
-    await eventually(lambda: runtime.status is ConnectorStatus.RUNNING)
+    await wait_for_async(lambda: samples.EngagingConnector.engagements >= 3)
+    await wait_for_async(lambda: runtime.status is ConnectorStatus.RUNNING)
     await runtime.shutdown()
     count = samples.EngagingConnector.engagements
     await asyncio.sleep(0.1)
@@ -345,9 +346,9 @@ async def test_an_engage_failure_restarts_the_connector(repository: MetadataRepo
         settings=FAST_SHUTDOWN,
     )
     await runtime.start()
-    await eventually(lambda: runtime.restart_count == 1 and runtime.status is ConnectorStatus.RUNNING)
+    await wait_for_async(lambda: runtime.restart_count == 1 and runtime.status is ConnectorStatus.RUNNING)
     assert "engage failed" in (runtime.report().last_error or "")
-    await eventually(lambda: samples.EngagingConnector.engagements >= 4)
+    await wait_for_async(lambda: samples.EngagingConnector.engagements >= 4)
     await runtime.shutdown()
 
 
@@ -359,7 +360,7 @@ async def test_a_restart_request_abandons_a_running_refresh(repository: Metadata
     await runtime.start()
     await asyncio.to_thread(samples.HangingConnector.in_call.wait, 10)
     runtime.request_restart()
-    await eventually(lambda: runtime.restart_count == 1)
+    await wait_for_async(lambda: runtime.restart_count == 1)
     assert runtime.failed_refresh_count == 1
     samples.HangingConnector.release.set()
     await runtime.shutdown()

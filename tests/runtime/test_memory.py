@@ -8,7 +8,8 @@ import pytest
 
 from metaferry_runtime.lifecycle import ConnectorRuntime, incarnation, memory
 from metaferry_runtime.repository import MetadataRepository
-from tests.runtime.conftest import eventually, make_resource
+from tests.runtime.conftest import make_resource
+from tests.waiting import wait_for_async
 
 
 def test_release_free_memory_trims_the_heap_where_the_c_library_can() -> None:
@@ -27,8 +28,8 @@ async def test_free_memory_is_released_after_each_refresh(
         repository=repository,
     )
     await runtime.start()
-    await eventually(lambda: runtime.refresh_count == 1)
+    await wait_for_async(lambda: runtime.refresh_count == 1)
     runtime.request_refresh()
-    await eventually(lambda: runtime.refresh_count == 2)
+    await wait_for_async(lambda: runtime.refresh_count == 2)
     await runtime.shutdown()
     assert len(releases) == 2

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.runtime.sample_connectors import wait_until
+from tests.waiting import wait_for
 
 
 def free_port() -> int:
@@ -85,11 +85,11 @@ def test_the_process_serves_refreshes_and_stops_on_sigterm(
         except httpx.TransportError:
             return False
 
-    wait_until(ready, timeout=30, interval=0.05)
-    wait_until(lambda: httpx.get(f"{base}/status").json()["refreshCount"] == 1, timeout=30)
+    wait_for(ready, timeout=30, interval=0.05)
+    wait_for(lambda: httpx.get(f"{base}/status").json()["refreshCount"] == 1, timeout=30)
     response = httpx.post(f"{base}/refresh", headers={"Authorization": "Bearer process-token"})
     assert response.status_code == 202
-    wait_until(lambda: httpx.get(f"{base}/status").json()["refreshCount"] == 2, timeout=30)
+    wait_for(lambda: httpx.get(f"{base}/status").json()["refreshCount"] == 2, timeout=30)
 
     process.send_signal(signal.SIGTERM)
     began = time.monotonic()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from metaferry_runtime.resource import IntegrationConnector, format_duration, parse_duration
+from metaferry_runtime.resource import ConnectorResource, format_duration, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -47,7 +47,7 @@ def test_durations_format_back_to_the_shortest_text(delta: timedelta, text: str)
 
 
 def test_defaults_and_derived_values() -> None:
-    resource = IntegrationConnector.model_validate(
+    resource = ConnectorResource.model_validate(
         {
             "apiVersion": "metaferry.io/v1alpha1",
             "kind": "IntegrationConnector",
@@ -63,8 +63,8 @@ def test_defaults_and_derived_values() -> None:
     assert wire["spec"]["autoRestart"] == {"enabled": True, "initialBackoff": "5s", "maxBackoff": "10m"}
 
 
-def _resource(**spec: object) -> IntegrationConnector:
-    return IntegrationConnector.model_validate(
+def _resource(**spec: object) -> ConnectorResource:
+    return ConnectorResource.model_validate(
         {
             "apiVersion": "metaferry.io/v1alpha1",
             "kind": "IntegrationConnector",

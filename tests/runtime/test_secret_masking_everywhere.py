@@ -19,7 +19,7 @@ from urllib.parse import quote
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from metaferry_operator import status
+from metaferry_operator import status_rules
 from metaferry_runtime.api import RuntimeApi
 from metaferry_runtime.audit import MASK, SecretMasker
 from metaferry_runtime.cli import EXIT_CONNECTOR_FAILED, main
@@ -28,7 +28,8 @@ from metaferry_runtime.logs import configure_logging
 from metaferry_runtime.report import ConnectorReport
 from metaferry_runtime.repository import MetadataRepository
 from tests.operator import builders
-from tests.runtime.conftest import eventually, make_resource
+from tests.runtime.conftest import make_resource
+from tests.waiting import wait_for_async
 
 SECRETS = [
     "hunter2-very-secret",
@@ -124,7 +125,7 @@ async def test_a_secret_a_connector_leaks_is_masked_in_every_channel_of_the_runt
     )
     async with TestClient(TestServer(RuntimeApi(runtime, token=TOKEN).app)) as client:
         await runtime.start()
-        await eventually(lambda: runtime.failed_refresh_count == 1)
+        await wait_for_async(lambda: runtime.failed_refresh_count == 1)
         channels = {
             "audit records": "\n".join(record.to_json() for record in runtime.audit_log.records()),
             "report": runtime.report().model_dump_json(),
@@ -134,15 +135,15 @@ async def test_a_secret_a_connector_leaks_is_masked_in_every_channel_of_the_runt
         }
         await runtime.shutdown()
     channels["logs"] = capsys.readouterr().err
-    observed = status.Observed(
+    observed = status_rules.Observed(
         generation=1,
         suspended=False,
         desired_hash="h",
         pod=builders.pod(),
         report=ConnectorReport.model_validate_json(channels["/status"]),
     )
-    connector_status = status.compute(seen=observed, previous={}, now=builders.NOW)
-    events = status.events(previous={}, new=connector_status)
+    connector_status = status_rules.compute(seen=observed, previous={}, now=builders.NOW)
+    events = status_rules.events(previous={}, new=connector_status)
     channels["IntegrationConnector status"] = json.dumps(connector_status)
     channels["Events"] = "\n".join(event.message for event in events)
     _assert_masked(channels, secret)

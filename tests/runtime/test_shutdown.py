@@ -19,8 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.runtime.sample_connectors import PhaseHangingConnector, wait_until
+from tests.runtime.sample_connectors import PhaseHangingConnector
 from tests.runtime.test_process import free_port
+from tests.waiting import wait_for
 
 GRACE_SECONDS = 2
 # Exit is due at grace + about a second; the rest is slack for a shared, loaded machine.
@@ -136,8 +137,8 @@ def test_sigterm_while_a_lifecycle_call_hangs_exits_within_the_grace_and_abandon
     start_runtime: Any, phase: str, uses_blocking_calls: bool, status_while_hanging: str
 ) -> None:
     runtime = start_runtime(hang_in=phase, uses_blocking_calls=uses_blocking_calls)
-    wait_until(lambda: (runtime.markers / phase).exists(), timeout=60, interval=0.05)
-    wait_until(lambda: (runtime.status() or {}).get("status") == status_while_hanging, timeout=30)
+    wait_for(lambda: (runtime.markers / phase).exists(), timeout=60, interval=0.05)
+    wait_for(lambda: (runtime.status() or {}).get("status") == status_while_hanging, timeout=30)
 
     runtime.process.send_signal(signal.SIGTERM)
     began = time.monotonic()
@@ -156,7 +157,7 @@ def test_sigterm_with_a_hanging_disconnect_exits_within_the_grace_and_says_disco
     start_runtime: Any,
 ) -> None:
     runtime = start_runtime(hang_in="disconnect")
-    wait_until(lambda: (runtime.status() or {}).get("refreshCount") == 1, timeout=60, interval=0.05)
+    wait_for(lambda: (runtime.status() or {}).get("refreshCount") == 1, timeout=60, interval=0.05)
 
     runtime.process.send_signal(signal.SIGTERM)
     began = time.monotonic()

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from metaferry_runtime.audit import RuntimeMessages, check_secret_length
 from metaferry_runtime.lifecycle import ConnectorRuntime
-from metaferry_runtime.lifecycle.engine import RefreshRefused
+from metaferry_runtime.lifecycle.engine import RefreshRefused, RestartRefused
 from metaferry_runtime.report import RestartAccepted
 from metaferry_runtime.resource.base import KubeModel
 from metaferry_runtime.sdk import ApiError, ApiRequest
@@ -129,7 +129,7 @@ class RuntimeApi:
             return refused
         try:
             number = self.runtime.request_restart("requested through the API")
-        except RefreshRefused as error:
+        except RestartRefused as error:
             return _problem(409, str(error))
         return _json(RestartAccepted(restart_count=number).to_wire(), status=202)
 

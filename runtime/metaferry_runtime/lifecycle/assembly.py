@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from metaferry_runtime.audit import AuditLog
 from metaferry_runtime.repository import MetadataRepository
-from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
+from metaferry_runtime.resource import ConnectorResource
 from metaferry_runtime.sdk import Connection, IntegrationContext
 from metaferry_runtime.sdk.contexts import create_context
 from metaferry_runtime.sdk.targets import CatalogTarget

@@ -16,7 +16,7 @@ from metaferry_runtime.lifecycle.calls import Abandoned, ConnectorCalls
 from metaferry_runtime.lifecycle.configure import build_connector
 from metaferry_runtime.lifecycle.incarnation import Incarnation
 from metaferry_runtime.repository import MetadataRepository
-from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
+from metaferry_runtime.resource import ConnectorResource
 from metaferry_runtime.sdk import ConnectorConfigurationError, IntegrationConnector
 from metaferry_runtime.sdk.broker import NotAConnector
 from metaferry_runtime.secured import SecretsNotMounted, require_secured_properties

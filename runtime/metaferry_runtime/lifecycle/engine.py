@@ -45,6 +45,10 @@ class RefreshRefused(Exception):
     """A refresh cannot be queued now (shutting down, or the configuration is broken)."""
 
 
+class RestartRefused(Exception):
+    """A restart cannot be requested now (the runtime is shutting down)."""
+
+
 class ConnectorRuntime(LifecycleSteps):
     """Runs the connector described by one IntegrationConnector resource.
 
@@ -143,7 +147,7 @@ class ConnectorRuntime(LifecycleSteps):
     def request_restart(self, reason: str = "requested") -> int:
         """Disconnect and initialize again, abandoning a running refresh; returns the restart number to come."""
         if self._stopping:
-            raise RefreshRefused("the runtime is shutting down")
+            raise RestartRefused("the runtime is shutting down")
         self._restarts.request(reason)
         self._calls.interrupt()
         self._wakeup.set()

@@ -22,13 +22,12 @@ from metaferry_runtime.lifecycle.incarnation import Incarnation, RefreshOutcome
 from metaferry_runtime.lifecycle.outcome import describe_error, refresh_record, summarise_refusals
 from metaferry_runtime.lifecycle.restarts import RestartPolicy
 from metaferry_runtime.lifecycle.scheduler import PendingRefresh, RefreshScheduler, StartedRefresh
-from metaferry_runtime.lifecycle.status import StatusTracker
+from metaferry_runtime.lifecycle.status_tracker import StatusTracker
 from metaferry_runtime.lifecycle.threads import CallRunner, run_on_thread
 from metaferry_runtime.metrics import RuntimeMetrics
 from metaferry_runtime.report import INVALID_CONFIGURATION, ConnectorStatus, RefreshRecord, RefreshResult
 from metaferry_runtime.repository import MetadataRepository
-from metaferry_runtime.resource import ArchiveRefusal, RefreshStatistics, format_duration
-from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
+from metaferry_runtime.resource import ArchiveRefusal, ConnectorResource, RefreshStatistics, format_duration
 from metaferry_runtime.sdk import ConnectorConfigurationError, InvalidConfiguration
 
 

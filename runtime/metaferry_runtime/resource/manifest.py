@@ -31,8 +31,12 @@ class ObjectMeta(KubeModel):
     annotations: dict[str, str] = Field(default_factory=dict)
 
 
-class IntegrationConnector(KubeModel):
-    """apiVersion metaferry.io/v1alpha1, kind IntegrationConnector."""
+class ConnectorResource(KubeModel):
+    """One custom resource of apiVersion metaferry.io/v1alpha1, kind IntegrationConnector.
+
+    Named apart from the kind so it is never mistaken for `metaferry_runtime.sdk.IntegrationConnector`, the
+    base class a connector subclasses.
+    """
 
     api_version: Literal["metaferry.io/v1alpha1"] = API_VERSION
     kind: Literal["IntegrationConnector"] = KIND
@@ -62,12 +66,12 @@ def _field_path(location: tuple[int | str, ...]) -> str:
     return path or "(document)"
 
 
-def parse_manifest(document: Any, *, source: str) -> IntegrationConnector:
+def parse_manifest(document: Any, *, source: str) -> ConnectorResource:
     """Validate one decoded YAML document; raise ManifestError listing every problem."""
     if not isinstance(document, dict):
         raise ManifestError(source, ["the document must be a mapping with apiVersion, kind, metadata and spec"])
     try:
-        return IntegrationConnector.model_validate(document)
+        return ConnectorResource.model_validate(document)
     except ValidationError as error:
         problems = []
         for item in error.errors():
@@ -80,7 +84,7 @@ def parse_manifest(document: Any, *, source: str) -> IntegrationConnector:
         raise ManifestError(source, problems) from error
 
 
-def load_manifest(path: str | Path) -> IntegrationConnector:
+def load_manifest(path: str | Path) -> ConnectorResource:
     """Read the IntegrationConnector in a YAML file: its only document, or the only one of that kind (a
     Secret or ConfigMap beside it, for `kubectl apply`, is left to the cluster)."""
     source = str(path)

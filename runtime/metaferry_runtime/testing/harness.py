@@ -33,8 +33,7 @@ from metaferry_runtime.repository import (
     MetadataRepository,
     open_repository,
 )
-from metaferry_runtime.resource import ArchiveRefusal, RefreshStatistics
-from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
+from metaferry_runtime.resource import ArchiveRefusal, ConnectorResource, RefreshStatistics
 from metaferry_runtime.sdk import IntegrationConnector, IntegrationContext
 from metaferry_runtime.testing.manifests import Manifest, build_manifest
 

@@ -13,8 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
-from metaferry_runtime.resource import IntegrationConnectorSpec, load_manifest
+from metaferry_runtime.resource import ConnectorResource, IntegrationConnectorSpec, load_manifest
 from metaferry_runtime.resource.manifest import parse_manifest
 from metaferry_runtime.sdk import IntegrationConnector
 

@@ -32,7 +32,7 @@ from metaferry_runtime.check import check_connector
 from metaferry_runtime.lifecycle.engine import ConnectorRuntime
 from metaferry_runtime.report import RefreshResult
 from metaferry_runtime.repository import ChangeCounts, ChangeEvent, MetadataRepository
-from metaferry_runtime.resource import IntegrationConnector as ConnectorResource
+from metaferry_runtime.resource import ConnectorResource
 from metaferry_runtime.sdk import IntegrationConnector
 from metaferry_runtime.testing.evidence import (
     audit_texts,

@@ -18,11 +18,10 @@ from typing import Any
 
 from metaferry_operator import naming
 from metaferry_operator.actions import Action
+from metaferry_operator.json_types import Json
 from metaferry_operator.observation import DeploymentObservation, PodObservation
 from metaferry_runtime.report import ConnectorReport, ConnectorStatus, RefreshResult
 from metaferry_runtime.resource import Phase, format_duration
-
-Json = dict[str, Any]
 
 READY, RECONCILING, STALLED = "Ready", "Reconciling", "Stalled"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from metaferry_operator import status
+from metaferry_operator import status_rules
 from metaferry_operator.observation import current_pod, observe_pod
 from metaferry_runtime.report import ConnectorStatus, RefreshRecord, RefreshResult
 from metaferry_runtime.resource import ArchiveRefusal, RefreshStatistics
@@ -15,7 +15,7 @@ from tests.operator.builders import NOW, pod, pod_json, report
 def _compute(previous: dict[str, Any] | None = None, **seen: Any) -> dict[str, Any]:
     values: dict[str, Any] = {"generation": 3, "suspended": False, "desired_hash": "h"}
     values.update(seen)
-    return status.compute(seen=status.Observed(**values), previous=previous or {}, now=NOW)
+    return status_rules.compute(seen=status_rules.Observed(**values), previous=previous or {}, now=NOW)
 
 
 def _conditions(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -120,25 +120,25 @@ def test_a_missing_secret_and_an_invalid_spec_are_stalled() -> None:
 
 def test_the_transition_time_moves_only_when_the_status_flips() -> None:
     first = _compute(pod=pod(), report=report(refresh_count=1))
-    later = status.compute(
-        seen=status.Observed(
+    later = status_rules.compute(
+        seen=status_rules.Observed(
             generation=3, suspended=False, desired_hash="h", pod=pod(), report=report(refresh_count=2)
         ),
         previous=first,
         now=NOW + timedelta(minutes=5),
     )
     assert _conditions(later)["Ready"]["lastTransitionTime"] == _conditions(first)["Ready"]["lastTransitionTime"]
-    flipped = status.compute(
-        seen=status.Observed(generation=3, suspended=True), previous=later, now=NOW + timedelta(minutes=6)
+    flipped = status_rules.compute(
+        seen=status_rules.Observed(generation=3, suspended=True), previous=later, now=NOW + timedelta(minutes=6)
     )
     assert _conditions(flipped)["Ready"]["lastTransitionTime"] == "2030-01-02T03:10:05Z"
 
 
 def test_an_unchanged_connector_needs_no_write_and_removed_fields_are_nulled() -> None:
     first = _compute(pod=pod(), report=report())
-    assert status.merge_patch(first, _compute(first, pod=pod(), report=report())) is None
+    assert status_rules.merge_patch(first, _compute(first, pod=pod(), report=report())) is None
     suspended = _compute(first, suspended=True)
-    patch = status.merge_patch(first, suspended)
+    patch = status_rules.merge_patch(first, suspended)
     assert patch is not None
     assert patch["podName"] is None
 
@@ -154,11 +154,13 @@ def test_events_tell_refreshes_failures_restarts_and_readiness() -> None:
     after = _compute(
         before, pod=pod(), report=report(refresh_count=3, failed_refresh_count=1, restart_count=1, last_error="boom")
     )
-    reasons = [event.reason for event in status.events(previous=before, new=after)]
+    reasons = [event.reason for event in status_rules.events(previous=before, new=after)]
     assert reasons == ["RefreshFailed", "RefreshSucceeded", "ConnectorRestarted"]
-    assert status.events(previous=after, new=after) == []
+    assert status_rules.events(previous=after, new=after) == []
     down = _compute(after, pod=pod(), runtime_error="refused")
-    assert [(e.type, e.reason) for e in status.events(previous=after, new=down)] == [("Warning", "RuntimeUnreachable")]
+    assert [(e.type, e.reason) for e in status_rules.events(previous=after, new=down)] == [
+        ("Warning", "RuntimeUnreachable")
+    ]
 
 
 def _refused(refresh_id: str = "r2") -> ArchiveRefusal:
@@ -188,16 +190,16 @@ def test_an_archive_refused_by_the_fail_safe_is_in_status_and_a_warning_event_wh
     }
     ready = _conditions(after)["Ready"]
     assert (ready["status"], after["phase"], after["connectorStatus"]) == ("True", "Running", "WAITING")
-    events = status.events(previous=before, new=after)
+    events = status_rules.events(previous=before, new=after)
     assert [(e.type, e.reason) for e in events] == [("Normal", "RefreshSucceeded"), ("Warning", "ArchiveRefused")]
     warning = events[1].message
     assert "refused to archive 7 of the 10" in warning and "metaferry.io/confirm-archive-requested-at" in warning
-    assert status.events(previous=after, new=_compute(after, pod=pod(), report=refused)) == []
+    assert status_rules.events(previous=after, new=_compute(after, pod=pod(), report=refused)) == []
 
     archived = _compute(after, pod=pod(), report=report(refresh_count=3, statistics=RefreshStatistics(archived=7)))
-    patch = status.merge_patch(after, archived)
+    patch = status_rules.merge_patch(after, archived)
     assert patch is not None and patch["archiveRefused"] is None, "cleared by a refresh that was not refused"
-    assert "ArchiveRefused" not in [e.reason for e in status.events(previous=after, new=archived)]
+    assert "ArchiveRefused" not in [e.reason for e in status_rules.events(previous=after, new=archived)]
 
 
 def test_a_refusal_is_kept_as_history_while_the_runtime_does_not_answer() -> None:
