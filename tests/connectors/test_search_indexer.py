@@ -27,9 +27,9 @@ from metaferry_runtime.repository import MetadataRepository, Page, open_reposito
 from metaferry_runtime.sdk import ApiError, ApiRequest, available_connectors
 from metaferry_runtime.sdk.search import SearchIndex
 from metaferry_runtime.testing import ConnectorHarness
-from tests.waiting import wait_for
 from tests.connectors.openlineage_client import free_port
 from tests.connectors.search_faults import CRASH_EXIT_CODE
+from tests.waiting import wait_for
 
 Indexer = ConnectorHarness[SearchIndexerConnector]
 
