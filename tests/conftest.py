@@ -20,6 +20,7 @@ MARK_BY_FIXTURE = {
     "opa_server": "opa",
     "ldap_directory": "ldap",
     "changing_directory": "ldap",
+    "shop_target": "dbt",
 }
 
 
