@@ -42,8 +42,8 @@ class Cataloguer:
         existing = self._existing()
         unchanged = [entry for entry in plan.entries if _digest(existing.get(entry.qualified_name)) == entry.digest]
         missing = set(context.mark_observed_by_names(name for entry in unchanged for name in entry.observed_names()))
-        changed_names = {entry.qualified_name for entry in unchanged if set(entry.observed_names()) & missing}
-        changed = [e for e in plan.entries if e.qualified_name in changed_names or e not in unchanged]
+        kept = {entry.qualified_name for entry in unchanged if not set(entry.observed_names()) & missing}
+        changed = [entry for entry in plan.entries if entry.qualified_name not in kept]
         self.guids.update({name: element.guid for name, element in existing.items()})
         terms = self._terms()
         self._upsert(changed)
@@ -90,12 +90,27 @@ class Cataloguer:
             upserts = [ElementUpsert(entry.qualified_name, entry.properties, type_name) for entry in group]
             for entry, (guid, _) in zip(group, writers[type_name](upserts), strict=True):
                 self.guids[entry.qualified_name] = guid
-        for entry in entries:
-            if entry.columns:
-                columns = [ElementUpsert(name, properties, "TabularColumn") for name, properties in entry.columns]
-                results = self.context.upsert_data_set_columns(columns, parent_guid=self.guids[entry.qualified_name])
-                for (name, _), (guid, _) in zip(entry.columns, results, strict=True):
-                    self.guids[name] = guid
+        self._columns([entry for entry in entries if entry.columns])
+
+    def _columns(self, entries: list[Entry]) -> None:
+        """Schema types and columns of all the entries in one bulk upsert each, then their links in one call
+        each (what `upsert_data_set_columns(parent_guid=)` does per data set, without a query per data set)."""
+        context = self.context
+        schemas = context.upsert_tabular_schema_types([ElementUpsert(e.schema_type_name, {}) for e in entries])
+        context.setup_asset_schema_types(
+            [(self.guids[e.qualified_name], guid) for e, (guid, _) in zip(entries, schemas, strict=True)]
+        )
+        rows = [
+            (schema, name, properties)
+            for e, (schema, _) in zip(entries, schemas, strict=True)
+            for name, properties in e.columns
+        ]
+        results = context.upsert_tabular_columns([ElementUpsert(name, properties) for _, name, properties in rows])
+        for (_, name, _), (guid, _) in zip(rows, results, strict=True):
+            self.guids[name] = guid
+        context.setup_attributes_for_schemas(
+            [(schema, guid) for (schema, _, _), (guid, _) in zip(rows, results, strict=True)]
+        )
 
     def _links(self, entry: Entry, existed: bool, terms: dict[str, str]) -> None:
         """Bring the links this entry owns to what the manifest says (a new element has none to remove)."""

@@ -18,6 +18,11 @@ ANALYTICS_PROCESS = ElementKind("Process", is_asset=True)
 DATA_SET_COLUMN = ElementKind(
     "TabularColumn", parent=ParentLink("AttributeForSchema", via_schema_type="TabularSchemaType")
 )
+#: For bulk writers: schema types and columns of many data sets in one call each, linked by link_many.
+TABULAR_SCHEMA_TYPE = ElementKind("TabularSchemaType")
+TABULAR_COLUMN = ElementKind("TabularColumn")
+ASSET_SCHEMA_TYPE = RelationshipKind("AssetSchemaType", end1="asset", end2="schema type")
+ATTRIBUTE_FOR_SCHEMA = RelationshipKind("AttributeForSchema", end1="schema type", end2="attribute")
 GLOSSARY = ElementKind("Glossary")
 GLOSSARY_TERM = ElementKind("GlossaryTerm", parent=ParentLink("TermAnchor"))
 GOVERNANCE_RULE = ElementKind("GovernanceRule")
@@ -58,6 +63,11 @@ class AnalyticsIntegratorContext(ElementContext):
     upsert_data_set_columns = DATA_SET_COLUMN.upsert_many()
     get_data_set_columns = DATA_SET_COLUMN.children()
     remove_data_set_column = DATA_SET_COLUMN.remove()
+
+    upsert_tabular_schema_types = TABULAR_SCHEMA_TYPE.upsert_many()
+    upsert_tabular_columns = TABULAR_COLUMN.upsert_many()
+    setup_asset_schema_types = ASSET_SCHEMA_TYPE.link_many()
+    setup_attributes_for_schemas = ATTRIBUTE_FOR_SCHEMA.link_many()
 
     upsert_glossary = GLOSSARY.upsert()
     get_my_glossaries = GLOSSARY.get_mine()
