@@ -66,6 +66,10 @@ class DbtProjectConnector(IntegrationConnector[AnalyticsIntegratorContext]):
         self._catalog = ""
 
     def start(self) -> None:
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """Settings, artifact locations and the reader: for start(), and for diagnose(), which check calls first."""
         self._settings = self.configuration
         endpoint = self.connection.endpoint
         if not endpoint:
@@ -98,6 +102,8 @@ class DbtProjectConnector(IntegrationConnector[AnalyticsIntegratorContext]):
             self._reader = None
 
     def diagnose(self) -> list[Diagnosis]:
+        if self._reader is None:
+            self._prepare()
         reader = self._opened()
         try:
             text = reader.read(self._manifest)
