@@ -15,11 +15,13 @@ from metaferry_runtime.connectors.sqlite_schema import SqliteSchemaConnector
 from metaferry_runtime.testing import (
     HarnessFactory,
     assert_refresh_writes_nothing,
+    conformance,
     element_named,
     elements_under,
     relationships_between,
 )
 from tests.connectors.dbt_project import build_project
+from tests.connectors.openapi_server import DocumentServer
 
 PREFIX = "dbt://shop/"
 
@@ -160,3 +162,38 @@ def test_an_older_manifest_schema_is_refused_with_the_versions_read(
     harness = connector_harness(DbtProjectConnector, endpoint=str(tmp_path))
     with pytest.raises(Exception, match="v12"):
         harness.refresh()
+
+
+def test_artifacts_are_fetched_over_http_with_the_bearer_token(
+    connector_harness: HarnessFactory, shop_target: Path, document_server: DocumentServer
+) -> None:
+    document_server.token = "dbt-artifacts-token"
+    for name in ("manifest.json", "catalog.json"):
+        document_server.put(f"/shop/target/{name}", (shop_target / name).read_bytes())
+    harness = connector_harness(
+        DbtProjectConnector, endpoint=document_server.url("/shop/target/"), secrets={"token": "dbt-artifacts-token"}
+    )
+    harness.refresh()
+    assert element_named(harness, PREFIX + "model.shop.dim_customers#lifetime_value").properties["dataType"]
+    assert document_server.count(200, "/shop/target/catalog.json") == 1
+
+
+def test_a_manifest_that_is_not_json_fails_the_refresh_and_keeps_what_was_catalogued(
+    connector_harness: HarnessFactory, shop_target: Path, tmp_path: Path
+) -> None:
+    for name in ("manifest.json", "catalog.json"):
+        (tmp_path / name).write_bytes((shop_target / name).read_bytes())
+    harness = connector_harness(DbtProjectConnector, endpoint=str(tmp_path))
+    harness.refresh()
+    before = set(elements_under(harness, "DataSet", PREFIX))
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(Exception, match="is not a dbt manifest"):
+        harness.refresh()
+    (tmp_path / "manifest.json").unlink()
+    with pytest.raises(Exception, match="does not exist"):
+        harness.refresh()
+    assert set(elements_under(harness, "DataSet", PREFIX)) == before
+
+
+def test_conforms(shop_target: Path) -> None:
+    conformance(DbtProjectConnector, endpoint=str(shop_target))
