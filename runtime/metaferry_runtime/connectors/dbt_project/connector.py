@@ -3,15 +3,19 @@
 The artifacts are what dbt writes to `target/` (`dbt build`, `dbt docs generate`); the connector reads them
 from a path or an http(s) URL (where a CI job publishes them), never runs dbt and does not need it
 installed. A refresh parses both (`artifacts.py`), decides every element and link (`entries.py`) and writes
-what changed (`catalogue.py`), in the refresh's one transaction. A manifest that cannot be read or parsed
-fails the refresh, leaving the repository as it was and archiving nothing.
+what changed (`catalogue.py`), in the refresh's one transaction. Artifacts whose bytes are those of the
+last refresh are not parsed again: their plan is kept (its digests are still compared with the repository's).
+A manifest that cannot be read or parsed fails the refresh, leaving the repository as it was and archiving
+nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+
 from metaferry_runtime.connectors.dbt_project.artifacts import Catalog, parse_catalog, parse_manifest
 from metaferry_runtime.connectors.dbt_project.catalogue import Cataloguer, Outcome
-from metaferry_runtime.connectors.dbt_project.entries import plan
+from metaferry_runtime.connectors.dbt_project.entries import Plan, plan
 from metaferry_runtime.connectors.dbt_project.reading import (
     ArtifactReader,
     ArtifactUnavailable,
@@ -64,6 +68,8 @@ class DbtProjectConnector(IntegrationConnector[AnalyticsIntegratorContext]):
         self._reader: ArtifactReader | None = None
         self._manifest = ""
         self._catalog = ""
+        #: The plan of the artifacts last read, by their digest: unchanged bytes are not parsed again.
+        self._planned: tuple[str, Plan, str, int] | None = None
 
     def start(self) -> None:
         self._prepare()
@@ -88,13 +94,20 @@ class DbtProjectConnector(IntegrationConnector[AnalyticsIntegratorContext]):
         reader = self._opened()
         text = reader.read(self._manifest)
         assert text is not None
-        manifest = parse_manifest(text, self._manifest)
-        catalog = self._read_catalog(reader)
-        project = plan(manifest, catalog, project=self._settings.project_name)
+        catalog_text = reader.read(self._catalog, missing_ok=not self._settings.require_catalog)
+        key = hashlib.sha256(text).hexdigest() + hashlib.sha256(catalog_text or b"").hexdigest()
+        if self._planned is None or self._planned[0] != key:
+            manifest = parse_manifest(text, self._manifest)
+            catalog = self._parse_catalog(catalog_text)
+            project = plan(manifest, catalog, project=self._settings.project_name)
+            self._planned = (key, project, manifest.metadata.dbt_version, manifest.schema_version)
+        elif catalog_text is None:
+            self._parse_catalog(None)  # the warning, on every refresh without a catalog
+        _, project, dbt_version, schema_version = self._planned
         namespace = self._settings.warehouse_namespace
         names = WarehouseNames(namespace, self._settings.database_names) if namespace else None
         outcome = Cataloguer(self.context, project).write(names)
-        self._report(project.prefix, manifest.metadata.dbt_version, manifest.schema_version, outcome)
+        self._report(project.prefix, dbt_version, schema_version, outcome)
 
     def disconnect(self) -> None:
         if self._reader is not None:
@@ -134,8 +147,7 @@ class DbtProjectConnector(IntegrationConnector[AnalyticsIntegratorContext]):
     def _catalog_detail(self, found: bool) -> str:
         return f"{self._catalog}" if found else f"{self._catalog} is missing: column types come from the manifest"
 
-    def _read_catalog(self, reader: ArtifactReader) -> Catalog | None:
-        text = reader.read(self._catalog, missing_ok=not self._settings.require_catalog)
+    def _parse_catalog(self, text: bytes | None) -> Catalog | None:
         if text is None:
             self.audit_log.log_message(
                 "refresh", DbtProjectMessages.NO_CATALOG, connector_name=self.connector_name, location=self._catalog
