@@ -36,9 +36,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Tests that need no installed tool: neither the control plane, PostgreSQL, helm, OPA, slapd, Kafka nor DataHub's CLI (markers in pyproject.toml).
+# Tests that need no installed tool: neither the control plane, PostgreSQL, helm, OPA, slapd, Kafka, DataHub's CLI nor dbt (markers in pyproject.toml).
 unit: $(STAMP)
-	$(BIN)/pytest -ra -m "not cluster and not postgres and not helm and not opa and not ldap and not kafka and not datahub" $(PYTEST_ARGS)
+	$(BIN)/pytest -ra -m "not cluster and not postgres and not helm and not opa and not ldap and not kafka and not datahub and not dbt" $(PYTEST_ARGS)
 
 crds: $(STAMP)
 	$(BIN)/metaferry-operator crd --output-dir crds
@@ -54,6 +54,7 @@ tools: $(STAMP)
 	echo "export METAFERRY_TOOLS_BIN=$$(cat $(WORK)/tools.dir); export PATH=$$(cat $(WORK)/tools.dir):\$$PATH" > $(WORK)/tools.env
 	scripts/install-opa.sh | tail -n 1 > $(WORK)/opa.path
 	scripts/install-kafka.sh | tail -n 1 > $(WORK)/kafka.libs
+	scripts/install-dbt.sh > /dev/null
 
 postgres:
 	@mkdir -p $(WORK)

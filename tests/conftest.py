@@ -23,6 +23,7 @@ MARK_BY_FIXTURE = {
     "changing_directory": "ldap",
     "kafka_broker": "kafka",
     "datahub": "datahub",
+    "shop_target": "dbt",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from metaferry_runtime.repository.types import (
+    analytics,
     api,
     catalog,
     database,
@@ -37,6 +38,7 @@ AREAS: tuple[TypeArea, ...] = (
     lineage.AREA,
     organization.AREA,
     security.AREA,
+    analytics.AREA,
 )
 
 
