@@ -86,9 +86,9 @@ def test_default_bundles_one_postgresql_statefulset_on_a_claim(render: Render) -
     assert env["PGDATA"]["value"].startswith("/var/lib/postgresql/data/")  # below the claim's lost+found
     assert env["POSTGRES_USER"]["value"] == "metaferry" and env["POSTGRES_DB"]["value"] == "metaferry"
     assert env["POSTGRES_PASSWORD"]["valueFrom"] == {"secretKeyRef": {"name": POSTGRESQL, "key": "password"}}
-    assert container["readinessProbe"]["exec"]["command"] == [
-        "pg_isready", "-U", "metaferry", "-d", "metaferry", "-p", "5432"
-    ]  # fmt: skip
+    probe = container["readinessProbe"]["exec"]["command"]
+    assert probe[:2] == ["sh", "-c"] and probe[2].startswith('exec pg_isready -q -h "$POD_IP" -p "$PGPORT"')
+    assert env["POD_IP"]["valueFrom"] == {"fieldRef": {"fieldPath": "status.podIP"}}
     assert pod_spec(statefulset)["automountServiceAccountToken"] is False
 
 
