@@ -96,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     elements.add_argument("--archived", action="store_true", help="include archived elements")
     elements.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
 
+    migrate = commands.add_parser(
+        "migrate",
+        help="bring the repository's schema to this version, once, under a lock (a Helm hook Job runs it)",
+    )
+    add_repository(migrate)
+
     connectors = commands.add_parser(
         "connectors", help="list the installed connectors: service, description, configuration properties"
     )
@@ -107,7 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"run": _run, "check": _check, "elements": _elements, "connectors": _connectors}[args.command]
+    handler = {"run": _run, "check": _check, "elements": _elements, "connectors": _connectors, "migrate": _migrate}[
+        args.command
+    ]
     try:
         return handler(args)
     except KeyboardInterrupt:
@@ -143,6 +151,22 @@ def _open_repository(url: str) -> MetadataRepository | int:
         return open_repository(url)
     except Exception as error:
         return _fail(f"cannot open the repository {_redact_url(url)}: {error}", EXIT_REPOSITORY_UNAVAILABLE)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    """Opening a repository applies the missing schema versions in one transaction under the schema lock (an
+    advisory lock on PostgreSQL), so concurrent migrators take turns; a schema newer than this runtime is
+    refused with the versions named (exit 3)."""
+    from metaferry_runtime.repository.sql.schema import LATEST_VERSION
+
+    repository = _open_repository(args.repository)
+    if isinstance(repository, int):
+        return repository
+    try:
+        print(f"metaferry-runtime: repository {repository.url} is at schema version {LATEST_VERSION}")
+    finally:
+        repository.close()
+    return EXIT_OK
 
 
 def _run(args: argparse.Namespace) -> int:
