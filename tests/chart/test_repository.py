@@ -265,3 +265,22 @@ def test_notes_name_the_repository_and_how_to_browse_the_catalog(helm: Helm, tmp
     assert f"service/{CATALOG} 8090:8090" in notes and f"{CATALOG}-reader" in notes
     per_pod = render_notes(helm, tmp_path / "per-pod", *PER_POD)
     assert "repository.mode=perPod" in per_pod and "port-forward" not in per_pod
+
+
+def test_migrations_run_once_per_install_and_upgrade_in_a_hook_job(render: Render) -> None:
+    manifests = render([])
+    job = one(manifests, "Job", f"{RELEASE}-migrate", RELEASE_NAMESPACE)
+    annotations = job["metadata"]["annotations"]
+    assert annotations["helm.sh/hook"] == "post-install,pre-upgrade"
+    assert annotations["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
+    pod = pod_spec(job)
+    container = pod["containers"][0]
+    assert container["command"] == ["metaferry-runtime"] and container["args"] == ["migrate"]
+    assert url_ref(container) == {"name": POSTGRESQL, "key": "url"}
+    assert pod["restartPolicy"] == "OnFailure"
+    assert job["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/part-of"] == "metaferry"  # admitted
+    assert_restricted(pod, user=10001)
+    external = pod_spec(one(render(EXTERNAL), "Job", f"{RELEASE}-migrate"))
+    assert url_ref(external["containers"][0]) == {"name": "shared-db", "key": "url"}
+    assert not find(render(PER_POD), "Job")
+    assert not find(render(["--set", "repository.migrationJob=false"]), "Job")
