@@ -26,6 +26,7 @@ from metaferry_operator.config import OperatorConfig
 from metaferry_operator.leader import LeaderElector, lease_settings
 from metaferry_operator.observation import observe_deployment, observe_pod
 from metaferry_operator.reconciler import Dependencies
+from metaferry_operator.repository_check import RepositoryCheck
 from metaferry_operator.runtime_client import RuntimeClient
 from metaferry_operator.supervisor import Supervisor
 
@@ -50,6 +51,7 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
             kube=memo.kube,
             runtime_client=functools.partial(RuntimeClient.open, timeout=config.http_timeout),
             cache=memo.cache,
+            repository=RepositoryCheck.for_url(config.repository_url),
         ),
         active=not config.leader_election,
     )

@@ -38,6 +38,7 @@ class Pass:
     connector: ConnectorResource | None = None
     secret_digest: str | None = None
     secret_missing: str | None = None
+    repository_error: str | None = None
     children: rendering.Children | None = None
     apply_error: str | None = None
     pod: PodObservation | None = None
@@ -57,6 +58,7 @@ class Pass:
             desired_hash=self.desired_hash,
             spec_error=self.spec_error,
             secret_missing=self.secret_missing,
+            repository_error=self.repository_error,
             apply_error=self.apply_error,
             deployment=self.deployment,
             pod=self.pod,

@@ -38,6 +38,7 @@ from metaferry_operator.config import OperatorConfig
 from metaferry_operator.json_types import Json
 from metaferry_operator.observation import PodObservation, current_pod
 from metaferry_operator.reconcile_pass import Pass, Settled, ready_for
+from metaferry_operator.repository_check import RepositoryCheck
 from metaferry_operator.runtime_client import RuntimeAddress, RuntimeClient, RuntimeRefused, RuntimeUnavailable
 from metaferry_runtime.report import ConnectorReport
 from metaferry_runtime.resource import ConnectorResource
@@ -62,6 +63,7 @@ class Dependencies:
     kube: kube.KubeClient
     runtime_client: Callable[[], RuntimeClient]  # a new client for each connector (see runtime_client)
     cache: WorldCache
+    repository: RepositoryCheck | None = None  # the shared repository; None: per-pod SQLite
 
 
 def _without_managed_fields(body: Json) -> Json:
@@ -149,13 +151,14 @@ class ConnectorReconciler:
             if not await step(run):
                 break
         await self._publish(run.body, seen=run.observed(), previous=run.previous)
-        if run.apply_error:
-            raise ReconcileFailed(run.apply_error)
+        if run.apply_error or run.repository_error:
+            raise ReconcileFailed(run.apply_error or run.repository_error)
 
     @property
     def _steps(self) -> tuple[Callable[[Pass], Awaitable[bool]], ...]:
         """The pass's steps, in order; each records what it observed and says whether the pass goes on."""
-        return (self._parse, self._read_secret, self._apply_children, self._take_requests, self._read_runtime)
+        steps = (self._parse, self._read_secret, self._wait_repository, self._apply_children, self._take_requests)
+        return (*steps, self._read_runtime)
 
     def _begin(self) -> Pass:
         body = self.body
@@ -186,6 +189,12 @@ class ConnectorReconciler:
         run.secret_digest = await self._referenced_secret_digest(run.connector)
         run.secret_missing = _secret_name(run.body) if run.secret_digest is None else None
         return True
+
+    async def _wait_repository(self, run: Pass) -> bool:
+        """No pod is started, and none rolled, while the shared repository is down (retried with backoff)."""
+        verdict = await self.deps.repository.verdict() if self.deps.repository is not None else None
+        run.repository_error = verdict.message if verdict is not None and not verdict.available else None
+        return run.repository_error is None
 
     async def _apply_children(self, run: Pass) -> bool:
         """Render the children and apply what changed; what this pass settled on lets refreshes go ahead."""

@@ -42,6 +42,7 @@ class Observed:
     desired_hash: str | None = None
     spec_error: str | None = None  # the spec is invalid: nothing to do until it is edited
     secret_missing: str | None = None  # name of the referenced Secret that does not exist
+    repository_error: str | None = None  # the shared repository does not answer (no pod started or rolled)
     apply_error: str | None = None  # the children could not be written (retried with backoff)
     deployment: DeploymentObservation | None = None
     pod: PodObservation | None = None
@@ -77,6 +78,8 @@ def _verdict(seen: Observed) -> _Verdict:
             Phase.FAILED,
             stalled=True,
         )
+    if seen.repository_error:
+        return _Verdict(False, "RepositoryUnavailable", seen.repository_error, Phase.PENDING, reconciling=True)
     if seen.apply_error:
         return _Verdict(
             False,

@@ -110,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--limit", type=int, default=10, help="at most this many (default 10)")
     search.add_argument("--output", choices=("table", "json"), default="table", help="json: with scores, highlights")
 
+    migrate = commands.add_parser(
+        "migrate",
+        help="bring the repository's schema to this version, once, under a lock (a Helm hook Job runs it)",
+    )
+    add_repository(migrate)
+
     connectors = commands.add_parser(
         "connectors", help="list the installed connectors: service, description, configuration properties"
     )
@@ -127,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "elements": _elements,
         "search": _search,
         "connectors": _connectors,
+        "migrate": _migrate,
     }[args.command]
     try:
         return handler(args)
@@ -163,6 +170,22 @@ def _open_repository(url: str) -> MetadataRepository | int:
         return open_repository(url)
     except Exception as error:
         return _fail(f"cannot open the repository {_redact_url(url)}: {error}", EXIT_REPOSITORY_UNAVAILABLE)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    """Opening a repository applies the missing schema versions in one transaction under the schema lock (an
+    advisory lock on PostgreSQL), so concurrent migrators take turns; a schema newer than this runtime is
+    refused with the versions named (exit 3)."""
+    from metaferry_runtime.repository.sql.schema import LATEST_VERSION
+
+    repository = _open_repository(args.repository)
+    if isinstance(repository, int):
+        return repository
+    try:
+        print(f"metaferry-runtime: repository {repository.url} is at schema version {LATEST_VERSION}")
+    finally:
+        repository.close()
+    return EXIT_OK
 
 
 def _run(args: argparse.Namespace) -> int:

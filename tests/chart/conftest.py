@@ -29,12 +29,16 @@ SERVICE_MONITOR_API = "monitoring.coreos.com/v1/ServiceMonitor"
 
 Manifest = dict[str, Any]
 
-# The value sets the chart is tested with: the default install and the three other supported shapes.
+# The value sets the chart is tested with: the default install (bundled PostgreSQL and the catalogue) and the
+# other supported shapes, each repository mode among them.
 VALUE_SETS: dict[str, list[str]] = {
     "default": [],
+    "per-pod-sqlite": ["--set", "repository.mode=perPod"],
     "namespaced-rbac": ["--set-json", 'watchNamespaces=["team-a","team-b"]'],
     "high-availability": ["--set", "highAvailability.enabled=true", "--set", "podDisruptionBudget.enabled=true"],
     "postgresql-servicemonitor": [
+        "--set",
+        "repository.mode=external",
         "--set",
         "repository.existingSecret=metaferry-repository",
         "--set",

@@ -296,7 +296,10 @@ def test_operator_environment_carries_every_setting(render: Render) -> None:
     assert env["METAFERRY_HEALTH_PORT"]["value"] == "8081"
     assert env["METAFERRY_METRICS_PORT"]["value"] == "9090"
     assert env["METAFERRY_LOG_FORMAT"]["value"] == "json"
-    assert "METAFERRY_REPOSITORY_URL" not in env  # no Secret named: per-pod SQLite
+    # The default repository is the bundled PostgreSQL: its URL comes from the chart's generated Secret.
+    assert env["METAFERRY_REPOSITORY_URL"]["valueFrom"] == {
+        "secretKeyRef": {"name": f"{RELEASE}-postgresql", "key": "url"}
+    }
     assert "METAFERRY_LISTEN_HOST" not in env  # the operator's default, 0.0.0.0
     selector = one(manifests, "Deployment", OPERATOR)["spec"]["selector"]["matchLabels"]
     pairs = dict(item.split("=", 1) for item in env["METAFERRY_OPERATOR_POD_LABELS"]["value"].split(","))
@@ -446,7 +449,8 @@ def test_namespaced_rbac_grants_rights_only_in_the_watched_namespaces(render: Re
     assert find(manifests, "ClusterRole", OPERATOR) == []
     read = one(manifests, "ClusterRole", f"{OPERATOR}-cluster-read")
     assert rules_by_resource(read["rules"]) == {**CRD_READ, "namespaces": {"list", "watch"}}
-    bindings = find(manifests, "ClusterRoleBinding")
+    operator_account = {"kind": "ServiceAccount", "name": RELEASE, "namespace": RELEASE_NAMESPACE}
+    bindings = [b for b in find(manifests, "ClusterRoleBinding") if operator_account in b["subjects"]]
     assert [b["roleRef"]["name"] for b in bindings] == [f"{OPERATOR}-cluster-read"]
     env = env_of(operator_container(manifests))
     assert env["METAFERRY_WATCH_NAMESPACES"]["value"] == "team-a,team-b"

@@ -33,11 +33,21 @@ from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
 from tests.cluster import pod_process, pod_spec
+from tests.cluster.cluster_dns import ClusterDns
 from tests.cluster.node_agent import HOSTNAME_LABEL, NodeAgent
 from tests.cluster.pod_worker import HOST_IP, PodWorker, now_rfc3339
 
 logger = logging.getLogger(__name__)
 Json = dict[str, Any]
+
+#: Programs that images provide and pods call by name: the PostgreSQL image's entrypoint (a stand-in).
+IMAGE_BIN = Path(__file__).resolve().parent / "image-bin"
+
+
+def postgresql_bin_dir() -> Path | None:
+    """The host's PostgreSQL server binaries (Debian: /usr/lib/postgresql/N/bin), as the image has on PATH."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: int(p.parts[-3]))
+    return found[-1].parent if found else None
 
 
 def _raw(response: Any) -> Json:
@@ -48,8 +58,22 @@ def _raw(response: Any) -> Json:
 class ApiSources:
     """:class:`pod_spec.Sources` read from the API server."""
 
-    def __init__(self, core: client.CoreV1Api) -> None:
+    def __init__(self, core: client.CoreV1Api, claims_dir: Path) -> None:
         self._core = core
+        self._claims_dir = claims_dir
+
+    def claim_dir(self, namespace: str, name: str) -> Path | None:
+        """A PersistentVolumeClaim's volume: a directory per claim (by uid) that outlives its pods, as a
+        provisioned volume does; a claim deleted and made again gets a fresh, empty one."""
+        try:
+            claim = self._core.read_namespaced_persistent_volume_claim(name, namespace)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        path: Path = self._claims_dir / namespace / name / claim.metadata.uid
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def config_map(self, namespace: str, name: str) -> dict[str, bytes] | None:
         try:
@@ -110,8 +134,11 @@ class PodRunner:
     ) -> None:
         self.api_client = api_client
         self.core = client.CoreV1Api(api_client)
-        self.sources = ApiSources(self.core)
+        self.sources = ApiSources(self.core, work_dir / "claims")
         self.work_dir = work_dir
+        self.hosts_file = work_dir / "hosts"
+        self._sticky_ips: dict[tuple[str, str], str] = {}
+        self.dns: ClusterDns | None = None
         self.log_dir = work_dir / "logs"
         self.mode = mode
         self.node_name = node_name
@@ -141,7 +168,11 @@ class PodRunner:
             stopping=self.stopping,
         )
         node.register()
-        for target, name in ((node.heartbeat_loop, "heartbeat"), (self._watch_loop, "watch")):
+        loops = [(node.heartbeat_loop, "heartbeat"), (self._watch_loop, "watch")]
+        if self.mode == "real":
+            self.dns = ClusterDns(self.core, self.hosts_file, self.stopping)
+            loops.append((self.dns.loop, "dns"))
+        for target, name in loops:
             thread = threading.Thread(target=target, name=f"pod-runner-{self.node_name}-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -175,15 +206,35 @@ class PodRunner:
 
     def allocate_ip(self) -> str:
         with self._ip_lock:
-            n = self._next_ip
-            self._next_ip += 1
+            return self._allocate_locked()
+
+    def _allocate_locked(self) -> str:
+        n = self._next_ip
+        self._next_ip += 1
         return f"127.0.{self._ip_base + n // 254}.{1 + n % 254}"
+
+    def pod_ip_for(self, pod: Json) -> str:
+        """A new address, except that a StatefulSet's pod keeps its address when it is replaced (its stable
+        network identity: what the other pods' view of its Service name relies on between refreshes)."""
+        meta = pod["metadata"]
+        if not any(ref.get("kind") == "StatefulSet" for ref in meta.get("ownerReferences") or []):
+            return self.allocate_ip()
+        with self._ip_lock:
+            key = (meta["namespace"], meta["name"])
+            if key not in self._sticky_ips:
+                self._sticky_ips[key] = self._allocate_locked()
+            return self._sticky_ips[key]
+
+    def service_address(self, namespace: str, name: str) -> str | None:
+        """The pod address a Service's name resolves to in the pods (the cluster DNS stand-in), or None."""
+        return None if self.dns is None else self.dns.addresses.get((namespace, name))
 
     def base_env(self, pod: Json, pod_ip: str) -> dict[str, str]:
         """What every container gets before its own env: venv first on PATH, the in-cluster API address."""
         host_path = os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")
+        image_path = [Path(sys.prefix) / "bin", IMAGE_BIN, *filter(None, [postgresql_bin_dir()])]
         env = {
-            "PATH": f"{Path(sys.prefix) / 'bin'}{os.pathsep}{host_path}",
+            "PATH": os.pathsep.join([*map(str, image_path), host_path]),
             "HOME": os.environ.get("HOME", "/root"),
             "HOSTNAME": pod["metadata"]["name"],
             "KUBERNETES_SERVICE_HOST": self.api_host,

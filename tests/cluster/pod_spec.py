@@ -45,6 +45,8 @@ class Sources(Protocol):
 
     def service_account_token(self, pod: Json, *, audience: str | None, expiration: int) -> str: ...
 
+    def claim_dir(self, namespace: str, name: str) -> Path | None: ...
+
 
 @dataclasses.dataclass(frozen=True)
 class PodAddresses:
@@ -180,6 +182,12 @@ def write_volume(*, volume: Json, pod: Json, target: Path, addresses: PodAddress
         if volume["hostPath"].get("type") == "DirectoryOrCreate":
             path.mkdir(parents=True, exist_ok=True)
         return path
+    if "persistentVolumeClaim" in volume:
+        claim = volume["persistentVolumeClaim"]["claimName"]
+        found = sources.claim_dir(namespace, claim)
+        if found is None:
+            raise NotReady(f"volume {volume['name']!r}: PersistentVolumeClaim {claim!r} not found in {namespace}")
+        return found
     target.mkdir(parents=True, exist_ok=True)
     if "emptyDir" in volume:
         return target

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubernetes.client.exceptions import ApiException
 
-from tests.cluster import pod_process, pod_spec, probes
+from tests.cluster import cluster_dns, pod_process, pod_spec, probes
 
 if TYPE_CHECKING:
     from tests.cluster.pod_runner import PodRunner
@@ -129,7 +129,7 @@ class PodWorker(threading.Thread):
         self._gone = False
         self._lock = threading.Lock()
         self._wake = threading.Event()
-        self.pod_ip = runner.allocate_ip()
+        self.pod_ip = runner.pod_ip_for(pod)
         self.addresses = pod_spec.PodAddresses(pod_ip=self.pod_ip, host_ip=HOST_IP)
         self.dir = runner.work_dir / "pods" / self.uid
         logs = runner.log_dir / self.namespace / self.pod_name
@@ -283,6 +283,8 @@ class PodWorker(threading.Thread):
                     "so command (or args) must name the program"
                 )
             mounts = [self._mount(m) for m in spec.get("volumeMounts") or []]
+            if not any(m.target == cluster_dns.HOSTS_PATH for m in mounts):  # the kubelet manages /etc/hosts
+                mounts.insert(0, pod_process.Mount(self.runner.hosts_file, cluster_dns.HOSTS_PATH, read_only=True))
             for mount in mounts:
                 self.runner.created_paths.extend(pod_process.missing_paths(mount.target))
         except (pod_spec.NotReady, pod_spec.Unsupported, ApiException) as error:

@@ -433,8 +433,8 @@ def test_a_pod_the_runner_cannot_run_says_why_and_others_still_run(
     k8s_client: client.ApiClient, pod_runner: PodRunner, namespace: str
 ) -> None:
     core = client.CoreV1Api(k8s_client)
-    claim = {"name": "data", "persistentVolumeClaim": {"claimName": "data"}}
-    core.create_namespaced_pod(namespace, _pod("unrunnable", ["true"], volumes=[claim]))
+    nfs = {"name": "data", "nfs": {"server": "nfs.invalid", "path": "/exports"}}
+    core.create_namespaced_pod(namespace, _pod("unrunnable", ["true"], volumes=[nfs]))
     core.create_namespaced_pod(namespace, _pod("fine", ["true"]))
     assert wait_for(lambda: _phase(core, namespace, "fine", ("Succeeded",)), what="the good pod to finish")
 
@@ -442,7 +442,7 @@ def test_a_pod_the_runner_cannot_run_says_why_and_others_still_run(
         pod = _read_pod(core, namespace, "unrunnable")
         statuses = (pod.status.container_statuses or []) if pod else []
         waiting = statuses[0].state.waiting if statuses else None
-        return waiting.reason if waiting and "persistentVolumeClaim" in (waiting.message or "") else None
+        return waiting.reason if waiting and "nfs" in (waiting.message or "") else None
 
     assert wait_for(waiting_reason, what="the reason to be reported") == "CreateContainerConfigError"
 

@@ -37,6 +37,8 @@ PART_OF = "app.kubernetes.io/part-of=metaferry"
 REFRESH_ANNOTATION = "metaferry.io/refresh-requested-at"
 # Values every e2e install sets: a short status poll keeps the tests quick on a 2-core machine.
 TEST_VALUES = ["--set", "operator.statusPollInterval=2", "--set", "operator.logFormat=text"]
+# A repository the test provides (its URL in the Secret metaferry-repository), as a platform team would.
+EXTERNAL_REPOSITORY = ["--set", "repository.mode=external", "--set", "repository.existingSecret=metaferry-repository"]
 STARTUP_TIMEOUT = 240.0
 READY_TIMEOUT = 240.0
 

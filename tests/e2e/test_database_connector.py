@@ -1,7 +1,7 @@
 """examples/postgres-connector.yaml on the test cluster: the password in a Secret, the catalogue in the
 release's shared PostgreSQL repository, a dropped table archived after `kubectl annotate`.
 
-The release is installed with `repository.existingSecret`, as a platform team would, so the test reads
+The release is installed with `repository.mode=external`, as a platform team would, so the test reads
 the catalogue the connector pod wrote from the repository itself.
 """
 
@@ -19,6 +19,7 @@ import yaml
 from metaferry_runtime.repository import InstanceStatus, MetadataRepository, open_repository
 from tests.e2e.conftest import (
     EXAMPLES,
+    EXTERNAL_REPOSITORY,
     RELEASE_NAMESPACE,
     Cli,
     Json,
@@ -84,7 +85,7 @@ def release(cli: Cli, catalogue: str) -> Iterator[None]:
         RELEASE_NAMESPACE,
         f"--from-literal=url={catalogue}",
     )
-    with installed(cli, "--set", "repository.existingSecret=metaferry-repository", create_namespace=False):
+    with installed(cli, *EXTERNAL_REPOSITORY, create_namespace=False):
         cli.kubectl("create", "namespace", NAMESPACE)
         yield
 

@@ -2,7 +2,7 @@
 a Secret, the people and nested teams in the release's shared PostgreSQL repository, a person added to the
 directory catalogued after `kubectl annotate`, and the password nowhere a user or operator looks.
 
-The release is installed with `repository.existingSecret`, as a platform team would, so the test reads the
+The release is installed with an external repository (`repository.mode=external`), as a platform team would, so the test reads the
 organization the connector pod wrote from the repository itself.
 """
 
@@ -21,6 +21,7 @@ from metaferry_runtime.repository import Element, MetadataRepository, open_repos
 from metaferry_runtime.repository.model import Page
 from tests.e2e.conftest import (
     EXAMPLES,
+    EXTERNAL_REPOSITORY,
     RELEASE_NAMESPACE,
     Cli,
     Json,
@@ -97,7 +98,7 @@ def release(cli: Cli, catalogue: str) -> Iterator[None]:
         RELEASE_NAMESPACE,
         f"--from-literal=url={catalogue}",
     )
-    with installed(cli, "--set", "repository.existingSecret=metaferry-repository", create_namespace=False):
+    with installed(cli, *EXTERNAL_REPOSITORY, create_namespace=False):
         cli.kubectl("create", "namespace", NAMESPACE)
         yield
 

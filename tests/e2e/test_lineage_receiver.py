@@ -15,7 +15,7 @@ from openlineage.client.event_v2 import RunState
 
 from metaferry_runtime.repository import Element, MetadataRepository, open_repository
 from tests.connectors.openlineage_client import client, run_event
-from tests.e2e.conftest import EXAMPLES, RELEASE_NAMESPACE, Cli, installed, wait_connector_ready
+from tests.e2e.conftest import EXAMPLES, EXTERNAL_REPOSITORY, RELEASE_NAMESPACE, Cli, installed, wait_connector_ready
 from tests.postgres_server import create_database, drop_database
 from tests.waiting import wait_for
 
@@ -44,7 +44,7 @@ def release(cli: Cli, catalogue: str) -> Iterator[None]:
         RELEASE_NAMESPACE,
         f"--from-literal=url={catalogue}",
     )
-    with installed(cli, "--set", "repository.existingSecret=metaferry-repository", create_namespace=False):
+    with installed(cli, *EXTERNAL_REPOSITORY, create_namespace=False):
         cli.kubectl("create", "namespace", NAMESPACE)
         yield
 

@@ -111,3 +111,66 @@ app.kubernetes.io/component: operator
 {{- if or (not .Values.watchNamespaces) (has .Release.Namespace .Values.watchNamespaces) }}{{ .Release.Namespace }}
 {{- else }}{{ first .Values.watchNamespaces }}{{ end }}
 {{- end }}
+
+{{/*
+Labels of the objects of one component other than the operator (repository, catalog): the operator's
+selector labels are reserved for operator pods, which connector NetworkPolicies admit.
+Called with (list $ "component").
+*/}}
+{{- define "metaferry.componentLabels" -}}
+{{- $ := index . 0 }}
+helm.sh/chart: {{ include "metaferry.chart" $ }}
+{{ include "metaferry.componentSelectorLabels" . }}
+app.kubernetes.io/version: {{ $.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ $.Release.Service }}
+app.kubernetes.io/part-of: metaferry
+{{- with $.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "metaferry.componentSelectorLabels" -}}
+{{- $ := index . 0 }}
+app.kubernetes.io/name: {{ include "metaferry.name" $ }}
+app.kubernetes.io/instance: {{ $.Release.Name }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end }}
+
+{{/* The bundled PostgreSQL's objects (StatefulSet, Services, Secret). */}}
+{{- define "metaferry.postgresqlName" -}}
+{{- printf "%s-postgresql" (include "metaferry.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The Secret and key holding the repository URL, "name key"; empty in perPod mode. A repository.mode it
+does not know, or external without existingSecret, or existingSecret with another mode, fails the render.
+*/}}
+{{- define "metaferry.repositorySecret" -}}
+{{- $mode := .Values.repository.mode }}
+{{- if eq $mode "bundled" }}
+{{- if .Values.repository.existingSecret }}
+{{- fail "repository.existingSecret is set but repository.mode is bundled: set repository.mode=external to use that PostgreSQL" }}
+{{- end }}
+{{- printf "%s url" (include "metaferry.postgresqlName" .) }}
+{{- else if eq $mode "external" }}
+{{- printf "%s %s" (required "repository.mode=external needs repository.existingSecret (a Secret holding the PostgreSQL URL)" .Values.repository.existingSecret) .Values.repository.secretKey }}
+{{- else if eq $mode "perPod" }}
+{{- if .Values.repository.existingSecret }}
+{{- fail "repository.existingSecret is set but repository.mode is perPod: set repository.mode=external to use that PostgreSQL" }}
+{{- end }}
+{{- else }}
+{{- fail (printf "repository.mode must be bundled, external or perPod, not %q" $mode) }}
+{{- end }}
+{{- end }}
+
+{{/* An env entry METAFERRY_REPOSITORY_URL from the repository Secret (nothing in perPod mode). */}}
+{{- define "metaferry.repositoryUrlEnv" -}}
+{{- $ref := include "metaferry.repositorySecret" . }}
+{{- if $ref }}
+- name: METAFERRY_REPOSITORY_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ index (splitList " " $ref) 0 }}
+      key: {{ index (splitList " " $ref) 1 }}
+{{- end }}
+{{- end }}
