@@ -2,8 +2,8 @@
 a Secret, the people and nested teams in the release's shared PostgreSQL repository, a person added to the
 directory catalogued after `kubectl annotate`, and the password nowhere a user or operator looks.
 
-The release is installed with an external repository (`repository.mode=external`), as a platform team would, so the test reads the
-organization the connector pod wrote from the repository itself.
+The release is installed with an external repository (`repository.mode=external`), as a platform team
+would, so the test reads the organization the connector pod wrote from the repository itself.
 """
 
 from __future__ import annotations
