@@ -2,6 +2,8 @@
 
 The control plane has no scheduler and no kubelet: pods a controller creates stay Pending until a test binds
 them to a Node (`bind_and_report`), which then reports them Running with an image digest, as a kubelet does.
+Their pods name a scheduler nobody runs (`SCHEDULER`): the session's pod runner, which other tests start and
+which binds and runs every default-scheduler pod, leaves them alone, so the status a test sets stays set.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from kubernetes import client
 
 IMAGE = "registry.example/shop/web:1.4.2"
 DIGEST = "sha256:" + "ab" * 32
+SCHEDULER = "kubernetes-cluster-tests"
 
 
 def labels(app: str) -> dict[str, str]:
@@ -19,7 +22,8 @@ def labels(app: str) -> dict[str, str]:
 
 
 def pod_template(app: str, image: str = IMAGE) -> dict[str, Any]:
-    return {"metadata": {"labels": labels(app)}, "spec": {"containers": [{"name": "main", "image": image}]}}
+    spec = {"schedulerName": SCHEDULER, "containers": [{"name": "main", "image": image}]}
+    return {"metadata": {"labels": labels(app)}, "spec": spec}
 
 
 def deployment(
@@ -145,6 +149,8 @@ def bind_and_report(api: client.ApiClient, namespace: str, *, app: str, node_nam
     pods = core.list_namespaced_pod(namespace, label_selector=f"app={app}").items
     for pod in pods:
         name = pod.metadata.name
+        if pod.spec.node_name not in (None, node_name):
+            raise AssertionError(f"pod {namespace}/{name} was bound to {pod.spec.node_name} by someone else")
         if not pod.spec.node_name:
             binding = {
                 "apiVersion": "v1",
