@@ -19,7 +19,13 @@ from kubernetes import client
 
 from metaferry_runtime.connectors.kubernetes_cluster import client as kube
 from metaferry_runtime.connectors.kubernetes_cluster.catalog import CATALOGUED_TYPES, WriteOutcome, write_catalogue
-from metaferry_runtime.connectors.kubernetes_cluster.model import Catalogue, catalogue_of, platform_of, scope_prefix
+from metaferry_runtime.connectors.kubernetes_cluster.model import (
+    Catalogue,
+    ServerMemo,
+    catalogue_of,
+    platform_of,
+    scope_prefix,
+)
 from metaferry_runtime.connectors.kubernetes_cluster.resources import RESOURCES, Resource, Snapshot
 from metaferry_runtime.connectors.kubernetes_cluster.settings import KubernetesClusterSettings
 from metaferry_runtime.connectors.kubernetes_cluster.watching import ClusterWatcher
@@ -160,11 +166,13 @@ class KubernetesClusterConnector(IntegrationConnector[InfrastructureIntegratorCo
             return self._settings.node_label_selector
         return self._settings.label_selector if resource.selected else ""
 
-    def catalogue(self, snapshot: Snapshot) -> Catalogue:
+    def catalogue(self, snapshot: Snapshot, memo: ServerMemo | None = None) -> Catalogue:
         platform = platform_of(
             self._cluster_id, self._version, server=self._server, display_name=self._settings.cluster_name
         )
-        return catalogue_of(snapshot, cluster_id=self._cluster_id, platform=platform, settings=self._settings)
+        return catalogue_of(
+            snapshot, cluster_id=self._cluster_id, platform=platform, settings=self._settings, memo=memo
+        )
 
     def write(self, snapshot: Snapshot) -> tuple[WriteOutcome, dict[str, str]]:
         """The snapshot's catalogue, written in the caller's transaction; and its elements' names and types."""

@@ -238,8 +238,18 @@ def _ingress(prefix: str, obj: Json) -> ElementUpsert:
     return ElementUpsert(_object_name(prefix, "ingresses", obj), _drop_empty(properties), "Endpoint")
 
 
+#: A workload's element by name, with what it was made from (resourceVersions of it and its pods, nodes,
+#: endpoints): the watcher keeps one across bursts so a burst rebuilds only the workloads that changed.
+ServerMemo = dict[str, tuple[tuple[Any, ...], ElementUpsert]]
+
+
 def catalogue_of(
-    snapshot: Snapshot, *, cluster_id: str, platform: ElementUpsert, settings: KubernetesClusterSettings
+    snapshot: Snapshot,
+    *,
+    cluster_id: str,
+    platform: ElementUpsert,
+    settings: KubernetesClusterSettings,
+    memo: ServerMemo | None = None,
 ) -> Catalogue:
     """The elements and links the snapshot's objects in the namespaces the settings select make."""
     prefix = scope_prefix(cluster_id)
@@ -260,6 +270,7 @@ def catalogue_of(
     namespaces = {upsert.qualified_name for upsert in catalogue.namespaces}
     hosts = {str(_meta(node).get("name")) for node in snapshot.objects["nodes"].values()}
     pods_of = _workload_of_pods(snapshot)
+    current: ServerMemo = {}
 
     for resource, kind in WORKLOADS.items():
         for key, obj in sorted(snapshot.objects[resource].items()):
@@ -284,10 +295,22 @@ def catalogue_of(
                 ]
             )
             nodes = sorted({str((pod.get("spec") or {}).get("nodeName")) for pod in pods} & hosts)
-            catalogue.servers.append(_server(name, resource, kind, obj, pods, nodes=nodes, endpoints=endpoints))
+            inputs = (_meta(obj).get("resourceVersion"), *(_meta(pod).get("resourceVersion") for pod in pods))
+            made_from = (*inputs, "|", *nodes, "|", *endpoints)
+            cached = memo.get(name) if memo is not None and all(inputs) else None
+            if cached is not None and cached[0] == made_from:
+                server = cached[1]
+            else:
+                server = _server(name, resource, kind, obj, pods, nodes=nodes, endpoints=endpoints)
+            catalogue.servers.append(server)
+            if memo is not None:
+                current[name] = (made_from, server)
             catalogue.server_namespace[name] = namespace_name
             catalogue.deployed_on[name] = tuple(f"{prefix}nodes/{node}" for node in nodes)
             catalogue.server_endpoints[name] = tuple(endpoints)
+    if memo is not None:  # only what this snapshot still holds
+        memo.clear()
+        memo.update(current)
     return catalogue
 
 

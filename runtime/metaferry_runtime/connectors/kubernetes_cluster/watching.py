@@ -26,7 +26,7 @@ from kubernetes.client.exceptions import ApiException
 
 from metaferry_runtime.connectors.kubernetes_cluster import client as kube
 from metaferry_runtime.connectors.kubernetes_cluster.catalog import archive_missing, write_catalogue
-from metaferry_runtime.connectors.kubernetes_cluster.model import Catalogue
+from metaferry_runtime.connectors.kubernetes_cluster.model import Catalogue, ServerMemo
 from metaferry_runtime.connectors.kubernetes_cluster.resources import RESOURCES, Json, Resource, Snapshot
 from metaferry_runtime.sdk import ElementUpsert
 
@@ -84,6 +84,8 @@ class ClusterWatcher:
         #: What the last committed writes wrote (properties and GUIDs): a burst writes only what differs.
         self.written: dict[str, Mapping[str, Any]] = {}
         self.guids: dict[str, str] = {}
+        #: Workloads' elements as last made: a burst re-makes only the workloads whose objects changed.
+        self.memo: ServerMemo = {}
         #: Where each watch resumes from: its list's resourceVersion, then each event's and bookmark's.
         self.versions: dict[str, str] = {}
         self.statistics = WatchStatistics()
@@ -162,7 +164,7 @@ class ClusterWatcher:
     def _write(self) -> None:
         assert self.snapshot is not None
         context = self._connector.context
-        catalogue = self._connector.catalogue(self.snapshot)
+        catalogue = self._connector.catalogue(self.snapshot, self.memo)
         names = catalogue.names()
         changed = _only_changed(catalogue, self.written)
         with context.change_batch():
