@@ -504,6 +504,31 @@ def test_rbac_create_false_leaves_rbac_to_the_user(render: Render) -> None:
     assert not {m["kind"] for m in manifests} & {"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
 
 
+def test_the_cluster_reader_role_grants_what_the_kubernetes_cluster_connector_reads(render: Render) -> None:
+    """The chart's ClusterRole for kubernetes-cluster connectors covers every collection the connector lists
+    and watches, read only, as the example manifest's does; bound to the ServiceAccounts the values name."""
+    from metaferry_runtime.connectors.kubernetes_cluster.resources import RESOURCES
+
+    assert find(render([]), "ClusterRole", f"{RELEASE}-cluster-reader") == []
+    accounts = ["--set", "rbac.clusterReader.serviceAccounts[0].name=catalogue"]
+    accounts += ["--set", "rbac.clusterReader.serviceAccounts[0].namespace=connectors"]
+    manifests = render(["--set", "rbac.clusterReader.create=true", *accounts])
+    granted = rules_by_resource(one(manifests, "ClusterRole", f"{RELEASE}-cluster-reader")["rules"])
+    # /api/v1/pods -> pods (the core group); /apis/apps/v1/deployments -> apps/deployments
+    paths = [r.path.strip("/").split("/") for r in RESOURCES]
+    needed = {f"{p[1]}/{p[-1]}" if p[0] == "apis" else p[-1] for p in paths}
+    assert set(granted) == needed
+    assert all(verbs == {"get", "list", "watch"} for verbs in granted.values())
+    example = yaml.safe_load_all((REPO / "examples" / "kubernetes-cluster-connector.yaml").read_text())
+    example_role = next(d for d in example if d and d["kind"] == "ClusterRole")
+    assert rules_by_resource(example_role["rules"]) == granted
+    binding = one(manifests, "ClusterRoleBinding", f"{RELEASE}-cluster-reader")
+    assert binding["roleRef"]["name"] == f"{RELEASE}-cluster-reader"
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "catalogue", "namespace": "connectors"}]
+    unbound = render(["--set", "rbac.clusterReader.create=true"])
+    assert find(unbound, "ClusterRoleBinding", f"{RELEASE}-cluster-reader") == []
+
+
 # ---------------------------------------------------------------- metrics
 
 

@@ -161,6 +161,15 @@ class ControlPlane:
             component.stop()
         self.components.clear()
 
+    def restart_apiserver(self) -> None:
+        """Stop kube-apiserver and start it again on the same port, over the same etcd: clients see a disconnect
+        and a server that has kept every object but lost its watch cache, as after a control-plane upgrade."""
+        old = next(component for component in self.components if component.name == "kube-apiserver")
+        old.stop()
+        self.components.remove(old)
+        self._start_apiserver()
+        self._wait(time.monotonic() + START_TIMEOUT, "kube-apiserver", lambda: self._get(f"{self.server}/readyz"))
+
     def log_tails(self, lines: int = 40) -> str:
         return "\n\n".join(f"==> {c.name} ({c.log_path}) <==\n{c.tail(lines)}" for c in self.components)
 
