@@ -2,7 +2,8 @@
 ready, the error in its report) and is restarted with a growing, capped backoff rather than in a tight loop;
 once the repository is back the next refresh catalogues everything the outage held back, and nothing the
 failed refreshes did is left behind (each refresh is one transaction). A restart of the repository between two
-refreshes does not fail the next one on the pool's dead connections.
+refreshes does not fail the next one on the pool's dead connections, and a batch the outage cuts off mid-way
+leaves nothing behind.
 
 Driven through the lifecycle engine with the built-in directory-monitor on a real tree and a real PostgreSQL
 server of the test's own, stopped and started again (the shared server is never stopped).
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from metaferry_runtime.lifecycle import ConnectorRuntime
@@ -21,6 +23,7 @@ from metaferry_runtime.report import ConnectorStatus, RefreshRecord, RefreshResu
 from metaferry_runtime.repository import Element, InstanceStatus, MetadataRepository, Page, open_repository
 from tests.postgres_server import PostgresServer, create_database, start_postgres
 from tests.repositories import POLL_INTERVAL
+from tests.runtime import sample_connectors as samples
 from tests.runtime.conftest import make_resource
 from tests.waiting import wait_for_async
 
@@ -156,3 +159,52 @@ async def test_the_first_refresh_after_a_repository_restart_succeeds_on_the_pool
     assert record is not None and record.error is None and record.result is RefreshResult.SUCCEEDED
     assert record.statistics.created == 1 and runtime.failed_refresh_count == 0
     assert f"file://{tree / DURING[0]}" in _catalogued(outage_repository)
+
+
+def _open_transactions(server_url: str, database: str) -> int:
+    with psycopg.connect(server_url, autocommit=True, connect_timeout=10) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND state = 'idle in transaction'", (database,)
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+@pytest.mark.postgres
+async def test_a_batch_cut_off_by_the_outage_leaves_nothing_and_the_refresh_after_it_writes_it_whole(
+    private_postgres: PostgresServer, tmp_path: Path
+) -> None:
+    """The repository goes down while a refresh holds its transaction open, with a write already in the
+    database (flushed, uncommitted): none of it survives, and the refresh after the restart commits its batch."""
+    url = create_database(private_postgres.url)
+    repository = open_repository(url, poll_interval=POLL_INTERVAL)
+    holding = samples.TransactionHoldingConnector
+    holding.reset()
+    runtime = ConnectorRuntime(
+        resource=make_resource("TransactionHoldingConnector", autoRestart={"initialBackoff": "1s"}),
+        repository=repository,
+    )
+    try:
+        await runtime.start()
+        database = url.rpartition("/")[2]
+        await wait_for_async(lambda: _open_transactions(private_postgres.url, database) == 1)
+        private_postgres.stop()
+        holding.release.set()
+        await wait_for_async(lambda: runtime.failed_refresh_count == 1 and runtime.status is ConnectorStatus.FAILED)
+        cut_off = runtime.report().last_refresh
+        assert cut_off is not None and cut_off.result is RefreshResult.FAILED
+        assert holding.late_write_error is not None
+
+        start_postgres(private_postgres.directory)
+        await wait_for_async(lambda: _succeeded(runtime.report().last_refresh), timeout=30)
+        recovered = runtime.report().last_refresh
+        assert recovered is not None and recovered.trigger == "restart"
+        with repository.transaction(actor="test/reader") as tx:
+            element = tx.find_element_by_name(holding.QUALIFIED_NAME)
+            late = tx.find_element_by_name(holding.LATE_QUALIFIED_NAME, include_archived=True)
+        assert late is None, "nothing of the batch the outage cut off was committed"
+        assert element is not None and element.properties["name"] == "refresh 2"
+        assert element.provenance.created_by_refresh == recovered.refresh_id
+    finally:
+        holding.release.set()
+        await runtime.shutdown()
+        repository.close()
