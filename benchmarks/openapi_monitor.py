@@ -36,10 +36,11 @@ import httpx
 from _common import REPO_ROOT, stopwatch, table
 
 from metaferry_runtime.connectors.openapi_monitor import OpenAPIMonitorConnector
-from metaferry_runtime.connectors.openapi_monitor.fetching import Fetched, parse
+from metaferry_runtime.connectors.openapi_monitor.fetching import parse
 from metaferry_runtime.connectors.openapi_monitor.reading import read_document
 from metaferry_runtime.connectors.openapi_monitor.validating import problems_of
 from metaferry_runtime.repository import ChangeCounts
+from metaferry_runtime.sdk.http import Fetched
 from metaferry_runtime.testing import ConnectorHarness
 
 

@@ -28,13 +28,7 @@ from metaferry_runtime.connectors.grafana_dashboards.catalogue import (
     report_qualified_name,
 )
 from metaferry_runtime.connectors.grafana_dashboards.databases import Databases
-from metaferry_runtime.connectors.grafana_dashboards.fetching import (
-    Fetcher,
-    Unavailable,
-    Validators,
-    is_http,
-    origin,
-)
+from metaferry_runtime.connectors.grafana_dashboards.fetching import new_fetcher, parsed
 from metaferry_runtime.connectors.grafana_dashboards.libraries import LibraryPanels, combined_digest
 from metaferry_runtime.connectors.grafana_dashboards.messages import GrafanaDashboardsMessages as Messages
 from metaferry_runtime.connectors.grafana_dashboards.reading import (
@@ -57,6 +51,7 @@ from metaferry_runtime.sdk import (
     IntegrationConnector,
 )
 from metaferry_runtime.sdk.contexts.display import DisplayIntegratorContext
+from metaferry_runtime.sdk.http import ConditionalFetcher, SourceUnavailable, Validators, is_http, origin
 
 #: How many unparsable SQL queries of a dashboard an audit record names.
 REPORTED_QUERIES = 3
@@ -97,7 +92,7 @@ class GrafanaDashboardsConnector(IntegrationConnector[DisplayIntegratorContext])
     def __init__(self) -> None:
         super().__init__()
         self._settings = GrafanaDashboardsSettings()
-        self._fetcher: Fetcher | None = None
+        self._fetcher: ConditionalFetcher | None = None
         self._sources: dict[str, Source] = {}
         self._databases: dict[str, Databases] = {}
         self._memory: dict[tuple[str, str], Remembered] = {}  # (target root, listed key) -> what was read
@@ -117,7 +112,7 @@ class GrafanaDashboardsConnector(IntegrationConnector[DisplayIntegratorContext])
             source = self._sources[target]
             try:
                 listed = source.dashboards()
-            except Unavailable as error:
+            except SourceUnavailable as error:
                 failed.append(f"{target}: {error}")
                 self.audit_log.log_message(
                     "refresh",
@@ -157,7 +152,7 @@ class GrafanaDashboardsConnector(IntegrationConnector[DisplayIntegratorContext])
             source = self._sources[target]
             try:
                 listed = source.dashboards()
-            except Unavailable as error:
+            except SourceUnavailable as error:
                 steps.append(Diagnosis(f"target {target}", False, str(error)))
                 continue
             titles = ", ".join(item.title for item in listed[:3]) + (" ..." if len(listed) > 3 else "")
@@ -166,7 +161,7 @@ class GrafanaDashboardsConnector(IntegrationConnector[DisplayIntegratorContext])
                 try:
                     count = len(source.datasources())
                     steps.append(Diagnosis(f"data sources of {target}", True, f"{count} data sources"))
-                except Unavailable as error:
+                except SourceUnavailable as error:
                     steps.append(Diagnosis(f"data sources of {target}", False, str(error)))
         return steps
 
@@ -179,7 +174,7 @@ class GrafanaDashboardsConnector(IntegrationConnector[DisplayIntegratorContext])
         for item in listed:
             try:
                 catalogued = self._dashboard(source, item, keys=keys, outcome=outcome, libraries=libraries)
-            except (Unavailable, DashboardUnreadable) as error:
+            except (SourceUnavailable, DashboardUnreadable) as error:
                 outcome.failed += 1
                 self._memory.pop((source.root, item.key), None)
                 self.audit_log.log_message(
@@ -216,7 +211,7 @@ class GrafanaDashboardsConnector(IntegrationConnector[DisplayIntegratorContext])
         else:
             if fetched.body is None:  # a 304 for a body the connector no longer remembers
                 fetched = source.read(item, None)
-            document = fetched.parsed()
+            document = parsed(fetched)
             uids = library_panel_uids(document)
         models = libraries.models(uids)
         if fetched.body is None:  # a 304: what was sent is the body remembered
@@ -238,7 +233,7 @@ class GrafanaDashboardsConnector(IntegrationConnector[DisplayIntegratorContext])
         if document is None:
             if fetched.body is None:  # what was remembered is not what the repository holds: read it in full
                 fetched = source.read(item, None)
-            document = fetched.parsed()
+            document = parsed(fetched)
             uids = library_panel_uids(document)
             models = libraries.models(uids)
             digest = combined_digest(fetched.digest, models)
@@ -295,7 +290,7 @@ class GrafanaDashboardsConnector(IntegrationConnector[DisplayIntegratorContext])
         try:
             entries = provisioned_datasources(self._settings.datasource_files)
             self._databases[target].learn([*entries, *(source.datasources() if from_grafana else [])])
-        except Unavailable as error:
+        except SourceUnavailable as error:
             if target not in self._warned_datasources:
                 self._warned_datasources.add(target)
                 self.audit_log.log_message(
@@ -331,7 +326,7 @@ class GrafanaDashboardsConnector(IntegrationConnector[DisplayIntegratorContext])
                 )
         if self._fetcher is None:
             origins = {origin(target) for target in self.targets if is_http(target)}
-            self._fetcher = Fetcher(settings=self._settings, connection=self.connection, origins=origins)
+            self._fetcher = new_fetcher(settings=self._settings, connection=self.connection, origins=origins)
             self._sources = {
                 target: source_for(target, fetcher=self._fetcher, page_size=self._settings.page_size)
                 for target in self.targets

@@ -21,7 +21,7 @@ class LibraryPanels:
         self._models: dict[str, Mapping[str, Any] | None] = {}
 
     def models(self, uids: tuple[str, ...]) -> dict[str, Mapping[str, Any]]:
-        """The models of these library panels; Unavailable when one cannot be fetched (the dashboard fails)."""
+        """The models of these library panels; SourceUnavailable when one cannot be fetched (the dashboard fails)."""
         for uid in uids:
             if uid not in self._models:
                 self._models[uid] = self._source.library_panel(uid)

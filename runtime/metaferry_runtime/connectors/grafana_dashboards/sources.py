@@ -18,7 +18,8 @@ from urllib.parse import quote, unquote, urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from metaferry_runtime.connectors.grafana_dashboards.fetching import Fetched, Fetcher, Unavailable, Validators
+from metaferry_runtime.connectors.grafana_dashboards.fetching import parsed
+from metaferry_runtime.sdk.http import ConditionalFetcher, Fetched, SourceUnavailable, Validators
 
 #: The Grafana API's largest search page is 5000; folders come 1000 to a page.
 FOLDER_PAGE_SIZE = 1000
@@ -47,7 +48,7 @@ class Source(Protocol):
     def library_panel(self, uid: str) -> Mapping[str, Any] | None: ...
 
 
-def source_for(target: str, *, fetcher: Fetcher, page_size: int) -> Source:
+def source_for(target: str, *, fetcher: ConditionalFetcher, page_size: int) -> Source:
     if target.startswith(("http://", "https://")):
         return GrafanaAPI(target, fetcher=fetcher, page_size=page_size)
     return DashboardFiles(directory_path(target), fetcher=fetcher)
@@ -61,7 +62,7 @@ def directory_path(target: str) -> str:
 class GrafanaAPI:
     """A Grafana server (or a Grafana served below a path: `https://example.com/grafana`)."""
 
-    def __init__(self, base: str, *, fetcher: Fetcher, page_size: int) -> None:
+    def __init__(self, base: str, *, fetcher: ConditionalFetcher, page_size: int) -> None:
         self.base = base.rstrip("/")
         self.root = f"grafana:{self.base}"
         self._fetcher = fetcher
@@ -72,11 +73,13 @@ class GrafanaAPI:
         listed: dict[str, Listed] = {}
         page = 1
         while True:
-            hits = self._fetcher.get(
-                f"{self.base}/api/search", params={"type": "dash-db", "limit": self._page_size, "page": page}
-            ).parsed()
+            hits = parsed(
+                self._fetcher.get(
+                    f"{self.base}/api/search", params={"type": "dash-db", "limit": self._page_size, "page": page}
+                )
+            )
             if not isinstance(hits, list):
-                raise Unavailable(f"{self.base}/api/search did not answer a list of dashboards")
+                raise SourceUnavailable(f"{self.base}/api/search did not answer a list of dashboards")
             for hit in hits:
                 if (
                     not isinstance(hit, Mapping)
@@ -104,17 +107,17 @@ class GrafanaAPI:
     def library_panel(self, uid: str) -> Mapping[str, Any]:
         """The model of a library panel (`/api/library-elements/<uid>`): the panel its dashboards show."""
         url = f"{self.base}/api/library-elements/{quote(uid, safe='')}"
-        answer = self._fetcher.get(url).parsed()
+        answer = parsed(self._fetcher.get(url))
         result = answer.get("result") if isinstance(answer, Mapping) else None
         model = result.get("model") if isinstance(result, Mapping) else None
         if not isinstance(model, Mapping):
-            raise Unavailable(f"{url} holds no panel model")
+            raise SourceUnavailable(f"{url} holds no panel model")
         return model
 
     def datasources(self) -> list[Mapping[str, Any]]:
-        answer = self._fetcher.get(f"{self.base}/api/datasources").parsed()
+        answer = parsed(self._fetcher.get(f"{self.base}/api/datasources"))
         if not isinstance(answer, list):
-            raise Unavailable(f"{self.base}/api/datasources did not answer a list")
+            raise SourceUnavailable(f"{self.base}/api/datasources did not answer a list")
         return [entry for entry in answer if isinstance(entry, Mapping)]
 
     def _folders(self) -> dict[str, str]:
@@ -124,10 +127,10 @@ class GrafanaAPI:
         page = 1
         while True:
             try:
-                answer = self._fetcher.get(
-                    f"{self.base}/api/folders", params={"limit": FOLDER_PAGE_SIZE, "page": page}
-                ).parsed()
-            except Unavailable as error:
+                answer = parsed(
+                    self._fetcher.get(f"{self.base}/api/folders", params={"limit": FOLDER_PAGE_SIZE, "page": page})
+                )
+            except SourceUnavailable as error:
                 if error.status in (403, 404):
                     return folders
                 raise
@@ -155,14 +158,14 @@ class GrafanaAPI:
 class DashboardFiles:
     """A directory of dashboard JSON files, read recursively (hidden entries left out)."""
 
-    def __init__(self, directory: str, *, fetcher: Fetcher) -> None:
+    def __init__(self, directory: str, *, fetcher: ConditionalFetcher) -> None:
         self.directory = directory
         self.root = f"grafana:file://{directory}"
         self._fetcher = fetcher
 
     def dashboards(self) -> list[Listed]:
         if not os.path.isdir(self.directory):
-            raise Unavailable(f"{self.directory} is not a directory")
+            raise SourceUnavailable(f"{self.directory} is not a directory")
         listed = []
         for current, directories, files in os.walk(self.directory, onerror=_raise):
             directories[:] = sorted(name for name in directories if not name.startswith("."))
@@ -194,7 +197,7 @@ class DashboardFiles:
 
 
 def _raise(error: OSError) -> None:
-    raise Unavailable(f"cannot list {error.filename}: {error.strerror or error}")
+    raise SourceUnavailable(f"cannot list {error.filename}: {error.strerror or error}")
 
 
 def provisioned_datasources(paths: tuple[str, ...]) -> list[Mapping[str, Any]]:
@@ -205,11 +208,11 @@ def provisioned_datasources(paths: tuple[str, ...]) -> list[Mapping[str, Any]]:
             with open(path, "rb") as file:
                 document = yaml.safe_load(file)
         except OSError as error:
-            raise Unavailable(f"cannot read {path}: {error.strerror or error}") from None
+            raise SourceUnavailable(f"cannot read {path}: {error.strerror or error}") from None
         except yaml.YAMLError as error:
-            raise Unavailable(f"{path} is not YAML: {' '.join(str(error).split())[:160]}") from None
+            raise SourceUnavailable(f"{path} is not YAML: {' '.join(str(error).split())[:160]}") from None
         listed = document.get("datasources") if isinstance(document, Mapping) else None
         if not isinstance(listed, list):
-            raise Unavailable(f"{path} is not a Grafana data source provisioning file (no datasources list)")
+            raise SourceUnavailable(f"{path} is not a Grafana data source provisioning file (no datasources list)")
         entries += [entry for entry in listed if isinstance(entry, Mapping)]
     return entries

@@ -24,13 +24,7 @@ from metaferry_runtime.connectors.openapi_monitor.catalogue import (
     UNDER_API_TYPES,
     catalogue_api,
 )
-from metaferry_runtime.connectors.openapi_monitor.fetching import (
-    Fetcher,
-    TargetUnavailable,
-    Validators,
-    is_http,
-    origin,
-)
+from metaferry_runtime.connectors.openapi_monitor.fetching import Fetcher
 from metaferry_runtime.connectors.openapi_monitor.messages import OpenAPIMonitorMessages
 from metaferry_runtime.connectors.openapi_monitor.reading import read_document
 from metaferry_runtime.connectors.openapi_monitor.settings import OpenAPIMonitorSettings
@@ -43,6 +37,7 @@ from metaferry_runtime.sdk import (
     IntegrationConnector,
 )
 from metaferry_runtime.sdk.contexts.api import APIIntegratorContext
+from metaferry_runtime.sdk.http import SourceUnavailable, Validators, is_http, origin
 
 
 class Remembered(BaseModel):
@@ -97,7 +92,7 @@ class OpenAPIMonitorConnector(IntegrationConnector[APIIntegratorContext]):
                         if document.not_modified:  # what was remembered is not what the repository holds
                             document = sources.fetch_again(document.url, document.group)
                         changed.append(self._catalogue(document))
-            except TargetUnavailable as error:
+            except SourceUnavailable as error:
                 failed.append(str(error))
                 self.audit_log.log_message(
                     "refresh",
@@ -147,7 +142,7 @@ class OpenAPIMonitorConnector(IntegrationConnector[APIIntegratorContext]):
         for target in self.targets:
             try:
                 documents = sources.documents(target, lambda url: None)
-            except TargetUnavailable as error:
+            except SourceUnavailable as error:
                 steps.append(Diagnosis(f"target {target}", False, str(error)))
                 continue
             found = ", ".join(document.url for document in documents[:3]) + (" ..." if len(documents) > 3 else "")

@@ -13,17 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
-from metaferry_runtime.connectors.openapi_monitor.fetching import (
-    Fetched,
-    Fetcher,
-    TargetUnavailable,
-    Validators,
-    as_mapping,
-    file_url,
-    is_http,
-    parse,
-)
+from metaferry_runtime.connectors.openapi_monitor.fetching import Fetcher, as_mapping, file_url, parse
 from metaferry_runtime.connectors.openapi_monitor.reading import specification_of
+from metaferry_runtime.sdk.http import Fetched, SourceUnavailable, Validators, is_http
 
 #: A document URL names its file; a base URL does not, and has the well-known paths tried below it.
 DOCUMENT_SUFFIXES = (".json", ".yaml", ".yml")
@@ -49,11 +41,11 @@ class FetchedDocument:
         return self.fetched.body is None
 
     def value(self) -> Mapping[str, Any]:
-        """The document; TargetUnavailable when it is neither JSON nor YAML, or not an OpenAPI document."""
+        """The document; SourceUnavailable when it is neither JSON nor YAML, or not an OpenAPI document."""
         if self._value is None:
             value = as_mapping(parse(self.fetched), self.url)
             if specification_of(value) is None:
-                raise TargetUnavailable(f"{self.url} is not an OpenAPI document (no openapi or swagger field)")
+                raise SourceUnavailable(f"{self.url} is not an OpenAPI document (no openapi or swagger field)")
             self._value = value
         return self._value
 
@@ -75,7 +67,7 @@ class Sources:
             if plan.kind == "index":
                 return self._index(plan.url, None, validators_for)
             fetched = self._fetcher.fetch(plan.url, validators_for(plan.url))
-        except TargetUnavailable:
+        except SourceUnavailable:
             del self._plans[target]  # discovered again next time
             raise
         return [_document(fetched, None)]
@@ -97,7 +89,7 @@ class Sources:
             try:
                 fetched = self._fetcher.fetch(candidate)
                 value = parse(fetched)
-            except TargetUnavailable as error:
+            except SourceUnavailable as error:
                 if error.status in (None, 401):  # unreachable or credentials refused: other paths will not do better
                     raise
                 tried.append(f"{candidate} ({error})" if len(candidates) == 1 else candidate)
@@ -109,7 +101,7 @@ class Sources:
                 self._plans[target] = Plan("index", candidate)
                 return self._index(candidate, (fetched, value), lambda url: None)
             tried.append(f"{candidate} (not an OpenAPI document)")
-        raise TargetUnavailable(f"no OpenAPI document found at {target}: tried {', '.join(tried)}")
+        raise SourceUnavailable(f"no OpenAPI document found at {target}: tried {', '.join(tried)}")
 
     def _index(
         self,
