@@ -12,10 +12,8 @@ from __future__ import annotations
 import base64
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,33 +21,34 @@ from pathlib import Path
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from tests.local_servers import (
+    REPO_ROOT,
+    ServerProcess,
+    ServerUnavailable,
+    accepts_connections,
+    free_port,
+    install_tool,
+    script_command,
+)
+
 INSTALL_SCRIPT = REPO_ROOT / "scripts" / "install-kafka.sh"
 START_DEADLINE = 90.0
 SASL_USER = "metaferry"
 
 
-class KafkaUnavailable(RuntimeError):
+class KafkaUnavailable(ServerUnavailable):
     """Kafka could not be installed or started; the message names the command to run."""
 
 
 def install_kafka() -> Path:
     """The directory of Kafka's jars, fetched by scripts/install-kafka.sh if they are not cached yet."""
-    result = subprocess.run(["bash", str(INSTALL_SCRIPT)], capture_output=True, text=True, check=False)
-    lines = result.stdout.strip().splitlines()
-    if result.returncode != 0 or not lines or not Path(lines[-1]).is_dir():
-        raise KafkaUnavailable(
-            f"Apache Kafka could not be installed; run `bash {INSTALL_SCRIPT.relative_to(REPO_ROOT)}` "
-            f"(it needs Maven, a Java runtime >= 17 and Maven Central):\n{result.stderr[-3000:]}"
-        )
-    return Path(lines[-1])
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    return install_tool(
+        INSTALL_SCRIPT,
+        unavailable=KafkaUnavailable,
+        directory=True,
+        advice=f"Apache Kafka could not be installed; run `{script_command(INSTALL_SCRIPT)}` "
+        "(it needs Maven, a Java runtime >= 17 and Maven Central):",
+    )
 
 
 @dataclass
@@ -60,7 +59,9 @@ class KafkaBroker:
     sasl_port: int = field(default_factory=free_port)
     controller_port: int = field(default_factory=free_port)
     sasl_password: str = field(default_factory=lambda: f"kafka-{secrets.token_hex(16)}")
-    process: subprocess.Popen[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        self.server = ServerProcess("kafka", self.directory / "kafka.log", unavailable=KafkaUnavailable)
 
     @property
     def bootstrap(self) -> str:
@@ -129,25 +130,13 @@ class KafkaBroker:
         )
         if formatted.returncode != 0:
             raise KafkaUnavailable(f"kafka-storage format failed: {formatted.stdout[-2000:]}{formatted.stderr[-2000:]}")
-        log = (self.directory / "kafka.log").open("ab")
-        self.process = subprocess.Popen([*java, "kafka.Kafka", str(config)], stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        deadline = time.monotonic() + START_DEADLINE
-        while True:
-            if self.process.poll() is not None:
-                raise KafkaUnavailable(f"kafka exited with {self.process.returncode}: {self.log()[-3000:]}")
-            if self._answers():
-                return
-            if time.monotonic() > deadline:
-                self.stop()
-                raise KafkaUnavailable(f"kafka did not answer on {self.bootstrap} in {START_DEADLINE}s: {self.log()}")
-            time.sleep(0.2)
+        self.server.start(
+            [*java, "kafka.Kafka", str(config)], answers=self._answers, deadline=START_DEADLINE, poll_interval=0.2
+        )
 
     def _answers(self) -> bool:
         """True once the broker accepts connections and lists itself (the port first: librdkafka logs refusals)."""
-        try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-        except OSError:
+        if not accepts_connections(self.port):
             return False
         try:
             return bool(self.admin().list_topics(timeout=5).brokers)
@@ -155,18 +144,10 @@ class KafkaBroker:
             return False
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self.process = None
+        self.server.stop(timeout=30)
 
     def log(self) -> str:
-        path = self.directory / "kafka.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+        return self.server.log()
 
 
 def start_kafka(directory: Path | None = None) -> KafkaBroker:

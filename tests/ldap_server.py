@@ -11,15 +11,21 @@ that returns more than `size_limit` entries succeeds only when paged (RFC 2696).
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from tests.local_servers import (
+    REPO_ROOT,
+    ServerProcess,
+    ServerUnavailable,
+    accepts_connections,
+    free_port,
+    install_tool,
+)
+
 INSTALL_SCRIPT = REPO_ROOT / "scripts" / "install-slapd.sh"
 INSTALL_COMMAND = f"bash {INSTALL_SCRIPT}  (or: DEBIAN_FRONTEND=noninteractive apt-get install -y slapd ldap-utils)"
 
@@ -32,26 +38,18 @@ GROUPS = f"ou=groups,{SUFFIX}"
 SCHEMAS = ("core", "cosine", "inetorgperson", "nis")
 
 
-class SlapdUnavailable(RuntimeError):
+class SlapdUnavailable(ServerUnavailable):
     """slapd is not installed and could not be: the message says which command to run."""
 
 
 def install_slapd() -> Path:
     """The slapd binary, installed by scripts/install-slapd.sh when missing."""
-    result = subprocess.run(["bash", str(INSTALL_SCRIPT)], capture_output=True, text=True, timeout=900, check=False)
-    lines = result.stdout.strip().splitlines()
-    if result.returncode != 0 or not lines or not Path(lines[-1]).is_file():
-        raise SlapdUnavailable(
-            f"OpenLDAP slapd is required for the ldap-directory tests; install it with: {INSTALL_COMMAND}\n"
-            f"{result.stderr.strip()[-2000:]}"
-        )
-    return Path(lines[-1])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return install_tool(
+        INSTALL_SCRIPT,
+        unavailable=SlapdUnavailable,
+        timeout=900,
+        advice=f"OpenLDAP slapd is required for the ldap-directory tests; install it with: {INSTALL_COMMAND}",
+    )
 
 
 @dataclass
@@ -61,21 +59,15 @@ class Slapd:
     binary: Path
     directory: Path
     port: int
-    process: subprocess.Popen[bytes] | None = None
+    server: ServerProcess | None = None
 
     @property
     def url(self) -> str:
         return f"ldap://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        if self.server is not None:
+            self.server.stop()
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
@@ -145,26 +137,17 @@ def start_slapd(
         raise RuntimeError(f"slapadd failed: {loaded.stderr.strip()[-2000:]}")
     port = free_port()
     server = Slapd(binary=binary, directory=directory, port=port)
-    # -d 0: stay in the foreground (so the fixture owns the process) and log nothing.
-    server.process = subprocess.Popen(
-        [str(binary), "-f", str(config), "-h", f"ldap://127.0.0.1:{port}/", "-d", "0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + startup_timeout
-    while True:
-        if server.process.poll() is not None:
-            error = server.process.stderr.read().decode() if server.process.stderr else ""
-            server.stop()
-            raise RuntimeError(f"slapd exited at start: {error[-2000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            if time.monotonic() > deadline:
-                server.stop()
-                raise RuntimeError(f"slapd did not listen on port {port} within {startup_timeout}s") from None
-            time.sleep(0.05)
+    server.server = ServerProcess("slapd", directory / "slapd.log", unavailable=SlapdUnavailable)
+    # -d 0: stay in the foreground (so the fixture owns the process) and log nothing but failures.
+    try:
+        server.server.start(
+            [str(binary), "-f", str(config), "-h", f"ldap://127.0.0.1:{port}/", "-d", "0"],
+            answers=lambda: accepts_connections(port),
+            deadline=startup_timeout,
+        )
+    except SlapdUnavailable:
+        server.stop()
+        raise
     return server
 
 

@@ -9,17 +9,15 @@ data outside `system`. Its data lives in memory, so `restart()` is a real "OPA l
 from __future__ import annotations
 
 import secrets
-import socket
-import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from tests.local_servers import REPO_ROOT, ServerProcess, ServerUnavailable, free_port, install_tool, script_command
+
 INSTALL_SCRIPT = REPO_ROOT / "scripts" / "install-opa.sh"
 START_DEADLINE = 30.0
 
@@ -47,27 +45,18 @@ allow if {{
 """
 
 
-class OpaUnavailable(RuntimeError):
+class OpaUnavailable(ServerUnavailable):
     """OPA could not be built or started; the message names the command to run."""
 
 
 def install_opa() -> Path:
     """The opa binary, built by scripts/install-opa.sh if it is not cached yet."""
-    result = subprocess.run(["bash", str(INSTALL_SCRIPT)], capture_output=True, text=True, check=False)
-    lines = result.stdout.strip().splitlines()
-    if result.returncode != 0 or not lines or not Path(lines[-1]).is_file():
-        raise OpaUnavailable(
-            f"Open Policy Agent could not be built; run `bash {INSTALL_SCRIPT.relative_to(REPO_ROOT)}` "
-            f"(it needs Go and the Go module proxy):\n{result.stderr[-3000:]}"
-        )
-    return Path(lines[-1])
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    return install_tool(
+        INSTALL_SCRIPT,
+        unavailable=OpaUnavailable,
+        advice=f"Open Policy Agent could not be built; run `{script_command(INSTALL_SCRIPT)}` "
+        "(it needs Go and the Go module proxy):",
+    )
 
 
 @dataclass
@@ -77,7 +66,9 @@ class OpaServer:
     port: int = field(default_factory=free_port)
     admin_token: str = field(default_factory=lambda: f"admin-{secrets.token_hex(16)}")
     publisher_token: str = field(default_factory=lambda: f"publisher-{secrets.token_hex(16)}")
-    process: subprocess.Popen[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        self.server = ServerProcess("opa", self.directory / "opa.log", unavailable=OpaUnavailable)
 
     @property
     def url(self) -> str:
@@ -87,41 +78,25 @@ class OpaServer:
         self.directory.mkdir(parents=True, exist_ok=True)
         policy = self.directory / "authz.rego"
         policy.write_text(AUTHZ_POLICY.format(admin=self.admin_token, publisher=self.publisher_token))
-        log = (self.directory / "opa.log").open("ab")
-        self.process = subprocess.Popen(
+        self.server.start(
             [
                 str(self.binary),
                 *("run", "--server", "--addr", f"127.0.0.1:{self.port}"),
                 *("--authentication=token", "--authorization=basic", "--log-level=error"),
                 str(policy),
             ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            answers=self._healthy,
+            deadline=START_DEADLINE,
         )
-        log.close()
-        deadline = time.monotonic() + START_DEADLINE
-        while True:
-            if self.process.poll() is not None:
-                raise OpaUnavailable(f"opa exited with {self.process.returncode}: {self.log()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/health", headers=self._admin, timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise OpaUnavailable(f"opa did not answer on {self.url} within {START_DEADLINE}s: {self.log()}")
-            time.sleep(0.05)
+
+    def _healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/health", headers=self._admin, timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self.process = None
+        self.server.stop(timeout=10)
 
     def restart(self) -> None:
         """Stop and start on the same port: OPA comes back without the data published to it."""
@@ -129,8 +104,7 @@ class OpaServer:
         self.start()
 
     def log(self) -> str:
-        path = self.directory / "opa.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+        return self.server.log()
 
     # --- what tests ask OPA, as its administrator ------------------------------------------------------------
     @property
