@@ -21,8 +21,10 @@ from typing import Any
 import pytest
 import yaml
 
+from metaferry_runtime.repository import MetadataRepository, open_repository
 from tests.cluster.control_plane import ControlPlane
 from tests.cluster.pod_runner import PodRunner
+from tests.postgres_server import create_database, drop_database
 from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -156,6 +158,43 @@ def installed(
         cli.kubectl(
             "delete", "namespace", namespace, "--wait=true", "--timeout=180s", "--ignore-not-found", check=False
         )
+
+
+@contextlib.contextmanager
+def installed_on_external_repository(
+    cli: Cli, repository_url: str, *extra: str, connector_namespace: str
+) -> Iterator[subprocess.CompletedProcess[str]]:
+    """`installed` with `repository.mode=external` on `repository_url` (the Secret it names created first in
+    the release's namespace), and the namespace the test's connectors go in."""
+    cli.kubectl("create", "namespace", RELEASE_NAMESPACE)
+    secret = [
+        "secret",
+        "generic",
+        "metaferry-repository",
+        "-n",
+        RELEASE_NAMESPACE,
+        f"--from-literal=url={repository_url}",
+    ]
+    cli.kubectl("create", *secret)
+    with installed(cli, *EXTERNAL_REPOSITORY, *extra, create_namespace=False) as result:
+        cli.kubectl("create", "namespace", connector_namespace)
+        yield result
+
+
+@pytest.fixture(scope="module")
+def catalogue(postgres_url: str) -> Iterator[str]:
+    """A database of the test PostgreSQL for the module's release to use as its shared repository."""
+    url = create_database(postgres_url)
+    yield url
+    drop_database(postgres_url, url)
+
+
+@pytest.fixture(scope="module")
+def repository(catalogue: str) -> Iterator[MetadataRepository]:
+    """The release's repository, opened by the test to read what the connectors wrote."""
+    repository = open_repository(catalogue)
+    yield repository
+    repository.close()
 
 
 # Where connector data goes. The connector pod runs on this machine, so an absolute path works, but not

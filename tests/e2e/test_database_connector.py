@@ -16,14 +16,12 @@ import psycopg
 import pytest
 import yaml
 
-from metaferry_runtime.repository import InstanceStatus, MetadataRepository, open_repository
+from metaferry_runtime.repository import InstanceStatus, MetadataRepository
 from tests.e2e.conftest import (
     EXAMPLES,
-    EXTERNAL_REPOSITORY,
-    RELEASE_NAMESPACE,
     Cli,
     Json,
-    installed,
+    installed_on_external_repository,
     request_refresh,
     wait_connector_ready,
     wait_refresh_handled,
@@ -66,35 +64,9 @@ def source(postgres_url: str) -> Iterator[tuple[str, str, str]]:
 
 
 @pytest.fixture(scope="module")
-def catalogue(postgres_url: str) -> Iterator[str]:
-    """The release's shared repository."""
-    url = create_database(postgres_url)
-    yield url
-    drop_database(postgres_url, url)
-
-
-@pytest.fixture(scope="module")
 def release(cli: Cli, catalogue: str) -> Iterator[None]:
-    cli.kubectl("create", "namespace", RELEASE_NAMESPACE)
-    cli.kubectl(
-        "create",
-        "secret",
-        "generic",
-        "metaferry-repository",
-        "-n",
-        RELEASE_NAMESPACE,
-        f"--from-literal=url={catalogue}",
-    )
-    with installed(cli, *EXTERNAL_REPOSITORY, create_namespace=False):
-        cli.kubectl("create", "namespace", NAMESPACE)
+    with installed_on_external_repository(cli, catalogue, connector_namespace=NAMESPACE):
         yield
-
-
-@pytest.fixture(scope="module")
-def repository(catalogue: str) -> Iterator[MetadataRepository]:
-    repository = open_repository(catalogue)
-    yield repository
-    repository.close()
 
 
 def example_manifest(endpoint: str, password: str, directory: Path) -> Path:

@@ -14,19 +14,17 @@ import pytest
 import yaml
 
 from metaferry_runtime.connectors.kubernetes_cluster.model import scope_prefix
-from metaferry_runtime.repository import MetadataRepository, open_repository
+from metaferry_runtime.repository import MetadataRepository
 from tests.cluster.waiting import wait_for
 from tests.e2e.conftest import (
     EXAMPLES,
-    EXTERNAL_REPOSITORY,
     OPERATOR_SELECTOR,
     RELEASE,
     RELEASE_NAMESPACE,
     Cli,
-    installed,
+    installed_on_external_repository,
     wait_connector_ready,
 )
-from tests.postgres_server import create_database, drop_database
 
 pytestmark = [pytest.mark.cluster, pytest.mark.postgres]
 
@@ -36,17 +34,7 @@ ACCOUNT = "kubernetes-catalogue"
 
 
 @pytest.fixture(scope="module")
-def catalogue(postgres_url: str) -> Iterator[str]:
-    url = create_database(postgres_url)
-    yield url
-    drop_database(postgres_url, url)
-
-
-@pytest.fixture(scope="module")
 def release(cli: Cli, catalogue: str) -> Iterator[None]:
-    cli.kubectl("create", "namespace", RELEASE_NAMESPACE)
-    secret = ["secret", "generic", "metaferry-repository", "-n", RELEASE_NAMESPACE, f"--from-literal=url={catalogue}"]
-    cli.kubectl("create", *secret)
     chart_rbac = [
         "--set",
         "rbac.clusterReader.create=true",
@@ -55,20 +43,12 @@ def release(cli: Cli, catalogue: str) -> Iterator[None]:
         "--set",
         f"rbac.clusterReader.serviceAccounts[0].namespace={NAMESPACE}",
     ]
-    with installed(cli, *EXTERNAL_REPOSITORY, *chart_rbac, create_namespace=False):
-        cli.kubectl("create", "namespace", NAMESPACE)
+    with installed_on_external_repository(cli, catalogue, *chart_rbac, connector_namespace=NAMESPACE):
         try:
             yield
         finally:
             cli.kubectl("delete", "ic", "--all", "-n", NAMESPACE, "--wait=true", "--timeout=120s", check=False)
             cli.kubectl("delete", "namespace", NAMESPACE, "--wait=false", check=False)
-
-
-@pytest.fixture(scope="module")
-def repository(catalogue: str) -> Iterator[MetadataRepository]:
-    repository = open_repository(catalogue)
-    yield repository
-    repository.close()
 
 
 def example_manifest(directory: Path) -> Path:

@@ -17,15 +17,14 @@ import ldap3
 import pytest
 import yaml
 
-from metaferry_runtime.repository import Element, MetadataRepository, open_repository
+from metaferry_runtime.repository import Element, MetadataRepository
 from metaferry_runtime.repository.model import Page
 from tests.e2e.conftest import (
     EXAMPLES,
-    EXTERNAL_REPOSITORY,
     RELEASE_NAMESPACE,
     Cli,
     Json,
-    installed,
+    installed_on_external_repository,
     request_refresh,
     wait_connector_ready,
     wait_refresh_handled,
@@ -41,7 +40,6 @@ from tests.ldap_server import (
     SlapdUnavailable,
     start_slapd,
 )
-from tests.postgres_server import create_database, drop_database
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.postgres, pytest.mark.ldap]
@@ -79,35 +77,9 @@ def directory(reader_password: str) -> Iterator[Slapd]:
 
 
 @pytest.fixture(scope="module")
-def catalogue(postgres_url: str) -> Iterator[str]:
-    """The release's shared repository."""
-    url = create_database(postgres_url)
-    yield url
-    drop_database(postgres_url, url)
-
-
-@pytest.fixture(scope="module")
 def release(cli: Cli, catalogue: str) -> Iterator[None]:
-    cli.kubectl("create", "namespace", RELEASE_NAMESPACE)
-    cli.kubectl(
-        "create",
-        "secret",
-        "generic",
-        "metaferry-repository",
-        "-n",
-        RELEASE_NAMESPACE,
-        f"--from-literal=url={catalogue}",
-    )
-    with installed(cli, *EXTERNAL_REPOSITORY, create_namespace=False):
-        cli.kubectl("create", "namespace", NAMESPACE)
+    with installed_on_external_repository(cli, catalogue, connector_namespace=NAMESPACE):
         yield
-
-
-@pytest.fixture(scope="module")
-def repository(catalogue: str) -> Iterator[MetadataRepository]:
-    repository = open_repository(catalogue)
-    yield repository
-    repository.close()
 
 
 def example_manifest(server: Slapd, password: str, directory: Path) -> Path:

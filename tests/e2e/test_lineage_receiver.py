@@ -15,8 +15,7 @@ from openlineage.client.event_v2 import RunState
 
 from metaferry_runtime.repository import Element, MetadataRepository, open_repository
 from tests.connectors.openlineage_client import client, run_event
-from tests.e2e.conftest import EXAMPLES, EXTERNAL_REPOSITORY, RELEASE_NAMESPACE, Cli, installed, wait_connector_ready
-from tests.postgres_server import create_database, drop_database
+from tests.e2e.conftest import EXAMPLES, Cli, installed_on_external_repository, wait_connector_ready
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.postgres]
@@ -26,26 +25,8 @@ CONNECTOR = "lineage"
 
 
 @pytest.fixture(scope="module")
-def catalogue(postgres_url: str) -> Iterator[str]:
-    url = create_database(postgres_url)
-    yield url
-    drop_database(postgres_url, url)
-
-
-@pytest.fixture(scope="module")
 def release(cli: Cli, catalogue: str) -> Iterator[None]:
-    cli.kubectl("create", "namespace", RELEASE_NAMESPACE)
-    cli.kubectl(
-        "create",
-        "secret",
-        "generic",
-        "metaferry-repository",
-        "-n",
-        RELEASE_NAMESPACE,
-        f"--from-literal=url={catalogue}",
-    )
-    with installed(cli, *EXTERNAL_REPOSITORY, create_namespace=False):
-        cli.kubectl("create", "namespace", NAMESPACE)
+    with installed_on_external_repository(cli, catalogue, connector_namespace=NAMESPACE):
         yield
 
 
