@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel
 
-from metaferry_catalog.auth import Authenticator, Verdict
+from metaferry_catalog.auth import Action, Authenticator, Verdict
 from metaferry_catalog.feed import resume_position, stream
 from metaferry_catalog.models import (
     ElementDetail,
@@ -34,13 +34,16 @@ from metaferry_catalog.params import (
     parse,
 )
 from metaferry_catalog.reads import Reads
+from metaferry_catalog.writes import MAX_BODY_BYTES, CurationRequest, Writes, parse_curation
 from metaferry_runtime.repository import ChangeEvent, ElementNotFound, MetadataRepository, RepositoryUnavailable
 from metaferry_runtime.repository.types import TypeRegistry, default_registry
 
 log = logging.getLogger(__name__)
 
 READS = web.AppKey("reads", Reads)
+WRITES = web.AppKey("writes", Writes)
 AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
+USER = web.RequestKey("user", str)  # the authenticated user, the curator of a write
 OPENAPI = web.AppKey("openapi", dict)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -56,6 +59,15 @@ ENDPOINTS = {
     "search": Endpoint("/api/v1/elements", "search elements", ElementPage, SearchParams),
     "element": Endpoint(
         "/api/v1/elements/{guid}", "one element, with provenance", ElementDetail, NoParams, errors=(400, 401, 404)
+    ),
+    "curate": Endpoint(
+        "/api/v1/elements/{guid}",
+        "curate an element's properties as the token's user; answers the element as GET does",
+        ElementDetail,
+        NoParams,
+        method="patch",
+        body=CurationRequest,
+        errors=(400, 401, 404, 413),
     ),
     "relationships": Endpoint(
         "/api/v1/elements/{guid}/relationships",
@@ -119,18 +131,22 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
 
 @web.middleware
 async def bearer(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """401 without a valid token, 403 for a reader not admitted. The header is read here only: nothing logs
-    or returns it."""
+    """401 without a valid token, 403 for a user not admitted to what the request does (a GET reads, any
+    other method curates). The header is read here only: nothing logs or returns it."""
     authenticator = request.app.get(AUTHENTICATOR)
     if authenticator is None or request.path in PUBLIC_PATHS:
         return await handler(request)
-    verdict = await authenticator.verdict(request.headers.get("Authorization"))
+    action = Action.READ if request.method == "GET" else Action.CURATE
+    judgement = await authenticator.judge(request.headers.get("Authorization"), action)
+    verdict = judgement.verdict
     if verdict is Verdict.UNAUTHENTICATED:
         return _problem(401, "Unauthorized", "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"})
     if verdict is Verdict.FORBIDDEN:
-        return _problem(403, "Forbidden", "this token's user may not read the catalogue")
+        return _problem(403, "Forbidden", f"this token's user may not {action.value}")
     if verdict is Verdict.UNAVAILABLE:
         return _problem(503, "Service Unavailable", "the token cannot be checked now; retry later")
+    if judgement.user is not None:
+        request[USER] = judgement.user
     return await handler(request)
 
 
@@ -153,6 +169,27 @@ async def search(request: web.Request) -> web.Response:
 async def element(request: web.Request) -> web.Response:
     parse(NoParams, request.query)
     return _json(await _off_loop(partial(request.app[READS].element, request.match_info["guid"])))
+
+
+async def _body(request: web.Request, limit: int) -> bytes:
+    """The request body, or 413 once it is longer than `limit` (read no further than that)."""
+    too_large = web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length or limit + 1)
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    body = await request.content.read(limit + 1)
+    if len(body) > limit:
+        raise too_large
+    return body
+
+
+async def curate(request: web.Request) -> web.Response:
+    parse(NoParams, request.query)
+    curator = request.get(USER)
+    if curator is None:  # served without auth (`--no-auth`): nobody to record as the curator
+        return _problem(403, "Forbidden", "curation needs an authenticated user; this catalogue serves without auth")
+    curation = parse_curation(await _body(request, MAX_BODY_BYTES))
+    guid = request.match_info["guid"]
+    return _json(await _off_loop(partial(request.app[WRITES].curate, guid, curation, curator=curator)))
 
 
 async def relationships(request: web.Request) -> web.Response:
@@ -189,6 +226,7 @@ HANDLERS: dict[str, Callable[[web.Request], Awaitable[Any]]] = {
     "health": health,
     "search": search,
     "element": element,
+    "curate": curate,
     "relationships": relationships,
     "neighbourhood": neighbourhood,
     "lineage": lineage,
@@ -204,10 +242,14 @@ def make_app(
     a token file or Kubernetes auth unless told `--no-auth`)."""
     app = web.Application(middlewares=[problems, bearer])
     app[READS] = Reads(repository, types or default_registry())
+    app[WRITES] = Writes(app[READS])
     if tokens is not None:
         app[AUTHENTICATOR] = tokens
     app[OPENAPI] = document(list(ENDPOINTS.values()))
     app.router.add_get("/openapi.json", openapi)
     for name, endpoint in ENDPOINTS.items():
-        app.router.add_get(endpoint.path, HANDLERS[name], name=name, allow_head=False)
+        if endpoint.method == "get":
+            app.router.add_get(endpoint.path, HANDLERS[name], name=name, allow_head=False)
+        else:
+            app.router.add_route(endpoint.method.upper(), endpoint.path, HANDLERS[name], name=name)
     return app

@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="metaferry-catalog", description=__doc__)
     parser.add_argument("--version", action="version", version=__version__)
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve the read API")
+    serve = commands.add_parser("serve", help="serve the catalogue API")
     serve.add_argument("--repository", default=os.environ.get(REPOSITORY_ENV), help=f"URL (default ${REPOSITORY_ENV})")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8090)
@@ -34,12 +34,12 @@ def _parser() -> argparse.ArgumentParser:
         "--token-file",
         type=Path,
         default=os.environ.get(TOKEN_FILE_ENV),
-        help=f"bearer tokens, one a line (${TOKEN_FILE_ENV})",
+        help=f"bearer tokens, one a line: TOKEN [user=NAME] [curator] (${TOKEN_FILE_ENV})",
     )
     serve.add_argument(
         "--kubernetes-auth",
         action="store_true",
-        help="check tokens by TokenReview and SubjectAccessReview (get integrationconnectors/catalog)",
+        help="check tokens by TokenReview and SubjectAccessReview (read: get integrationconnectors/catalog)",
     )
     serve.add_argument("--kubeconfig", type=Path, help="with --kubernetes-auth: the API server (default: in-cluster)")
     serve.add_argument("--no-auth", action="store_true", help="serve without tokens (behind your own auth only)")

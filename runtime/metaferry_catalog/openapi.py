@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from metaferry_catalog import __version__
 from metaferry_catalog.models import Problem
@@ -22,6 +22,8 @@ class Endpoint:
     summary: str
     response: type[BaseModel]
     params: type[BaseModel] | None = None
+    method: str = "get"
+    body: type[BaseModel] | None = None  # the JSON request body
     media_type: str = "application/json"
     errors: tuple[int, ...] = (400, 401)
     public: bool = False  # served without a token
@@ -54,10 +56,13 @@ def _path_names(path: str) -> list[str]:
 
 
 def document(endpoints: list[Endpoint], *, title: str = "metaferry catalogue") -> dict[str, Any]:
-    models = {e.response for e in endpoints} | {Problem}
-    _, schemas = models_json_schema(
-        [(m, "serialization") for m in sorted(models, key=lambda m: m.__name__)], ref_template=REF
-    )
+    responses_ = {e.response for e in endpoints} | {Problem}
+    bodies = {e.body for e in endpoints if e.body is not None}
+    chosen: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (m, "serialization") for m in sorted(responses_, key=lambda m: m.__name__)
+    ]
+    chosen += [(m, "validation") for m in sorted(bodies, key=lambda m: m.__name__)]
+    _, schemas = models_json_schema(chosen, ref_template=REF)
     paths: dict[str, Any] = {}
     for e in endpoints:
         responses: dict[str, Any] = {
@@ -72,15 +77,23 @@ def document(endpoints: list[Endpoint], *, title: str = "metaferry catalogue") -
                 "description": {
                     400: "bad parameters",
                     401: "no or wrong bearer token",
-                    403: "the token's user may not read the catalogue",
+                    403: "the token's user may not read the catalogue"
+                    if e.method == "get"
+                    else "the token's user may not curate the catalogue",
                     404: "unknown GUID",
+                    413: "the request body is too large",
                 }[status],
                 "content": {"application/json": {"schema": {"$ref": REF.format(model="Problem")}}},
             }
         operation: dict[str, Any] = {"summary": e.summary, "parameters": _parameters(e), "responses": responses}
+        if e.body is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": REF.format(model=e.body.__name__)}}},
+            }
         if e.public:
             operation["security"] = []
-        paths[e.path] = {"get": operation}
+        paths.setdefault(e.path, {})[e.method] = operation
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": __version__},
