@@ -84,3 +84,19 @@ def test_serve_insists_on_a_token_file_unless_told_otherwise(tmp_path: Path) -> 
     bad = run_cli("serve", "--repository", url, "--token-file", str(empty))
     assert bad.returncode == 2
     assert "lists no token" in bad.stderr
+
+
+def test_a_token_file_line_may_name_its_user_and_grant_curation_and_a_bad_one_is_named_by_number(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "tokens"
+    path.write_text("reader-token\nsteward-token user=alice curator\n")
+    tokens = StaticTokens.from_file(path)
+    reader, steward = tokens.holder("Bearer reader-token"), tokens.holder("Bearer steward-token")
+    assert reader is not None and not reader.curator and reader.name.startswith("token:")
+    assert steward is not None and steward.curator and steward.name == "alice"
+    assert "steward-token" not in repr(steward)
+    path.write_text("reader-token\nsecret-token admin\n")
+    with pytest.raises(TokenFileError, match="line 2") as refused:
+        StaticTokens.from_file(path)
+    assert "secret-token" not in str(refused.value)
