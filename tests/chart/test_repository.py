@@ -252,6 +252,20 @@ def test_catalog_may_review_tokens_and_ships_a_reader_role(render: Render) -> No
     assert not find(render(["--set", "catalog.createReaderRole=false"]), "ClusterRole", f"{CATALOG}-reader")
 
 
+def test_catalog_ships_a_curator_role_that_reads_and_curates_and_omits_it_when_disabled(render: Render) -> None:
+    curator = one(render([]), "ClusterRole", f"{CATALOG}-curator")
+    assert curator["rules"] == [
+        {"apiGroups": ["metaferry.io"], "resources": ["integrationconnectors/catalog"], "verbs": ["get"]},
+        {"apiGroups": ["metaferry.io"], "resources": ["curations"], "verbs": ["create"]},
+    ]
+    assert curator["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-admin"] == "true"
+    unaggregated = one(render(["--set", "rbac.aggregateToDefaultRoles=false"]), "ClusterRole", f"{CATALOG}-curator")
+    assert "rbac.authorization.k8s.io/aggregate-to-admin" not in unaggregated["metadata"]["labels"]
+    assert not find(render(["--set", "catalog.createCuratorRole=false"]), "ClusterRole", f"{CATALOG}-curator")
+    assert find(render(["--set", "catalog.createCuratorRole=false"]), "ClusterRole", f"{CATALOG}-reader")
+    assert not find(render(["--set", "rbac.create=false"]), "ClusterRole", f"{CATALOG}-curator")
+
+
 def test_catalog_enabled_false_renders_none_of_it(render: Render) -> None:
     manifests = render(["--set", "catalog.enabled=false"])
     names = {m["metadata"]["name"] for m in manifests}
