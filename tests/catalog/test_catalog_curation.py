@@ -1,5 +1,6 @@
 """Curation through the catalogue: `PATCH /api/v1/elements/{guid}` by a token-file curator, against a real
-repository on each backend, read back with GET."""
+repository on each backend, read back with GET; and a curation outliving the harvesting connector's next
+refresh (the directory-monitor connector over a real directory)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient, TestServer
 
 from metaferry_catalog.app import make_app
-from metaferry_catalog.auth import StaticTokens
+from metaferry_catalog.auth import Holder, StaticTokens
 from metaferry_catalog.writes import MAX_BODY_BYTES
+from metaferry_runtime.connectors.directory_monitor import DirectoryMonitorConnector
 from metaferry_runtime.repository import MetadataRepository
+from metaferry_runtime.testing import HarnessFactory
 from tests.catalog.catalog_data import fill
 from tests.catalog.conftest import TOKEN
 
@@ -131,3 +134,32 @@ async def test_without_auth_nobody_can_be_the_curator(repository: MetadataReposi
         assert "authenticated" in (await response.json())["detail"]
     finally:
         await client.close()
+
+
+async def test_a_curated_description_survives_the_next_refresh_of_the_connector_that_harvested_it(
+    connector_harness: HarnessFactory, repository_url: str, tmp_path: Path
+) -> None:
+    root = tmp_path / "lake"
+    root.mkdir()
+    (root / "orders.csv").write_text("id,total\n1,10\n")
+    monitor = connector_harness(DirectoryMonitorConnector, endpoint=root, repository_url=repository_url)
+    monitor.refresh()
+    orders = monitor.context.get_file_by_path_name(root / "orders.csv")
+    assert orders is not None
+    tokens = StaticTokens([Holder(STEWARD_TOKEN, "bob", curator=True)])
+    client = TestClient(TestServer(make_app(monitor.repository, tokens=tokens)))
+    await client.start_server()
+    path = f"/api/v1/elements/{orders.guid}"
+    headers = {"Authorization": f"Bearer {STEWARD_TOKEN}"}
+    try:
+        curated = await client.patch(path, json={"properties": {"description": "Orders, one a line"}}, headers=headers)
+        assert curated.status == 200
+        (root / "orders.csv").write_text("id,total\n1,10\n2,20\n")  # the next harvest changes the file
+        counts = monitor.refresh()
+        assert counts.updated >= 1
+        shown = await (await client.get(path, headers=headers)).json()
+    finally:
+        await client.close()
+    assert shown["harvested_properties"]["size"] == len("id,total\n1,10\n2,20\n")
+    assert shown["properties"]["description"] == "Orders, one a line"
+    assert shown["curations"]["description"]["curator"] == "bob"
