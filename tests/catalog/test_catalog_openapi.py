@@ -44,3 +44,24 @@ async def test_the_document_describes_every_route_from_its_models(
     assert element["parameters"][0] == {"name": "guid", "in": "path", "required": True, "schema": {"type": "string"}}
     assert "text/event-stream" in document["paths"]["/api/v1/events"]["get"]["responses"]["200"]["content"]
     assert document["paths"]["/healthz"]["get"]["security"] == []
+
+
+async def test_the_document_describes_the_curation_patch_and_its_body(
+    repository: MetadataRepository,
+    client: TestClient,
+) -> None:
+    document = await (await client.get("/openapi.json")).json()
+    operations = document["paths"]["/api/v1/elements/{guid}"]
+    assert set(operations) == {"get", "patch"}
+    patch = operations["patch"]
+    body = patch["requestBody"]
+    assert body["required"] is True
+    assert body["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/CurationRequest"}
+    schema = document["components"]["schemas"]["CurationRequest"]
+    assert schema["required"] == ["properties"] and schema["additionalProperties"] is False
+    assert schema["properties"]["properties"]["minProperties"] == 1
+    assert set(patch["responses"]) == {"200", "400", "401", "403", "404", "413"}
+    assert patch["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ElementDetail"
+    }
+    assert "curate" in patch["responses"]["403"]["description"]
