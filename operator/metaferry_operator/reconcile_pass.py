@@ -46,6 +46,7 @@ class Pass:
     deployment: DeploymentObservation | None = None
     report: ConnectorReport | None = None
     runtime_error: str | None = None
+    requested_refresh: Json | None = None  # status.lastRequestedRefresh to write; None: keep the previous one
 
     @property
     def desired_hash(self) -> str | None:
@@ -65,6 +66,7 @@ class Pass:
             report=self.report,
             runtime_error=self.runtime_error,
             handled=self.handled,
+            requested_refresh=self.requested_refresh,
         )
 
 

@@ -41,7 +41,7 @@ from metaferry_operator.reconcile_pass import Pass, Settled, ready_for
 from metaferry_operator.repository_check import RepositoryCheck
 from metaferry_operator.runtime_client import RuntimeAddress, RuntimeClient, RuntimeRefused, RuntimeUnavailable
 from metaferry_runtime.report import ConnectorReport
-from metaferry_runtime.resource import ConnectorResource
+from metaferry_runtime.resource import ConnectorResource, RequestedRefreshResult
 from metaferry_runtime.resource.manifest import ManifestError, parse_manifest
 
 logger = logging.getLogger(__name__)
@@ -112,6 +112,7 @@ class ConnectorReconciler:
         self._requests = asyncio.Lock()  # one path at a time carries out requests
         self._carried_out: dict[actions.Action, str] = {}  # tokens carried out that status may not echo yet
         self._unposted: list[status_rules.Event] = []  # what carrying them out has to tell, posted by the next pass
+        self._refresh_answers: dict[str, Json] = {}  # the latest refresh token -> its status.lastRequestedRefresh
 
     async def aclose(self) -> None:
         """Release the connection pool to the runtime (the connector's task has ended)."""
@@ -222,14 +223,57 @@ class ConnectorReconciler:
             run.handled = await self._carry_out_requests(
                 run.body, previous=run.previous, suspended=run.suspended, pod=run.pod, desired_hash=run.desired_hash
             )
+        field = actions.Action.REFRESH.status_field
+        token = run.handled.get(field)
+        if token is not None and token != run.previous.get(field):
+            run.requested_refresh = self._refresh_answers.get(token) or {"requestedAt": token}
         return True
 
     async def _read_runtime(self, run: Pass) -> bool:
-        """The runtime's report (none while suspended), and the Deployment as the watch last saw it."""
+        """How the requested refresh ended, if it did; then the runtime's report (none while suspended), which
+        so includes that refresh; and the Deployment as the watch last saw it."""
+        if run.requested_refresh is None:
+            run.requested_refresh = await self._requested_refresh_outcome(run)
         if not run.suspended:
             run.report, run.runtime_error = await self._read_report(run.pod)
         run.deployment = self.deps.cache.deployment(self.key)
         return True
+
+    async def _requested_refresh_outcome(self, run: Pass) -> Json | None:
+        """status.lastRequestedRefresh once the refresh its request joined has ended (None: not yet, or none)."""
+        requested = run.previous.get(status_rules.REQUESTED_REFRESH)
+        if not isinstance(requested, dict) or requested.get("result") or not requested.get("requestedAt"):
+            return None
+        if run.suspended:
+            return {
+                **requested,
+                "result": RequestedRefreshResult.SUPERSEDED.value,
+                "message": "the connector was suspended before its refresh ended",
+            }
+        address = self.unresolved_request_address(run.pod)
+        if address is None:
+            return None
+        try:
+            outcome = await self.runtime.refresh_request(address, request_id=requested["requestedAt"])
+        except RuntimeUnavailable as error:
+            logger.info("the outcome of %s/%s's refresh request is not known yet: %s", *self.key, error)
+            return None
+        logger.debug("refresh request %s of %s/%s: %s", requested["requestedAt"], *self.key, outcome)
+        return status_rules.requested_refresh_outcome(requested, outcome)
+
+    def unresolved_request(self) -> tuple[str, RuntimeAddress] | None:
+        """The refresh request status says has not ended yet, and the ready runtime to ask about it."""
+        requested = self._previous_status().get(status_rules.REQUESTED_REFRESH)
+        if not isinstance(requested, dict) or requested.get("result") or not requested.get("requestedAt"):
+            return None
+        address = self.unresolved_request_address(current_pod(self.deps.cache.pods(self.key)))
+        return (str(requested["requestedAt"]), address) if address is not None else None
+
+    @staticmethod
+    def unresolved_request_address(pod: PodObservation | None) -> RuntimeAddress | None:
+        if pod is None or pod.ip is None or not pod.running or pod.deleting:
+            return None
+        return RuntimeAddress(pod.ip)
 
     # -- the request lane ----------------------------------------------------------------------------------
 
@@ -344,6 +388,7 @@ class ConnectorReconciler:
                 continue
             if suspended:
                 handled[request.action.status_field] = request.token
+                self._answered(request, result="Failed", message="the connector is suspended")
                 metrics.ACTION_REQUESTS.labels(request.action.value, "suspended").inc()
                 await self._event(
                     body,
@@ -369,6 +414,7 @@ class ConnectorReconciler:
         try:
             if request.action is actions.Action.REFRESH:
                 accepted = await self.runtime.refresh(address, token=token, request_id=request.token)
+                self._answered(request, refresh_id=accepted.refresh_id)
                 message = (
                     f"refresh {accepted.refresh_id} requested ({request.action.annotation}="
                     f"{request.token}){', queued behind the running one' if accepted.queued else ''}"
@@ -390,6 +436,7 @@ class ConnectorReconciler:
                 )
         except RuntimeRefused as error:
             self._carried_out[request.action] = request.token
+            self._answered(request, result="Failed", message=f"the runtime refused it: {error}")
             metrics.ACTION_REQUESTS.labels(request.action.value, "refused").inc()
             self._unposted.append(
                 status_rules.Event(
@@ -408,6 +455,26 @@ class ConnectorReconciler:
         logger.info("%s/%s: %s", *self.key, message)
         self._unposted.append(status_rules.Event("Normal", f"{request.action.event_name}Requested", message))
         return True
+
+    def _answered(
+        self,
+        request: actions.Request,
+        *,
+        refresh_id: str | None = None,
+        result: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Remember what the runtime answered a refresh request, for the pass that echoes its token."""
+        if request.action is not actions.Action.REFRESH:
+            return
+        answer: Json = {"requestedAt": request.token}
+        if refresh_id is not None:
+            answer["refreshId"] = refresh_id
+        if result is not None:
+            answer["result"] = result
+        if message is not None:
+            answer["message"] = message[:4096]
+        self._refresh_answers = {request.token: answer}
 
     async def _read_report(self, pod: PodObservation | None) -> tuple[ConnectorReport | None, str | None]:
         if pod is None or pod.ip is None or not pod.running or pod.deleting:

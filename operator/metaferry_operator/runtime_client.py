@@ -17,14 +17,15 @@ import dataclasses
 import functools
 import ssl
 from typing import TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import ValidationError
 
 from metaferry_operator import naming
-from metaferry_runtime.report import ConnectorReport, RefreshAccepted, RestartAccepted
+from metaferry_runtime.report import ConnectorReport, RefreshAccepted, RefreshRequestOutcome, RestartAccepted
 
-_Answer = TypeVar("_Answer", ConnectorReport, RefreshAccepted, RestartAccepted)
+_Answer = TypeVar("_Answer", ConnectorReport, RefreshAccepted, RefreshRequestOutcome, RestartAccepted)
 
 
 class RuntimeUnavailable(Exception):
@@ -79,6 +80,7 @@ class RuntimeClient:
 
     async def status(self, address: RuntimeAddress) -> ConnectorReport:
         response = await self._call("GET", address, "/status")
+        assert response is not None
         return _parse(ConnectorReport, response)
 
     async def refresh(
@@ -90,10 +92,21 @@ class RuntimeClient:
         if confirm_archive:
             body["confirmArchive"] = True
         response = await self._call("POST", address, "/refresh", token=token, body=body)
+        assert response is not None
         return _parse(RefreshAccepted, response)
+
+    async def refresh_request(
+        self, address: RuntimeAddress, *, request_id: str, wait: float = 0.0
+    ) -> RefreshRequestOutcome | None:
+        """Where the refresh ``request_id`` joined stands; with ``wait`` the runtime holds the answer until that
+        refresh ends or ``wait`` seconds pass. None: the runtime has no record of it (a new pod, or forgotten)."""
+        path = f"/refresh-requests/{quote(request_id, safe='')}?wait={wait:g}"
+        response = await self._call("GET", address, path, read_timeout=wait, missing_ok=True)
+        return None if response is None else _parse(RefreshRequestOutcome, response)
 
     async def restart(self, address: RuntimeAddress, *, token: str) -> RestartAccepted:
         response = await self._call("POST", address, "/restart", token=token)
+        assert response is not None
         return _parse(RestartAccepted, response)
 
     async def _call(
@@ -104,14 +117,25 @@ class RuntimeClient:
         *,
         token: str | None = None,
         body: dict[str, object] | None = None,
-    ) -> httpx.Response:
+        read_timeout: float = 0.0,
+        missing_ok: bool = False,
+    ) -> httpx.Response | None:
+        """One call; ``read_timeout`` is added to the client's own (a held answer); with ``missing_ok`` a 404
+        is None rather than an error."""
         headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        base = self._http.timeout
+        read = (base.read or 5.0) + read_timeout
+        timeout = httpx.Timeout(read, connect=base.connect, write=base.write, pool=base.pool)
         try:
-            response = await self._http.request(method, address.base_url + path, headers=headers, json=body)
+            response = await self._http.request(
+                method, address.base_url + path, headers=headers, json=body, timeout=timeout
+            )
         except httpx.TimeoutException as error:
             raise RuntimeUnavailable(f"{method} {path} timed out ({type(error).__name__})") from error
         except httpx.HTTPError as error:
             raise RuntimeUnavailable(f"{method} {path} failed: {type(error).__name__}: {error}") from error
+        if missing_ok and response.status_code == 404:
+            return None
         if response.status_code == 409:
             raise RuntimeRefused(_detail(response))
         if response.status_code >= 300:

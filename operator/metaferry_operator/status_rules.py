@@ -20,10 +20,17 @@ from metaferry_operator import naming
 from metaferry_operator.actions import Action
 from metaferry_operator.json_types import Json
 from metaferry_operator.observation import DeploymentObservation, PodObservation
-from metaferry_runtime.report import ConnectorReport, ConnectorStatus, RefreshResult
-from metaferry_runtime.resource import Phase, format_duration
+from metaferry_runtime.report import (
+    ConnectorReport,
+    ConnectorStatus,
+    RefreshRequestOutcome,
+    RefreshResult,
+    RequestState,
+)
+from metaferry_runtime.resource import Phase, RequestedRefreshResult, format_duration
 
 READY, RECONCILING, STALLED = "Ready", "Reconciling", "Stalled"
+REQUESTED_REFRESH = "lastRequestedRefresh"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +56,7 @@ class Observed:
     report: ConnectorReport | None = None
     runtime_error: str | None = None  # the runtime did not answer GET /status
     handled: Mapping[str, str] = dataclasses.field(default_factory=dict)  # status field -> token
+    requested_refresh: Json | None = None  # a new status.lastRequestedRefresh (accepted, or how it ended)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -262,6 +270,9 @@ def compute(*, seen: Observed, previous: Mapping[str, Any], now: datetime) -> Js
         value = seen.handled.get(field, previous.get(field))
         if value is not None:
             status[field] = value
+    requested = seen.requested_refresh or previous.get(REQUESTED_REFRESH)
+    if requested is not None:
+        status[REQUESTED_REFRESH] = requested
     return status
 
 
@@ -304,6 +315,7 @@ def events(*, previous: Mapping[str, Any], new: Mapping[str, Any]) -> list[Event
                 f"the runtime restarted the connector (restart {new.get('restartCount')})",
             )
         )
+    found.extend(_requested_refresh_events(previous.get(REQUESTED_REFRESH), new.get(REQUESTED_REFRESH)))
     old_ready, new_ready = _ready(previous), _ready(new)
     if new_ready and (
         old_ready is None
@@ -318,6 +330,73 @@ def events(*, previous: Mapping[str, Any], new: Mapping[str, Any]) -> list[Event
         reason = "Ready" if new_ready["status"] == "True" else new_ready["reason"]
         found.append(Event(kind, reason, new_ready["message"]))
     return found
+
+
+def _requested_refresh_events(old: Any, new: Any) -> list[Event]:
+    """One Event when a requested refresh ends, naming the request; one when a newer request is handled
+    before the older one's refresh ended."""
+    if not isinstance(new, Mapping):
+        return []
+    found: list[Event] = []
+    named = f"{naming.REFRESH_ANNOTATION}={new.get('requestedAt')}"
+    if isinstance(old, Mapping) and not old.get("result") and old.get("requestedAt") != new.get("requestedAt"):
+        found.append(
+            Event(
+                "Normal",
+                "RequestedRefreshSuperseded",
+                f"request {naming.REFRESH_ANNOTATION}={old.get('requestedAt')} was superseded by {named}"
+                " before its refresh ended",
+            )
+        )
+    result = new.get("result")
+    told = isinstance(old, Mapping) and old.get("requestedAt") == new.get("requestedAt") and old.get("result")
+    if not result or told:
+        return found
+    refresh = f"refresh {new['refreshId']}" if new.get("refreshId") else "the refresh"
+    if result == RequestedRefreshResult.SUCCEEDED:
+        stats = new.get("statistics") or {}
+        found.append(
+            Event(
+                "Normal",
+                "RequestedRefreshSucceeded",
+                f"{refresh} requested by {named} succeeded: {stats.get('created', 0)} created, "
+                f"{stats.get('updated', 0)} updated, {stats.get('archived', 0)} archived",
+            )
+        )
+    elif result == RequestedRefreshResult.FAILED:
+        detail = new.get("message") or "no detail"
+        found.append(Event("Warning", "RequestedRefreshFailed", f"{refresh} requested by {named} failed: {detail}"))
+    else:
+        detail = new.get("message") or "something took its place"
+        found.append(Event("Normal", "RequestedRefreshSuperseded", f"request {named} was superseded: {detail}"))
+    return found
+
+
+def requested_refresh_outcome(requested: Mapping[str, Any], outcome: RefreshRequestOutcome | None) -> Json | None:
+    """status.lastRequestedRefresh once the runtime says how that request ended (None: not yet). No record of
+    it (None): the runtime pod was replaced, and the new one's start refresh took its place."""
+    if outcome is None:
+        return {
+            **requested,
+            "result": RequestedRefreshResult.SUPERSEDED.value,
+            "message": "the runtime pod was replaced before its refresh ended; the new pod refreshes at start",
+        }
+    if not outcome.state.is_final:
+        return None
+    result = {
+        RequestState.SUCCEEDED: RequestedRefreshResult.SUCCEEDED,
+        RequestState.FAILED: RequestedRefreshResult.FAILED,
+    }.get(outcome.state, RequestedRefreshResult.SUPERSEDED)
+    ended: Json = {"requestedAt": requested["requestedAt"], "refreshId": outcome.refresh_id, "result": result.value}
+    if outcome.started_at is not None:
+        ended["startedAt"] = _timestamp(outcome.started_at)
+    if outcome.finished_at is not None:
+        ended["finishedAt"] = _timestamp(outcome.finished_at)
+    if outcome.statistics is not None:
+        ended["statistics"] = outcome.statistics.to_wire()
+    if outcome.error:
+        ended["message"] = outcome.error[:4096]
+    return ended
 
 
 def _archive_refused_message(refused: Mapping[str, Any]) -> str:

@@ -15,7 +15,10 @@ then makes one pass; a wake-up during a pass makes it run once more after it. Er
 exponentially (1 s doubling to 60 s); events still wake the task.
 
 A refresh request that may go ahead without a pass (see ``reconciler``) gets a short-lived second task,
-the request lane, so it never waits for the pass that is running when it arrives.
+the request lane, so it never waits for the pass that is running when it arrives. A handled refresh
+request whose refresh has not ended gets a third, the request watch: one held ``GET /refresh-requests/{id}``
+at a time, which wakes the task the moment that refresh ends, so its result reaches status within a moment
+rather than at the next poll.
 
 With leader election a standby replica's supervisor starts inactive: it keeps the latest body of every
 connector its watches report but runs no task until :meth:`Supervisor.activate`, so it acts the moment it
@@ -36,6 +39,8 @@ from metaferry_operator.reconciler import ConnectorGone, ConnectorReconciler, De
 logger = logging.getLogger(__name__)
 MAX_BACKOFF = 60.0
 SETTLE_SECONDS = 0.1
+UNRESOLVED_POLL_SECONDS = 2.0  # the poll while a requested refresh's result is not in status
+WATCH_SECONDS = 30.0  # how long one held GET /refresh-requests/{id} waits before it is asked again
 # failures whose message says it all: logged without a traceback
 _EXPLAINED = (ReconcileFailed, kube.KubeError, OSError, LookupError, ValueError)
 
@@ -48,6 +53,8 @@ class _Worker:
         self._on_phase = on_phase
         self.task = asyncio.create_task(self._run(), name=f"connector {key[0]}/{key[1]}")
         self.lane: asyncio.Task[None] | None = None
+        self.watch: asyncio.Task[None] | None = None
+        self._watched: str | None = None
 
     def offer_requests(self) -> None:
         """Start the request lane when the latest body asks for a refresh that need not wait for a pass."""
@@ -62,8 +69,38 @@ class _Worker:
         except Exception as error:  # the pass carries the request out instead
             logger.info("request lane of %s/%s: %s", *self.reconciler.key, error)
 
+    def offer_watch(self) -> None:
+        """Start the request watch when status holds a refresh request whose refresh has not ended: the runtime
+        holds the watch's call until it ends, and the pass it wakes writes the result within a moment."""
+        unresolved = self.reconciler.unresolved_request()
+        if unresolved is None:
+            logger.debug("no refresh request of %s/%s to watch", *self.reconciler.key)
+            return
+        token, _ = unresolved
+        if self.watch is not None and not self.watch.done() and self._watched == token:
+            return
+        if self.watch is not None:
+            self.watch.cancel()
+        key = self.reconciler.key
+        logger.debug("watching refresh request %s of %s/%s", token, *key)
+        self._watched = token
+        self.watch = asyncio.create_task(self._watch_request(token), name=f"request of {key[0]}/{key[1]}")
+
+    async def _watch_request(self, token: str) -> None:
+        try:
+            while (unresolved := self.reconciler.unresolved_request()) is not None and unresolved[0] == token:
+                outcome = await self.reconciler.runtime.refresh_request(
+                    unresolved[1], request_id=token, wait=WATCH_SECONDS
+                )
+                logger.debug("request watch of %s/%s: %s", *self.reconciler.key, outcome)
+                if outcome is None or outcome.state.is_final:
+                    self.wake.set()  # the pass reads the outcome and writes it
+                    return
+        except Exception as error:  # the next pass asks the runtime itself
+            logger.info("request watch of %s/%s: %s", *self.reconciler.key, error)
+
     def cancel(self) -> list[asyncio.Task[None]]:
-        tasks = [task for task in (self.task, self.lane) if task is not None]
+        tasks = [task for task in (self.task, self.lane, self.watch) if task is not None]
         for task in tasks:
             task.cancel()
         return tasks
@@ -72,8 +109,9 @@ class _Worker:
         try:
             await self._passes()
         finally:  # ended: the connector is gone, or the task was cancelled
-            if self.lane is not None:
-                self.lane.cancel()
+            for task in (self.lane, self.watch):
+                if task is not None:
+                    task.cancel()
             await self.reconciler.aclose()
 
     async def _passes(self) -> None:
@@ -104,10 +142,13 @@ class _Worker:
                 failures = 0
                 metrics.RECONCILES.labels("success").inc()
                 delay = self._interval
+                if self.reconciler.unresolved_request() is not None:  # in case the watch misses the end
+                    delay = min(delay, UNRESOLVED_POLL_SECONDS)
             finally:
                 metrics.RECONCILE_SECONDS.observe(loop.time() - started)
                 if self.reconciler.phase != before:
                     self._on_phase(before, self.reconciler.phase)
+            self.offer_watch()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=delay)
                 await asyncio.sleep(SETTLE_SECONDS)  # woken: let the burst of events end, then one pass

@@ -98,3 +98,31 @@ class RefreshAccepted(KubeModel):
 
 class RestartAccepted(KubeModel):
     restart_count: int
+
+
+class RequestState(StrEnum):
+    """Where one refresh request is: waiting for its refresh, in it, or done with it (the last three)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (RequestState.SUCCEEDED, RequestState.FAILED, RequestState.SUPERSEDED)
+
+
+class RefreshRequestOutcome(KubeModel):
+    """`GET /refresh-requests/{requestId}`: how the refresh a request joined is doing, or how it ended.
+
+    Superseded: a restart dropped the queued refresh before it ran (the restart's own refresh runs instead)."""
+
+    request_id: str
+    refresh_id: str
+    state: RequestState
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    statistics: RefreshStatistics | None = None
+    error: str | None = Field(default=None, description="Why the refresh failed, or what superseded it; masked.")

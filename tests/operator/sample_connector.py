@@ -3,7 +3,8 @@
 The line records the runtime's pid, the ``marker`` configuration property and a digest of the secured
 property ``password``, so a test can see from outside which process refreshed, with which configuration
 and which Secret, without the runtime's built-in connectors. ``startDelay`` (seconds) slows ``start()``
-so a test can act while the pod is not ready yet.
+so a test can act while the pod is not ready yet; ``refreshDelay`` (seconds) slows each refresh, and a file
+``<endpoint>/fail-refresh`` makes refreshes fail while it exists.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ class RecordingConnector(IntegrationConnector):  # type: ignore[type-arg]
         time.sleep(float(self.connection.configuration_properties.get("startDelay", 0)))
 
     def refresh(self) -> None:
+        time.sleep(float(self.connection.configuration_properties.get("refreshDelay", 0)))
+        if (Path(self.connection.endpoint or ".") / "fail-refresh").exists():
+            raise RuntimeError("the test asked this refresh to fail")
         password = self.connection.secret("password") or ""
         line = {
             "pid": os.getpid(),

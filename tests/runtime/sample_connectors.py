@@ -118,6 +118,16 @@ class WritingConnector(IntegrationConnector[Any]):
             raise RuntimeError(f"failing on purpose with secret {self.connection.secret('password')}")
 
 
+class FailOnDemandConnector(IntegrationConnector[Any]):
+    """Refreshes succeed until the test sets `fail`; then they fail, naming the secured password."""
+
+    fail: ClassVar[bool] = False
+
+    def refresh(self) -> None:
+        if type(self).fail:
+            raise RuntimeError(f"failing on purpose with secret {self.connection.secret('password')}")
+
+
 class FailingStartConnector(IntegrationConnector[Any]):
     """start() fails the first `failures` times (counted across instances), then succeeds."""
 

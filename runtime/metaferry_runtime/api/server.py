@@ -1,9 +1,9 @@
 """HTTP API of one runtime: what the operator, probes, Prometheus and people call.
 
-Reads are open (`/healthz`, `/readyz`, `/status`, `/metrics`, `/audit`): they reveal nothing secret, since
-the report and audit records are masked at their source. Mutating calls (`POST /refresh`, `POST /restart`)
-need the bearer token the operator puts in the connector's Secret; without a configured token they are
-refused, never open.
+Reads are open (`/healthz`, `/readyz`, `/status`, `/metrics`, `/audit`, `/refresh-requests/...`): they
+reveal nothing secret, since the report and audit records are masked at their source. Mutating calls
+(`POST /refresh`, `POST /restart`) need the bearer token the operator puts in the connector's Secret;
+without a configured token they are refused, never open.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from metaferry_runtime.audit import RuntimeMessages, check_secret_length
 from metaferry_runtime.lifecycle import ConnectorRuntime
 from metaferry_runtime.lifecycle.engine import RefreshRefused, RestartRefused
+from metaferry_runtime.lifecycle.requests import MAX_WAIT_SECONDS
 from metaferry_runtime.report import RestartAccepted
 from metaferry_runtime.resource.base import KubeModel
 from metaferry_runtime.sdk import ApiError, ApiRequest
@@ -70,6 +71,7 @@ class RuntimeApi:
                 web.get("/metrics", self.metrics),
                 web.get("/audit", self.audit),
                 web.post("/refresh", self.refresh),
+                web.get("/refresh-requests/{request_id:.+}", self.refresh_request),
                 web.post("/restart", self.restart),
                 # Last, so the runtime's own paths win: what the running connector serves (sdk.routes).
                 web.route("*", "/{path:.*}", self.connector_route),
@@ -123,6 +125,21 @@ class RuntimeApi:
         except RefreshRefused as error:
             return _problem(409, self.runtime.masker.mask(str(error)))
         return _json(accepted.to_wire(), status=202)
+
+    async def refresh_request(self, request: web.Request) -> web.Response:
+        """How the refresh a request joined ended; with `?wait=S`, held until it ends or S seconds pass (at most
+        MAX_WAIT_SECONDS), so the operator learns within a moment without polling."""
+        request_id = request.match_info["request_id"]
+        try:
+            seconds = float(request.query.get("wait", "0"))
+        except ValueError:
+            return _problem(400, "wait must be a number of seconds")
+        if not 0 <= seconds <= MAX_WAIT_SECONDS:
+            return _problem(400, f"wait must be between 0 and {MAX_WAIT_SECONDS:g} seconds")
+        outcome = await self.runtime.refresh_requests.wait(request_id, seconds=seconds)
+        if outcome is None:
+            return _problem(404, "this runtime has no record of that refresh request (never made here, or forgotten)")
+        return _json(outcome.to_wire())
 
     async def restart(self, request: web.Request) -> web.Response:
         if (refused := self._authorize(request)) is not None:

@@ -251,5 +251,6 @@ class ConnectorRuntime(LifecycleSteps):
         await self._disconnect(reason=reason)
         self._status.set(ConnectorStatus.STOPPED)
         self._refreshes.reset()
+        self.refresh_requests.changed()  # a request whose queued refresh was dropped is superseded
         if await self._bring_up():
             self.request_refresh(trigger="restart")

@@ -77,6 +77,10 @@ class RefreshScheduler:
         queued = self.pending is not None and self.pending.refresh_id == refresh_id
         return RefreshAccepted(refresh_id=refresh_id, queued=queued, archive_confirmed=confirm_archive)
 
+    def refresh_of(self, request_id: str) -> str | None:
+        """The refresh `request_id` was answered with (the plain request's, else the confirming one's)."""
+        return self._request_ids.get((request_id, False)) or self._request_ids.get((request_id, True))
+
     def request(
         self, request_id: str | None = None, *, trigger: str = "request", confirm_archive: bool = False
     ) -> RefreshAccepted:

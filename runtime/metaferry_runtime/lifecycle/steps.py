@@ -20,6 +20,7 @@ from metaferry_runtime.lifecycle.calls import Abandoned, ConnectorCalls
 from metaferry_runtime.lifecycle.configure import configure_connector
 from metaferry_runtime.lifecycle.incarnation import Incarnation, RefreshOutcome
 from metaferry_runtime.lifecycle.outcome import describe_error, refresh_record, summarise_refusals
+from metaferry_runtime.lifecycle.requests import RequestOutcomes
 from metaferry_runtime.lifecycle.restarts import RestartPolicy
 from metaferry_runtime.lifecycle.scheduler import PendingRefresh, RefreshScheduler, StartedRefresh
 from metaferry_runtime.lifecycle.status_tracker import StatusTracker
@@ -89,6 +90,7 @@ class LifecycleSteps:
             wall_clock=lambda: datetime.now(UTC),
             remembered_request_ids=self.settings.remembered_request_ids,
         )
+        self.refresh_requests = RequestOutcomes(self._refreshes, remembered=self.settings.remembered_request_ids)
         self._restarts = RestartPolicy(self.spec.auto_restart, clock=_loop_time)
 
         self.refresh_count = 0
@@ -251,6 +253,7 @@ class LifecycleSteps:
             self.failed_refresh_count += 1
         self._last_refresh = record
         self._last_statistics = record.statistics
+        self.refresh_requests.ended(record)
         self._archive_refused = summarise_refusals(
             pending.refresh_id, refusals, connector_name=self.connector_name, mask=self.masker.mask
         )

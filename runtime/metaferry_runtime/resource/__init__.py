@@ -31,6 +31,8 @@ from metaferry_runtime.resource.status import (
     IntegrationConnectorStatus,
     Phase,
     RefreshStatistics,
+    RequestedRefresh,
+    RequestedRefreshResult,
 )
 
 __all__ = [
@@ -54,6 +56,8 @@ __all__ = [
     "Phase",
     "PodOverrides",
     "RefreshStatistics",
+    "RequestedRefresh",
+    "RequestedRefreshResult",
     "SecretReference",
     "format_duration",
     "load_manifest",

@@ -62,6 +62,29 @@ class ArchiveRefusal(KubeModel):
     message: str = Field(default="", max_length=4096, description="What was refused and how to confirm it.")
 
 
+class RequestedRefreshResult(StrEnum):
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    SUPERSEDED = "Superseded"
+
+
+class RequestedRefresh(KubeModel):
+    """How the last handled metaferry.io/refresh-requested-at request ended. Without `result` its refresh has
+    not ended yet: wait for `requestedAt` to be your value, then for `result`."""
+
+    requested_at: str = Field(description="The annotation's value this request carried.")
+    refresh_id: str | None = Field(default=None, description="The runtime's id of the refresh it joined.")
+    result: RequestedRefreshResult | None = Field(
+        default=None,
+        description="Succeeded or Failed when its refresh ended; Superseded when a newer request, a restart or a"
+        " new pod took its place before it ended. Absent while the refresh is queued or running.",
+    )
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    statistics: RefreshStatistics | None = None
+    message: str | None = Field(default=None, max_length=4096, description="Why it failed or was superseded.")
+
+
 class IntegrationConnectorStatus(KubeModel):
     """The observed state of one integration connector."""
 
@@ -89,6 +112,7 @@ class IntegrationConnectorStatus(KubeModel):
     last_handled_confirm_archive_at: str | None = Field(
         default=None, description="The last metaferry.io/confirm-archive-requested-at value handled."
     )
+    last_requested_refresh: RequestedRefresh | None = None
     statistics: RefreshStatistics | None = None
     archive_refused: ArchiveRefusal | None = Field(
         default=None,
