@@ -277,11 +277,22 @@ def compute(*, seen: Observed, previous: Mapping[str, Any], now: datetime) -> Js
 
 
 def merge_patch(previous: Mapping[str, Any], new: Mapping[str, Any]) -> Json | None:
-    """A JSON merge patch turning ``previous`` into ``new`` (top level; lists are replaced whole),
-    or None when nothing changed: an unchanged connector costs no write."""
-    patch: Json = {key: value for key, value in new.items() if previous.get(key) != value}
-    patch.update({key: None for key in previous if key not in new})
+    """A JSON merge patch (RFC 7386) turning ``previous`` into ``new``, or None when nothing changed: an
+    unchanged connector costs no write. Objects are patched key by key, so a key ``new`` lacks is removed
+    (set to null), also inside an object; lists are replaced whole."""
+    patch = _object_patch(previous, new)
     return patch or None
+
+
+def _object_patch(previous: Mapping[str, Any], new: Mapping[str, Any]) -> Json:
+    patch: Json = {}
+    for key, value in new.items():
+        old = previous.get(key)
+        if old == value:
+            continue
+        patch[key] = _object_patch(old, value) if isinstance(old, Mapping) and isinstance(value, Mapping) else value
+    patch.update({key: None for key in previous if key not in new})
+    return patch
 
 
 def events(*, previous: Mapping[str, Any], new: Mapping[str, Any]) -> list[Event]:

@@ -212,3 +212,45 @@ def test_a_handled_archive_confirmation_is_echoed_and_kept() -> None:
     result = _compute(handled={"lastHandledConfirmArchiveAt": "c1"})
     assert result["lastHandledConfirmArchiveAt"] == "c1"
     assert _compute(result)["lastHandledConfirmArchiveAt"] == "c1"
+
+
+def test_a_new_requested_refresh_replaces_the_previous_one_whole_in_the_merge_patch() -> None:
+    """A merge patch merges objects: the previous request's result must be nulled, not kept beside the new one."""
+    ended = {"requestedAt": "first", "refreshId": "r1", "result": "Succeeded", "finishedAt": "2030-01-01T00:00:00Z"}
+    previous = _compute(pod=pod(), report=report()) | {"lastRequestedRefresh": ended}
+    accepted = {"requestedAt": "second", "refreshId": "r2"}
+    new = _compute(previous, pod=pod(), report=report(), requested_refresh=accepted)
+    patch = status_rules.merge_patch(previous, new)
+    assert patch is not None
+    assert patch["lastRequestedRefresh"] == {
+        "requestedAt": "second",
+        "refreshId": "r2",
+        "result": None,
+        "finishedAt": None,
+    }
+
+
+def test_a_requested_refresh_keeps_its_status_until_told_and_its_end_is_one_event() -> None:
+    accepted = {"requestedAt": "t1", "refreshId": "r1"}
+    previous = _compute(pod=pod(), report=report(), requested_refresh=accepted)
+    assert _compute(previous, pod=pod(), report=report())["lastRequestedRefresh"] == accepted
+    failed = accepted | {"result": "Failed", "message": "RuntimeError: boom"}
+    new = _compute(previous, pod=pod(), report=report(), requested_refresh=failed)
+    told = [e for e in status_rules.events(previous=previous, new=new) if e.reason.startswith("RequestedRefresh")]
+    assert [(e.type, e.reason) for e in told] == [("Warning", "RequestedRefreshFailed")]
+    assert "metaferry.io/refresh-requested-at=t1" in told[0].message and "boom" in told[0].message
+    again = _compute(new, pod=pod(), report=report())
+    assert not [e for e in status_rules.events(previous=new, new=again) if e.reason.startswith("RequestedRefresh")]
+
+
+def test_a_request_handled_before_the_previous_one_ended_supersedes_it() -> None:
+    previous = _compute(pod=pod(), report=report(), requested_refresh={"requestedAt": "older", "refreshId": "r1"})
+    new = _compute(previous, pod=pod(), report=report(), requested_refresh={"requestedAt": "newer", "refreshId": "r1"})
+    [superseded] = [e for e in status_rules.events(previous=previous, new=new) if e.reason.startswith("Requested")]
+    assert superseded.reason == "RequestedRefreshSuperseded"
+    assert "refresh-requested-at=older was superseded by metaferry.io/refresh-requested-at=newer" in superseded.message
+
+
+def test_a_runtime_without_a_record_of_the_request_means_its_pod_was_replaced() -> None:
+    ended = status_rules.requested_refresh_outcome({"requestedAt": "t", "refreshId": "r"}, None)
+    assert ended is not None and ended["result"] == "Superseded" and "replaced" in ended["message"]
