@@ -106,3 +106,17 @@ def test_a_request_handled_before_the_previous_one_ended_supersedes_it(
     assert f"{REFRESH}=older was superseded by {REFRESH}=newer" in superseded
     _wait_jsonpath(kubectl, namespace, "{.status.lastRequestedRefresh.result}=Succeeded")
     assert _events(connectors, "RequestedRefreshSucceeded") and not _events(connectors, "RequestedRefreshFailed")
+
+
+def test_an_operator_started_while_a_requested_refresh_runs_still_reports_how_it_ended(
+    connectors: Connectors, kubectl: Kubectl, namespace: str, operator: OperatorProcess
+) -> None:
+    connectors.create("files", properties={"refreshDelay": 8})
+    connectors.wait_ready("files")
+    connectors.annotate("files", REFRESH, "across-a-restart")
+    _wait_jsonpath(kubectl, namespace, "{.status.lastRequestedRefresh.requestedAt}=across-a-restart")
+    operator.stop(kill=True)  # the request is in status without a result; nothing watches it now
+    assert "result" not in connectors.status("files")["lastRequestedRefresh"]
+    operator.start()  # its status poll is 600 s: only the unresolved request's watch can tell the result
+    _wait_jsonpath(kubectl, namespace, "{.status.lastRequestedRefresh.result}=Succeeded")
+    assert connectors.status("files")["lastRequestedRefresh"]["refreshId"]
