@@ -32,7 +32,17 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from metaferry_operator import actions, events, kube, metrics, naming, rendering, status_rules
+from metaferry_operator import (
+    actions,
+    bodies,
+    events,
+    kube,
+    metrics,
+    naming,
+    rendering,
+    requested_refresh,
+    status_rules,
+)
 from metaferry_operator.cache import ChildVersion, Key, WorldCache, child_version
 from metaferry_operator.config import OperatorConfig
 from metaferry_operator.json_types import Json
@@ -41,7 +51,7 @@ from metaferry_operator.reconcile_pass import Pass, Settled, ready_for
 from metaferry_operator.repository_check import RepositoryCheck
 from metaferry_operator.runtime_client import RuntimeAddress, RuntimeClient, RuntimeRefused, RuntimeUnavailable
 from metaferry_runtime.report import ConnectorReport
-from metaferry_runtime.resource import ConnectorResource, RequestedRefreshResult
+from metaferry_runtime.resource import ConnectorResource
 from metaferry_runtime.resource.manifest import ManifestError, parse_manifest
 
 logger = logging.getLogger(__name__)
@@ -66,36 +76,6 @@ class Dependencies:
     repository: RepositoryCheck | None = None  # the shared repository; None: per-pod SQLite
 
 
-def _without_managed_fields(body: Json) -> Json:
-    """The body minus ``metadata.managedFields``, which no step reads: with 1,000 connectors the copies kept
-    here would otherwise be a large share of the operator's memory (shallow copy; the watch's body is shared)."""
-    meta = body.get("metadata") or {}
-    if "managedFields" not in meta:
-        return body
-    return {**body, "metadata": {key: value for key, value in meta.items() if key != "managedFields"}}
-
-
-def _status_of(written: Json) -> Json:
-    """Of a status patch's answer, only what :meth:`ConnectorReconciler.observe` and the next pass read."""
-    return {
-        "metadata": {"resourceVersion": written.get("metadata", {}).get("resourceVersion", "0")},
-        "status": written.get("status") or {},
-    }
-
-
-def _secret_name(body: Json) -> str | None:
-    ref = (body.get("spec", {}).get("connection") or {}).get("secretRef") or {}
-    name = ref.get("name")
-    return name if isinstance(name, str) else None
-
-
-def _resource_version(body: Json) -> int:
-    try:
-        return int(body.get("metadata", {}).get("resourceVersion", "0"))
-    except ValueError:
-        return 0
-
-
 class ConnectorReconciler:
     def __init__(self, *, key: Key, deps: Dependencies) -> None:
         self.key = key
@@ -112,7 +92,7 @@ class ConnectorReconciler:
         self._requests = asyncio.Lock()  # one path at a time carries out requests
         self._carried_out: dict[actions.Action, str] = {}  # tokens carried out that status may not echo yet
         self._unposted: list[status_rules.Event] = []  # what carrying them out has to tell, posted by the next pass
-        self._refresh_answers: dict[str, Json] = {}  # the latest refresh token -> its status.lastRequestedRefresh
+        self._requested = requested_refresh.RequestedRefreshes(key, self.runtime)
 
     async def aclose(self) -> None:
         """Release the connection pool to the runtime (the connector's task has ended)."""
@@ -126,17 +106,17 @@ class ConnectorReconciler:
         True when the body may call for a pass: anything but the echo of our own last status write, which
         holds nothing the pass that wrote it did not already know.
         """
-        self.body = _without_managed_fields(body)
+        self.body = bodies.without_managed_fields(body)
         if self._written is None:
             return True
-        version, written = _resource_version(body), _resource_version(self._written)
+        version, written = bodies.resource_version(body), bodies.resource_version(self._written)
         if version >= written:
             self._written = None
         return version != written
 
     @property
     def secret_name(self) -> str | None:
-        return _secret_name(self.body or {})
+        return bodies.secret_name(self.body or {})
 
     def _previous_status(self) -> Json:
         source = self._written if self._written is not None else self.body or {}
@@ -188,7 +168,7 @@ class ConnectorReconciler:
     async def _read_secret(self, run: Pass) -> bool:
         assert run.connector is not None
         run.secret_digest = await self._referenced_secret_digest(run.connector)
-        run.secret_missing = _secret_name(run.body) if run.secret_digest is None else None
+        run.secret_missing = bodies.secret_name(run.body) if run.secret_digest is None else None
         return True
 
     async def _wait_repository(self, run: Pass) -> bool:
@@ -223,57 +203,26 @@ class ConnectorReconciler:
             run.handled = await self._carry_out_requests(
                 run.body, previous=run.previous, suspended=run.suspended, pod=run.pod, desired_hash=run.desired_hash
             )
-        field = actions.Action.REFRESH.status_field
-        token = run.handled.get(field)
-        if token is not None and token != run.previous.get(field):
-            run.requested_refresh = self._refresh_answers.get(token) or {"requestedAt": token}
+        run.requested_refresh = self._requested.handled(handled=run.handled, previous=run.previous)
         return True
 
     async def _read_runtime(self, run: Pass) -> bool:
         """How the requested refresh ended, if it did; then the runtime's report (none while suspended), which
         so includes that refresh; and the Deployment as the watch last saw it."""
         if run.requested_refresh is None:
-            run.requested_refresh = await self._requested_refresh_outcome(run)
+            run.requested_refresh = await self._requested.outcome(
+                previous=run.previous, suspended=run.suspended, pod=run.pod
+            )
         if not run.suspended:
             run.report, run.runtime_error = await self._read_report(run.pod)
         run.deployment = self.deps.cache.deployment(self.key)
         return True
 
-    async def _requested_refresh_outcome(self, run: Pass) -> Json | None:
-        """status.lastRequestedRefresh once the refresh its request joined has ended (None: not yet, or none)."""
-        requested = run.previous.get(status_rules.REQUESTED_REFRESH)
-        if not isinstance(requested, dict) or requested.get("result") or not requested.get("requestedAt"):
-            return None
-        if run.suspended:
-            return {
-                **requested,
-                "result": RequestedRefreshResult.SUPERSEDED.value,
-                "message": "the connector was suspended before its refresh ended",
-            }
-        address = self.unresolved_request_address(run.pod)
-        if address is None:
-            return None
-        try:
-            outcome = await self.runtime.refresh_request(address, request_id=requested["requestedAt"])
-        except RuntimeUnavailable as error:
-            logger.info("the outcome of %s/%s's refresh request is not known yet: %s", *self.key, error)
-            return None
-        logger.debug("refresh request %s of %s/%s: %s", requested["requestedAt"], *self.key, outcome)
-        return status_rules.requested_refresh_outcome(requested, outcome)
-
     def unresolved_request(self) -> tuple[str, RuntimeAddress] | None:
         """The refresh request status says has not ended yet, and the ready runtime to ask about it."""
-        requested = self._previous_status().get(status_rules.REQUESTED_REFRESH)
-        if not isinstance(requested, dict) or requested.get("result") or not requested.get("requestedAt"):
-            return None
-        address = self.unresolved_request_address(current_pod(self.deps.cache.pods(self.key)))
-        return (str(requested["requestedAt"]), address) if address is not None else None
-
-    @staticmethod
-    def unresolved_request_address(pod: PodObservation | None) -> RuntimeAddress | None:
-        if pod is None or pod.ip is None or not pod.running or pod.deleting:
-            return None
-        return RuntimeAddress(pod.ip)
+        requested = requested_refresh.unresolved(self._previous_status())
+        address = requested_refresh.runtime_address(current_pod(self.deps.cache.pods(self.key)))
+        return (str(requested["requestedAt"]), address) if requested is not None and address is not None else None
 
     # -- the request lane ----------------------------------------------------------------------------------
 
@@ -388,7 +337,7 @@ class ConnectorReconciler:
                 continue
             if suspended:
                 handled[request.action.status_field] = request.token
-                self._answered(request, result="Failed", message="the connector is suspended")
+                self._requested.answered(request, result="Failed", message="the connector is suspended")
                 metrics.ACTION_REQUESTS.labels(request.action.value, "suspended").inc()
                 await self._event(
                     body,
@@ -414,7 +363,7 @@ class ConnectorReconciler:
         try:
             if request.action is actions.Action.REFRESH:
                 accepted = await self.runtime.refresh(address, token=token, request_id=request.token)
-                self._answered(request, refresh_id=accepted.refresh_id)
+                self._requested.answered(request, refresh_id=accepted.refresh_id)
                 message = (
                     f"refresh {accepted.refresh_id} requested ({request.action.annotation}="
                     f"{request.token}){', queued behind the running one' if accepted.queued else ''}"
@@ -436,7 +385,7 @@ class ConnectorReconciler:
                 )
         except RuntimeRefused as error:
             self._carried_out[request.action] = request.token
-            self._answered(request, result="Failed", message=f"the runtime refused it: {error}")
+            self._requested.answered(request, result="Failed", message=f"the runtime refused it: {error}")
             metrics.ACTION_REQUESTS.labels(request.action.value, "refused").inc()
             self._unposted.append(
                 status_rules.Event(
@@ -455,26 +404,6 @@ class ConnectorReconciler:
         logger.info("%s/%s: %s", *self.key, message)
         self._unposted.append(status_rules.Event("Normal", f"{request.action.event_name}Requested", message))
         return True
-
-    def _answered(
-        self,
-        request: actions.Request,
-        *,
-        refresh_id: str | None = None,
-        result: str | None = None,
-        message: str | None = None,
-    ) -> None:
-        """Remember what the runtime answered a refresh request, for the pass that echoes its token."""
-        if request.action is not actions.Action.REFRESH:
-            return
-        answer: Json = {"requestedAt": request.token}
-        if refresh_id is not None:
-            answer["refreshId"] = refresh_id
-        if result is not None:
-            answer["result"] = result
-        if message is not None:
-            answer["message"] = message[:4096]
-        self._refresh_answers = {request.token: answer}
 
     async def _read_report(self, pod: PodObservation | None) -> tuple[ConnectorReport | None, str | None]:
         if pod is None or pod.ip is None or not pod.running or pod.deleting:
@@ -502,7 +431,7 @@ class ConnectorReconciler:
             + "/status"
         )
         try:
-            self._written = _status_of(await self.deps.kube.merge_patch(path, {"status": patch}))
+            self._written = bodies.status_of(await self.deps.kube.merge_patch(path, {"status": patch}))
         except kube.NotFound as error:
             raise ConnectorGone() from error
         metrics.STATUS_WRITES.inc()

@@ -105,7 +105,8 @@ def test_a_request_handled_before_the_previous_one_ended_supersedes_it(
     )
     assert f"{REFRESH}=older was superseded by {REFRESH}=newer" in superseded
     _wait_jsonpath(kubectl, namespace, "{.status.lastRequestedRefresh.result}=Succeeded")
-    assert _events(connectors, "RequestedRefreshSucceeded") and not _events(connectors, "RequestedRefreshFailed")
+    wait_for(lambda: _events(connectors, "RequestedRefreshSucceeded"), timeout=TIMEOUT, what="a Succeeded Event")
+    assert not _events(connectors, "RequestedRefreshFailed")
 
 
 def test_an_operator_started_while_a_requested_refresh_runs_still_reports_how_it_ended(
