@@ -1,0 +1,161 @@
+"""The `metaferry` command line against the real control plane: refresh --wait, restart, suspend, status.
+
+Commands run in-process through `metaferry_cli.main.main` (the user's kubeconfig is the control plane's),
+except where a second actor must act while one waits, and the kubectl plugin path, which run as processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client
+
+from metaferry_cli.main import main
+from tests.cluster.control_plane import ControlPlane
+from tests.operator.conftest import Kubectl, OperatorProcess
+from tests.operator.test_operator import REFRESH, TIMEOUT, Connectors
+from tests.waiting import wait_for
+
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture
+def connectors(
+    k8s_client: client.ApiClient,
+    kubectl: Kubectl,
+    namespace: str,
+    data_dir: Path,
+    pod_runner: Any,
+    operator: OperatorProcess,
+) -> Connectors:
+    return Connectors(k8s_client, kubectl, namespace, data_dir)
+
+
+@pytest.fixture
+def cli(control_plane: ControlPlane, namespace: str, capsys: pytest.CaptureFixture[str]) -> Any:
+    """`metaferry ARGS -n NAMESPACE` in-process: (exit code, stdout, stderr)."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main([*args, "-n", namespace, "--kubeconfig", str(control_plane.kubeconfig)])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def test_refresh_wait_prints_the_result_and_exits_0_then_1_when_it_fails(connectors: Connectors, cli: Any) -> None:
+    data = connectors.create("files", properties={"refreshDelay": 1})
+    connectors.wait_ready("files")
+
+    code, out, err = cli("refresh", "files", "--wait", "--timeout", "90s")
+    assert code == 0, err
+    requested = connectors.status("files")["lastRequestedRefresh"]
+    assert f"refresh {requested['refreshId']} Succeeded" in out
+    assert f"{REFRESH}={requested['requestedAt']}" in out and "0 created" in out
+    assert "waiting for the operator" in err or "is running" in err, "progress is shown while waiting"
+
+    (data / "fail-refresh").write_text("")
+    code, out, _ = cli("refresh", "files", "--wait", "-o", "json")
+    assert code == 1
+    document = json.loads(out)
+    assert document["result"] == "Failed" and document["name"] == "files"
+    assert "the test asked this refresh to fail" in document["message"]
+    assert document["refreshId"] != requested["refreshId"]
+
+
+def test_a_newer_request_supersedes_the_one_a_refresh_wait_waits_for(
+    connectors: Connectors, control_plane: ControlPlane, namespace: str
+) -> None:
+    connectors.create("files", properties={"refreshDelay": 6})
+    connectors.wait_ready("files")
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "metaferry_cli.main", "refresh", "files", "--wait", "-n", namespace, "-o", "json"],
+        env={**os.environ, **control_plane.env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for(
+        lambda: (connectors.get("files")["metadata"].get("annotations") or {}).get(REFRESH),
+        timeout=TIMEOUT,
+        what="the CLI's request",
+    )
+    connectors.annotate("files", REFRESH, "newer")
+    out, err = waiting.communicate(timeout=TIMEOUT)
+    assert waiting.returncode == 1, err
+    assert json.loads(out)["result"] == "Superseded"
+
+
+def test_suspend_refuses_a_refresh_and_resume_allows_it_again(connectors: Connectors, cli: Any) -> None:
+    connectors.create("files")
+    connectors.wait_ready("files")
+    code, out, _ = cli("suspend", "files")
+    assert code == 0 and out.strip().endswith("files suspended")
+    assert connectors.get("files")["spec"]["suspend"] is True
+    code, _, err = cli("refresh", "files", "--wait")
+    assert code == 2 and "is suspended: `metaferry resume files` first" in err
+    code, _, _ = cli("resume", "files")
+    assert code == 0 and connectors.get("files")["spec"]["suspend"] is False
+    assert cli("refresh", "files", "--wait")[0] == 0
+
+
+def test_restart_wait_returns_once_the_restarted_connector_is_ready(connectors: Connectors, cli: Any) -> None:
+    connectors.create("files")
+    connectors.wait_ready("files")
+    code, out, err = cli("restart", "files", "--wait", "-o", "yaml")
+    assert code == 0, err
+    document = yaml.safe_load(out)
+    assert document["status"]["lastHandledRestartAt"] == document["restartedAt"]
+    assert connectors.status("files")["lastHandledRestartAt"] == document["restartedAt"]
+
+
+def test_status_tells_conditions_refreshes_and_events(connectors: Connectors, cli: Any, namespace: str) -> None:
+    connectors.create("files")
+    connectors.wait_ready("files")
+    assert cli("refresh", "files", "--wait")[0] == 0
+
+    code, out, _ = cli("status", "files")
+    assert code == 0
+    assert f"Namespace:         {namespace}" in out and "Phase:             Ready" in out
+    assert "Ready=True" in out and "-> Succeeded" in out
+    assert "RequestedRefreshSucceeded" in out, "recent Events are shown"
+
+    document = yaml.safe_load(cli("status", "files", "-o", "yaml")[1])
+    assert document["name"] == "files" and document["status"]["phase"] == "Ready"
+    assert document["status"]["lastRequestedRefresh"]["result"] == "Succeeded"
+    assert any(event["reason"] == "RequestedRefreshSucceeded" for event in document["events"])
+
+    code, table, _ = cli("status")
+    assert code == 0 and table.splitlines()[0].split()[:3] == ["NAME", "SERVICE", "CONNECTOR"]
+    assert table.splitlines()[1].split()[0] == "files"
+    code, everywhere, _ = cli("status", "-A")
+    assert everywhere.splitlines()[0].startswith("NAMESPACE") and namespace in everywhere
+
+    code, _, err = cli("status", "no-such-connector")
+    assert code == 2 and f"no IntegrationConnector 'no-such-connector' in namespace '{namespace}'" in err
+
+
+def test_kubectl_runs_it_as_a_plugin(connectors: Connectors, kubectl: Kubectl, namespace: str) -> None:
+    connectors.create("files")
+    connectors.wait_ready("files")
+    plugin = Path(sys.executable).parent / "kubectl-metaferry"
+    assert plugin.exists(), f"{plugin} is installed by `pip install -e .` (make dev)"
+    path = f"{kubectl.plane.env['PATH']}{os.pathsep}{plugin.parent}"
+    result = subprocess.run(
+        ["kubectl", "metaferry", "status", "files", "-n", namespace, "-o", "json"],
+        env={**kubectl.plane.env, "PATH": path},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"]["phase"] == "Ready"
