@@ -13,8 +13,7 @@ from urllib3.exceptions import HTTPError
 
 from metaferry_cli.errors import CliError
 from metaferry_operator import naming
-
-Json = dict[str, Any]
+from metaferry_operator.json_types import Json
 
 
 @dataclass

@@ -11,12 +11,13 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from metaferry_cli.cluster import Cluster, Json
+from metaferry_cli.cluster import Cluster
 from metaferry_cli.errors import EXIT_FAILED, CliError
 from metaferry_cli.output import Output
 from metaferry_cli.status_view import describe, summary_rows
 from metaferry_cli.waiting import parse_duration, wait_for
 from metaferry_operator import naming
+from metaferry_operator.json_types import Json
 
 DEFAULT_TIMEOUT = "5m"
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-Json = dict[str, Any]
+from metaferry_operator.json_types import Json
 
 
 class Painter(Protocol):

@@ -124,12 +124,12 @@ def test_status_tells_conditions_refreshes_and_events(connectors: Connectors, cl
 
     code, out, _ = cli("status", "files")
     assert code == 0
-    assert f"Namespace:         {namespace}" in out and "Phase:             Ready" in out
+    assert f"Namespace:         {namespace}" in out and "Phase:             Running" in out
     assert "Ready=True" in out and "-> Succeeded" in out
     assert "RequestedRefreshSucceeded" in out, "recent Events are shown"
 
     document = yaml.safe_load(cli("status", "files", "-o", "yaml")[1])
-    assert document["name"] == "files" and document["status"]["phase"] == "Ready"
+    assert document["name"] == "files" and document["status"]["phase"] == "Running"
     assert document["status"]["lastRequestedRefresh"]["result"] == "Succeeded"
     assert any(event["reason"] == "RequestedRefreshSucceeded" for event in document["events"])
 
@@ -158,4 +158,4 @@ def test_kubectl_runs_it_as_a_plugin(connectors: Connectors, kubectl: Kubectl, n
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["status"]["phase"] == "Ready"
+    assert json.loads(result.stdout)["status"]["phase"] == "Running"
