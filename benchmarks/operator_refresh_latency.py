@@ -1,10 +1,13 @@
-"""Refresh latency: `metaferry.io/refresh-requested-at` set -> the refresh started inside the runtime.
+"""Refresh latency: `metaferry.io/refresh-requested-at` set -> the refresh started inside the runtime, and
+the refresh ended -> its result in `status.lastRequestedRefresh`.
 
 20 live connectors (real runtime processes on the pod runner, each running the recording connector of
 the operator's tests, which timestamps the start of every refresh). Each round annotates every
-connector once; latency is the connector's timestamp minus the moment the annotation was written.
+connector once; the start latency is the connector's timestamp minus the moment the annotation was
+written; the completion latency is the moment a watch sees the request's result minus the refresh's
+`finishedAt` (the operator's status poll is 10 minutes here, so only the request watch can report it).
 Floor, measured in the same run: a bare watch on IntegrationConnectors seeing the same annotation
-(the least any controller must wait before it can act).
+(the least any controller must wait before it can act, and the least any reader waits for a status).
 
     python benchmarks/operator_refresh_latency.py [--connectors 20] [--rounds 10]
 """
@@ -16,6 +19,7 @@ import json
 import shutil
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +45,7 @@ class WatchFloor(threading.Thread):
         self.custom = client.CustomObjectsApi(api)
         self.namespace = namespace
         self.seen: dict[tuple[str, str], float] = {}
+        self.results: dict[tuple[str, str], tuple[float, str]] = {}  # -> (seen at, the refresh's finishedAt)
         self.stream = watch.Watch()
 
     def run(self) -> None:
@@ -61,6 +66,10 @@ class WatchFloor(threading.Thread):
             token = (obj["metadata"].get("annotations") or {}).get(REFRESH)
             if token:
                 self.seen.setdefault((obj["metadata"]["name"], token), time.time())
+            requested = (obj.get("status") or {}).get("lastRequestedRefresh") or {}
+            if requested.get("result") and requested.get("finishedAt"):
+                key = (obj["metadata"]["name"], requested["requestedAt"])
+                self.results.setdefault(key, (time.time(), requested["finishedAt"]))
 
 
 def _lines(data: Path) -> list[dict[str, Any]]:
@@ -78,7 +87,12 @@ def main() -> None:
     names = [f"c{index:02d}" for index in range(args.connectors)]
     with common.cluster(mode="real") as (plane, api, _runner):
         common.create_namespace(api, "bench")
-        operator = common.Operator(plane, namespace="bench", log=Path(plane.workdir) / "operator.log")
+        operator = common.Operator(
+            plane,
+            namespace="bench",
+            log=Path(plane.workdir) / "operator.log",
+            METAFERRY_STATUS_POLL_INTERVAL="600",
+        )
         try:
             custom = client.CustomObjectsApi(api)
             for name in names:
@@ -105,6 +119,7 @@ def main() -> None:
             floor.start()
             operator_latency: list[float] = []
             watch_latency: list[float] = []
+            completion_latency: list[float] = []
             for round_number in range(args.rounds):
                 sent: dict[str, float] = {}
                 before = {name: len(_lines(root / name)) for name in names}
@@ -133,6 +148,12 @@ def main() -> None:
                         what="the watch event",
                     )
                     watch_latency.append(seen - sent[name])
+                    result_seen, finished = common.wait_for(
+                        lambda n=name, r=round_number: floor.results.get((n, f"round-{r}")),
+                        timeout=60,
+                        what="the request's result in status",
+                    )
+                    completion_latency.append(result_seen - datetime.fromisoformat(finished).timestamp())
             floor.stream.stop()
         finally:
             operator.stop()
@@ -143,6 +164,7 @@ def main() -> None:
     for label, values in (
         ("floor: bare watch sees the annotation", watch_latency),
         ("operator: annotation -> refresh started in the runtime", operator_latency),
+        ("operator: refresh ended -> result seen in status", completion_latency),
     ):
         p50, p99 = common.percentile(values, 0.5), common.percentile(values, 0.99)
         rows.append(
