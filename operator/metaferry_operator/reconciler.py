@@ -209,10 +209,9 @@ class ConnectorReconciler:
     async def _read_runtime(self, run: Pass) -> bool:
         """How the requested refresh ended, if it did; then the runtime's report (none while suspended), which
         so includes that refresh; and the Deployment as the watch last saw it."""
-        if run.requested_refresh is None:
-            run.requested_refresh = await self._requested.outcome(
-                previous=run.previous, suspended=run.suspended, pod=run.pod
-            )
+        run.requested_refresh = await self._requested.latest(
+            handled=run.requested_refresh, previous=run.previous, suspended=run.suspended, pod=run.pod
+        )
         if not run.suspended:
             run.report, run.runtime_error = await self._read_report(run.pod)
         run.deployment = self.deps.cache.deployment(self.key)

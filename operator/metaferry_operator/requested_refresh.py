@@ -55,11 +55,21 @@ class RequestedRefreshes:
             return None
         return self._answers.get(token) or {"requestedAt": token}
 
-    async def outcome(self, *, previous: Json, suspended: bool, pod: PodObservation | None) -> Json | None:
-        """`lastRequestedRefresh` with its result once the refresh its request joined ended (None: not yet)."""
-        requested = unresolved(previous)
-        if requested is None:
-            return None
+    async def latest(
+        self, *, handled: Json | None, previous: Json, suspended: bool, pod: PodObservation | None
+    ) -> Json | None:
+        """The `lastRequestedRefresh` this pass writes (None: leave status as it is): the request it handled,
+        with its result already when that refresh has ended (a fast one often has: one pass, not two), else
+        the unresolved request in status once its refresh has ended."""
+        if handled is not None:
+            if handled.get("result"):
+                return handled
+            return await self._ended(handled, suspended=suspended, pod=pod) or handled
+        pending = unresolved(previous)
+        return None if pending is None else await self._ended(pending, suspended=suspended, pod=pod)
+
+    async def _ended(self, requested: Json, *, suspended: bool, pod: PodObservation | None) -> Json | None:
+        """`requested` with its result once the refresh it joined has ended (None: not yet, or not known)."""
         if suspended:
             return {
                 **requested,
