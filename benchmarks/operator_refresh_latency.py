@@ -9,7 +9,7 @@ written; the completion latency is the moment a watch sees the request's result 
 Floor, measured in the same run: a bare watch on IntegrationConnectors seeing the same annotation
 (the least any controller must wait before it can act, and the least any reader waits for a status).
 
-    python benchmarks/operator_refresh_latency.py [--connectors 20] [--rounds 10]
+    python benchmarks/operator_refresh_latency.py [--connectors 20] [--rounds 10] [--refresh-seconds 2]
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from kubernetes import client, watch
 REFRESH = "metaferry.io/refresh-requested-at"
 
 
-def _spec(data: Path) -> dict[str, Any]:
+def _spec(data: Path, refresh_seconds: float) -> dict[str, Any]:
     return {
         "connector": "tests.operator.sample_connector:RecordingConnector",
-        "connection": {"endpoint": str(data)},
+        "connection": {"endpoint": str(data), "configurationProperties": {"refreshDelay": refresh_seconds}},
         "pod": {"env": [{"name": "PYTHONPATH", "value": str(common.REPOSITORY)}]},
     }
 
@@ -81,6 +81,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--connectors", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument(
+        "--refresh-seconds",
+        type=float,
+        default=2.0,
+        help="how long each refresh takes (longer than a pass, so its end is reported by the request watch)",
+    )
     args = parser.parse_args()
     root = Path("/var/tmp/metaferry-bench-refresh")  # outside /tmp: pods mount an emptyDir there
     shutil.rmtree(root, ignore_errors=True)
@@ -102,7 +108,7 @@ def main() -> None:
                     "v1alpha1",
                     "bench",
                     "integrationconnectors",
-                    common.manifest(name, "bench", **_spec(root / name)),
+                    common.manifest(name, "bench", **_spec(root / name, args.refresh_seconds)),
                 )
 
             def ready(name: str) -> bool:

@@ -180,6 +180,11 @@ def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _precise_timestamp(moment: datetime) -> str:
+    """To the millisecond: a requested refresh's start and end tell how long it took, often under a second."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def _report_fields(report: ConnectorReport) -> Json:
     fields: Json = {
         "connectorStatus": report.status.value,
@@ -400,9 +405,9 @@ def requested_refresh_outcome(requested: Mapping[str, Any], outcome: RefreshRequ
     }.get(outcome.state, RequestedRefreshResult.SUPERSEDED)
     ended: Json = {"requestedAt": requested["requestedAt"], "refreshId": outcome.refresh_id, "result": result.value}
     if outcome.started_at is not None:
-        ended["startedAt"] = _timestamp(outcome.started_at)
+        ended["startedAt"] = _precise_timestamp(outcome.started_at)
     if outcome.finished_at is not None:
-        ended["finishedAt"] = _timestamp(outcome.finished_at)
+        ended["finishedAt"] = _precise_timestamp(outcome.finished_at)
     if outcome.statistics is not None:
         ended["statistics"] = outcome.statistics.to_wire()
     if outcome.error:

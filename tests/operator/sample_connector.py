@@ -25,13 +25,14 @@ class RecordingConnector(IntegrationConnector):  # type: ignore[type-arg]
         time.sleep(float(self.connection.configuration_properties.get("startDelay", 0)))
 
     def refresh(self) -> None:
+        started = time.time()  # the line records when the refresh started, whatever refreshDelay adds
         time.sleep(float(self.connection.configuration_properties.get("refreshDelay", 0)))
         if (Path(self.connection.endpoint or ".") / "fail-refresh").exists():
             raise RuntimeError("the test asked this refresh to fail")
         password = self.connection.secret("password") or ""
         line = {
             "pid": os.getpid(),
-            "time": time.time(),
+            "time": started,
             "marker": self.connection.configuration_properties.get("marker"),
             "secret": hashlib.sha256(password.encode()).hexdigest()[:12],
         }

@@ -7,7 +7,7 @@ from typing import Any
 
 from metaferry_operator import status_rules
 from metaferry_operator.observation import current_pod, observe_pod
-from metaferry_runtime.report import ConnectorStatus, RefreshRecord, RefreshResult
+from metaferry_runtime.report import ConnectorStatus, RefreshRecord, RefreshRequestOutcome, RefreshResult, RequestState
 from metaferry_runtime.resource import ArchiveRefusal, RefreshStatistics
 from tests.operator.builders import NOW, pod, pod_json, report
 
@@ -254,3 +254,19 @@ def test_a_request_handled_before_the_previous_one_ended_supersedes_it() -> None
 def test_a_runtime_without_a_record_of_the_request_means_its_pod_was_replaced() -> None:
     ended = status_rules.requested_refresh_outcome({"requestedAt": "t", "refreshId": "r"}, None)
     assert ended is not None and ended["result"] == "Superseded" and "replaced" in ended["message"]
+
+
+def test_a_requested_refresh_keeps_its_times_to_the_millisecond() -> None:
+    """Whole seconds made a 0.4 s refresh look like 0 s or 1 s, and its end up to a second early."""
+    outcome = RefreshRequestOutcome(
+        request_id="t",
+        refresh_id="r",
+        state=RequestState.SUCCEEDED,
+        started_at=NOW + timedelta(milliseconds=300),
+        finished_at=NOW + timedelta(milliseconds=700),
+        statistics=RefreshStatistics(created=2),
+    )
+    ended = status_rules.requested_refresh_outcome({"requestedAt": "t"}, outcome)
+    assert ended is not None and ended["result"] == "Succeeded" and ended["statistics"]["created"] == 2
+    assert ended["startedAt"] == (NOW + timedelta(milliseconds=300)).strftime("%Y-%m-%dT%H:%M:%S.300Z")
+    assert ended["finishedAt"] == (NOW + timedelta(milliseconds=700)).strftime("%Y-%m-%dT%H:%M:%S.700Z")
