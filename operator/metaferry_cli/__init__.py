@@ -1,4 +1,4 @@
-"""`metaferry`: the user's command line for IntegrationConnectors and the catalogue API.
+"""`metaferry`: the user's command line for IntegrationConnectors.
 
 Installed as `metaferry` and as `kubectl-metaferry`, so `kubectl metaferry ...` runs it as a kubectl plugin.
 """
