@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
-from metaferry_cli import __version__, connector_commands
+from metaferry_cli import __version__, catalog_commands, connector_commands
 from metaferry_cli.errors import CliError
 from metaferry_cli.output import FORMATS, Output
 
 #: What a command returns: the process's exit code (0 done, 1 the work failed, 2 bad input or no answer).
 Command = Callable[[argparse.Namespace, Output], int]
+
+CATALOG_URL_ENV = "METAFERRY_CATALOG_URL"
+CATALOG_TOKEN_ENV = "METAFERRY_CATALOG_TOKEN"
 
 
 def common_options() -> argparse.ArgumentParser:
@@ -22,6 +26,17 @@ def common_options() -> argparse.ArgumentParser:
     cluster.add_argument("--context", help="the kubeconfig context to use (default: its current context)")
     cluster.add_argument("-n", "--namespace", help="the namespace (default: the context's, else default)")
     cluster.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace (status)")
+    catalog = common.add_argument_group("catalogue API (search, show, curate)")
+    catalog.add_argument(
+        "--catalog",
+        default=os.environ.get(CATALOG_URL_ENV),
+        help=f"the catalogue API's base URL, e.g. http://127.0.0.1:8090 (${CATALOG_URL_ENV})",
+    )
+    catalog.add_argument(
+        "--catalog-token",
+        default=os.environ.get(CATALOG_TOKEN_ENV),
+        help=f"bearer token for the catalogue API (${CATALOG_TOKEN_ENV}; never printed)",
+    )
     common.add_argument("-o", "--output", choices=FORMATS, default="text", help="text (default), json or yaml")
     return common
 
@@ -29,12 +44,13 @@ def common_options() -> argparse.ArgumentParser:
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="metaferry",
-        description="Refresh, restart, suspend and inspect metaferry IntegrationConnectors.",
+        description="Refresh and inspect metaferry IntegrationConnectors; search and curate their catalogue.",
     )
     top.add_argument("--version", action="version", version=__version__)
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = common_options()
     connector_commands.register(commands, common)
+    catalog_commands.register(commands, common)
     return top
 
 

@@ -1,0 +1,159 @@
+"""`metaferry search|show|curate` against a real `metaferry-catalog serve` process over a SQLite repository
+that the directory-monitor connector filled (through the connector test kit)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from metaferry_cli.catalog_commands import describe_element
+from metaferry_cli.main import main
+from metaferry_runtime.connectors.directory_monitor import DirectoryMonitorConnector
+from metaferry_runtime.testing import ConnectorHarness
+from tests.catalog.test_catalog_serve import START_DEADLINE, free_port
+
+READER, CURATOR = "cli-reader-token-0b1c", "cli-curator-token-7e2d"
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A repository holding one folder of two files, catalogued by a real refresh."""
+    url = f"sqlite:///{tmp_path / 'catalogue.db'}"
+    root = tmp_path / "lake"
+    (root / "sales").mkdir(parents=True)
+    (root / "sales" / "2026.csv").write_text("a,b\n1,2\n")
+    (root / "sales" / "orders.parquet").write_bytes(b"PAR1")
+    with ConnectorHarness.create(DirectoryMonitorConnector, repository_url=url, endpoint=root) as monitor:
+        monitor.refresh()
+        yield url, root
+
+
+@pytest.fixture
+def catalog(lake: tuple[str, Path], tmp_path: Path) -> Iterator[str]:
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"{READER}\n{CURATOR} user=alice curator\n")
+    port = free_port()
+    command = [sys.executable, "-m", "metaferry_catalog.cli", "serve", "--repository", lake[0]]
+    process = subprocess.Popen(
+        [*command, "--port", str(port), "--token-file", str(tokens)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_DEADLINE
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert process.poll() is None, process.communicate()[0]
+        assert time.monotonic() < deadline, "the catalogue did not start listening"
+        time.sleep(0.1)
+    yield base
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture
+def cli(catalog: str, capsys: pytest.CaptureFixture[str]) -> Any:
+    def run(*args: str, token: str = READER) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main([*args, "--catalog", catalog, "--catalog-token", token])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def test_search_finds_by_text_and_type_and_json_is_the_apis_items(cli: Any, catalog: str, lake: Any) -> None:
+    root = lake[1]
+    code, out, _ = cli("search", "orders", "--type", "DataFile")
+    assert code == 0
+    assert out.splitlines()[0].split() == ["GUID", "TYPE", "QUALIFIED", "NAME", "NAME"]
+    assert f"file://{root}/sales/orders.parquet" in out and "2026.csv" not in out
+    code, out, _ = cli("search", "sales", "-o", "json")
+    items = json.loads(out)
+    api = httpx.get(
+        f"{catalog}/api/v1/elements", params={"text": "sales"}, headers={"Authorization": f"Bearer {READER}"}
+    )
+    assert items == api.json()["items"] and len(items) >= 3
+    assert cli("search", "no-such-thing-anywhere")[1].strip() == "nothing matches 'no-such-thing-anywhere'"
+
+
+def test_show_by_qualified_name_and_curate_puts_the_curated_value_beside_the_harvested_one(cli: Any, lake: Any) -> None:
+    name = f"file://{lake[1]}/sales/2026.csv"
+    code, out, _ = cli("show", name)
+    assert code == 0 and out.startswith(f"CSVFile {name}\n")
+    guid = out.splitlines()[1].split()[1]
+    assert json.loads(cli("show", guid, "-o", "json")[1])["qualified_name"] == name
+
+    code, _, err = cli("curate", name, "--set", "description=Sales of 2026, cleaned")
+    assert code == 2 and "403: this token may not do that" in err and READER not in err
+
+    code, out, err = cli("curate", guid, "--set", "description=Sales of 2026, cleaned", token=CURATOR)
+    assert code == 0, err
+    assert out.startswith('description: "Sales of 2026, cleaned"  (curated by alice at ')
+    shown = cli("show", guid)[1]
+    assert 'description: "Sales of 2026, cleaned"  (curated by alice at ' in shown and "harvested: " in shown
+
+    code, out, _ = cli("curate", guid, "--unset", "description", token=CURATOR)
+    assert code == 0 and "curated by" not in out
+
+
+def test_bad_input_and_unreachable_catalogues_are_clear_errors(cli: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = cli("show", "00000000-0000-0000-0000-000000000000")
+    assert code == 2 and "404: no such element" in err
+    code, _, err = cli("curate", "x")
+    assert code == 2 and "give --set NAME=VALUE" in err
+    capsys.readouterr()
+    port = free_port()
+    code = main(["search", "x", "--catalog", f"http://127.0.0.1:{port}", "--catalog-token", READER])
+    err = capsys.readouterr().err
+    assert code == 2 and f"cannot reach the catalogue at http://127.0.0.1:{port}" in err and READER not in err
+    assert main(["search", "x", "--catalog", ""]) == 2
+    assert "give --catalog URL" in capsys.readouterr().err
+
+
+ELEMENT = {
+    "guid": "g-1",
+    "type_name": "RelationalColumn",
+    "qualified_name": "postgres://db/public.orders.amount",
+    "status": "ACTIVE",
+    "version": 4,
+    "properties": {"name": "amount", "dataType": "numeric(10,2)", "description": "Order total, in euros"},
+    "harvested_properties": {"name": "amount", "dataType": "numeric(10,2)", "description": "total"},
+    "curated_properties": {"description": "Order total, in euros"},
+    "curations": {"description": {"curator": "alice", "time": "2026-12-04T10:00:00Z"}},
+    "classifications": [{"name": "PrimaryKey", "properties": {}}],
+    "zones": ["finance"],
+    "provenance": {"metadata_collection": "data/warehouse", "created_by_refresh": "r1", "last_refresh_id": "r4"},
+    "relationships": {"items": [{"type_name": "NestedSchemaAttribute", "end1_guid": "g-0", "end2_guid": "g-1"}]},
+}
+
+SHOWN = """\
+RelationalColumn postgres://db/public.orders.amount
+  guid:        g-1  (version 4, ACTIVE)
+  collection:  data/warehouse
+  refreshes:   created by r1, last r4
+  zones:       finance
+  classified:  PrimaryKey
+properties:
+  dataType: "numeric(10,2)"
+  description: "Order total, in euros"  (curated by alice at 2026-12-04T10:00:00Z; harvested: "total")
+  name: "amount"
+relationships:
+  NestedSchemaAttribute: g-0 -> g-1"""
+
+
+def test_show_text_is_the_snapshot() -> None:
+    assert "\n".join(describe_element(ELEMENT)) == SHOWN
