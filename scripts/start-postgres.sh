@@ -59,10 +59,14 @@ chmod 0755 "$pg_dir"
 exec 9>"$pg_dir/.lock"
 flock 9
 
+# Free = PostgreSQL could listen on it. PostgreSQL sets SO_REUSEADDR, so a port that still has the
+# sockets of connections a stopped server closed (FIN_WAIT2, TIME_WAIT) is free to it: test it the
+# same way, or a restarted server would move to another port under clients that know the old one.
 port_free() {
   python3 - "$1" <<'PY'
 import socket, sys
 s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 try:
     s.bind(("127.0.0.1", int(sys.argv[1])))
 except OSError:
