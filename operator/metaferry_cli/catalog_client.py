@@ -14,6 +14,7 @@ TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 _MEANINGS = {
     401: "the catalogue wants a valid token (--catalog-token or METAFERRY_CATALOG_TOKEN)",
     403: "this token may not do that (curating needs a curator token)",
+    400: "the catalogue refused the request",
     404: "no such element",
     413: "the change is too large",
     503: "the catalogue's repository is unavailable",
@@ -34,6 +35,10 @@ class CatalogClient:
 
     def element(self, guid: str) -> Json:
         return self._call("GET", f"/api/v1/elements/{quote(guid, safe='')}")  # type: ignore[no-any-return]
+
+    def lineage(self, guid: str, *, direction: str, depth: int) -> Json:
+        path = f"/api/v1/elements/{quote(guid, safe='')}/lineage"
+        return self._call("GET", path, params={"direction": direction, "depth": depth})  # type: ignore[no-any-return]
 
     def curate(self, guid: str, properties: Json) -> Json:
         path = f"/api/v1/elements/{quote(guid, safe='')}"

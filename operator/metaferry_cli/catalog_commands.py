@@ -1,4 +1,4 @@
-"""search, show and curate: the catalogue API's reads and curated edits from the terminal."""
+"""search, show, lineage and curate: the catalogue API's reads and curated edits from the terminal."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from metaferry_cli.catalog_client import CatalogClient
+from metaferry_cli.lineage_view import lineage_tree
 from metaferry_cli.output import Output
 from metaferry_operator.json_types import Json
 
@@ -24,6 +25,14 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     show = commands.add_parser("show", parents=[common], help="one element, curated values beside harvested ones")
     show.add_argument("element", metavar="GUID|QUALIFIED_NAME")
     show.set_defaults(run=run_show)
+
+    lineage = commands.add_parser("lineage", parents=[common], help="what an element feeds, or is fed by, as a tree")
+    lineage.add_argument("element", metavar="GUID|QUALIFIED_NAME")
+    way = lineage.add_mutually_exclusive_group()
+    way.add_argument("--downstream", dest="upstream", action="store_false", help="what it feeds (the default)")
+    way.add_argument("--upstream", dest="upstream", action="store_true", help="what feeds it")
+    lineage.add_argument("--depth", type=int, default=3, help="hops to follow, 1 to 5 (default 3)")
+    lineage.set_defaults(run=run_lineage, upstream=False)
 
     curate = commands.add_parser("curate", parents=[common], help="set or remove curated property values")
     curate.add_argument("element", metavar="GUID|QUALIFIED_NAME")
@@ -57,6 +66,18 @@ def run_show(args: argparse.Namespace, out: Output) -> int:
             out.line(line)
     else:
         out.document(element)
+    return 0
+
+
+def run_lineage(args: argparse.Namespace, out: Output) -> int:
+    catalog = _client(args)
+    direction = "upstream" if args.upstream else "downstream"
+    graph = catalog.lineage(catalog.resolve(args.element), direction=direction, depth=args.depth)
+    if out.text:
+        for line in lineage_tree(graph, upstream=args.upstream, paint=out.paint):
+            out.line(line)
+    else:
+        out.document(graph)
     return 0
 
 

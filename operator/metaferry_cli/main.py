@@ -26,7 +26,7 @@ def common_options() -> argparse.ArgumentParser:
     cluster.add_argument("--context", help="the kubeconfig context to use (default: its current context)")
     cluster.add_argument("-n", "--namespace", help="the namespace (default: the context's, else default)")
     cluster.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace (status)")
-    catalog = common.add_argument_group("catalogue API (search, show, curate)")
+    catalog = common.add_argument_group("catalogue API (search, show, lineage, curate)")
     catalog.add_argument(
         "--catalog",
         default=os.environ.get(CATALOG_URL_ENV),

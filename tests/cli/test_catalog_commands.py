@@ -4,9 +4,6 @@ that the directory-monitor connector filled (through the connector test kit)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,9 +15,8 @@ from metaferry_cli.catalog_commands import describe_element
 from metaferry_cli.main import main
 from metaferry_runtime.connectors.directory_monitor import DirectoryMonitorConnector
 from metaferry_runtime.testing import ConnectorHarness
-from tests.catalog.test_catalog_serve import START_DEADLINE, free_port
-
-READER, CURATOR = "cli-reader-token-0b1c", "cli-curator-token-7e2d"
+from tests.catalog.test_catalog_serve import free_port
+from tests.cli.catalogue_server import CURATOR, READER, serve_catalogue
 
 
 @pytest.fixture
@@ -38,30 +34,8 @@ def lake(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 @pytest.fixture
 def catalog(lake: tuple[str, Path], tmp_path: Path) -> Iterator[str]:
-    tokens = tmp_path / "tokens"
-    tokens.write_text(f"{READER}\n{CURATOR} user=alice curator\n")
-    port = free_port()
-    command = [sys.executable, "-m", "metaferry_catalog.cli", "serve", "--repository", lake[0]]
-    process = subprocess.Popen(
-        [*command, "--port", str(port), "--token-file", str(tokens)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_DEADLINE
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert process.poll() is None, process.communicate()[0]
-        assert time.monotonic() < deadline, "the catalogue did not start listening"
-        time.sleep(0.1)
-    yield base
-    process.terminate()
-    process.wait(timeout=30)
+    with serve_catalogue(lake[0], tmp_path) as base:
+        yield base
 
 
 @pytest.fixture
