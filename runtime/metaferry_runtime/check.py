@@ -8,9 +8,10 @@ connector's exception text is where a password most often shows up.
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from metaferry_runtime.audit import AuditLog, SecretMasker
@@ -37,6 +38,30 @@ class CheckStep:
     name: str
     ok: bool
     detail: str
+
+
+#: What a kubelet keeps of a container's termination message, where a check run in a pod leaves its result.
+TERMINATION_MESSAGE_LIMIT = 4096
+
+
+def check_passed(steps: Sequence[CheckStep]) -> bool:
+    """Every step ok, and the last one reached (a check stops at its first failed step)."""
+    return bool(steps) and steps[-1].name == DRY_RUN_STEP and all(step.ok for step in steps)
+
+
+def result_document(steps: Sequence[CheckStep], *, limit: int = TERMINATION_MESSAGE_LIMIT) -> str:
+    """The steps as one JSON object, `{"passed": ..., "steps": [{name, ok, detail}]}`, within `limit` bytes:
+    details are shortened until it fits, so the steps themselves always reach the reader."""
+    for keep in (None, 400, 200, 100, 40, 0):
+        shortened = [
+            asdict(step)
+            | {"detail": step.detail if keep is None or len(step.detail) <= keep else step.detail[:keep] + "…"}
+            for step in steps
+        ]
+        document = json.dumps({"passed": check_passed(steps), "steps": shortened}, ensure_ascii=False)
+        if len(document.encode()) <= limit:
+            return document
+    return json.dumps({"passed": check_passed(steps), "steps": [], "truncated": True})
 
 
 class _DryRunRollback(Exception):

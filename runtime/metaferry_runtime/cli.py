@@ -89,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("manifest", metavar="FILE.yaml")
     add_repository(check)
     check.add_argument(SECRETS_DIR_FLAG, metavar="DIR", help=SECRETS_DIR_HELP)
+    check.add_argument(
+        "--result-file",
+        metavar="PATH",
+        help="also write the steps as JSON here (in a pod: /dev/termination-log, read by `metaferry check`)",
+    )
 
     elements = commands.add_parser("elements", help="list or search what the repository holds")
     add_repository(elements)
@@ -235,7 +240,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from metaferry_runtime.audit import SecretMasker
-    from metaferry_runtime.check import DRY_RUN_STEP, check_connector
+    from metaferry_runtime.check import check_connector, check_passed, result_document
     from metaferry_runtime.logs import configure_logging
 
     masker = SecretMasker()
@@ -254,8 +259,10 @@ def _check(args: argparse.Namespace) -> int:
         repository.close()
     for step in steps:
         print(f"{'ok ' if step.ok else 'FAIL'}  {step.name:<16} {step.detail}")
-    finished = bool(steps) and steps[-1].name == DRY_RUN_STEP
-    return EXIT_OK if finished and all(step.ok for step in steps) else EXIT_CONNECTOR_FAILED
+    if args.result_file:
+        with open(args.result_file, "w", encoding="utf-8") as result:
+            result.write(result_document(steps))
+    return EXIT_OK if check_passed(steps) else EXIT_CONNECTOR_FAILED
 
 
 def _elements(args: argparse.Namespace) -> int:

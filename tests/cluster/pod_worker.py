@@ -53,6 +53,8 @@ class ContainerRun:
         self.readiness: probes.ProbeState | None = None
         self.liveness: probes.ProbeState | None = None
         self.env: dict[str, str] = {}
+        #: The host file bound at the container's terminationMessagePath; None until the first start.
+        self.termination_log: Path | None = None
 
     @property
     def running(self) -> bool:
@@ -87,7 +89,21 @@ class ContainerRun:
             "finishedAt": now_rfc3339(),
             "containerID": self.container_id,
         }
+        message = self._termination_message(code)
+        if message:
+            self.terminated["message"] = message
         return code
+
+    def _termination_message(self, code: int) -> str:
+        """What the kubelet reports: the terminationMessagePath file (at most 4096 bytes), or with
+        FallbackToLogsOnError and an empty file after a failure, the log's last 80 lines (at most 2048 bytes)."""
+        written = (
+            self.termination_log.read_bytes()[:4096] if self.termination_log and self.termination_log.exists() else b""
+        )
+        if not written and code != 0 and self.spec.get("terminationMessagePolicy") == "FallbackToLogsOnError":
+            lines = self.log_path.read_bytes().splitlines()[-80:] if self.log_path.exists() else []
+            written = b"\n".join(lines)[-2048:]
+        return written.decode("utf-8", errors="replace")
 
     @property
     def container_id(self) -> str:
@@ -285,6 +301,7 @@ class PodWorker(threading.Thread):
             mounts = [self._mount(m) for m in spec.get("volumeMounts") or []]
             if not any(m.target == cluster_dns.HOSTS_PATH for m in mounts):  # the kubelet manages /etc/hosts
                 mounts.insert(0, pod_process.Mount(self.runner.hosts_file, cluster_dns.HOSTS_PATH, read_only=True))
+            mounts.append(self._termination_log(run))
             for mount in mounts:
                 self.runner.created_paths.extend(pod_process.missing_paths(mount.target))
         except (pod_spec.NotReady, pod_spec.Unsupported, ApiException) as error:
@@ -308,6 +325,16 @@ class PodWorker(threading.Thread):
             process.pid,
             argv,
         )
+
+    def _termination_log(self, run: ContainerRun) -> pod_process.Mount:
+        """A fresh, empty file for each start, bound where the container writes why it ended (as a kubelet does)."""
+        path = self.dir / "termination" / run.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+        path.chmod(0o666)  # the container runs as its own user
+        run.termination_log = path
+        target = run.spec.get("terminationMessagePath") or "/dev/termination-log"
+        return pod_process.Mount(source=path, target=target, read_only=False)
 
     def _mount(self, mount: Json) -> pod_process.Mount:
         assert self.volumes is not None

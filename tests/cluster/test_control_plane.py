@@ -384,6 +384,28 @@ def test_crashing_container_is_restarted_with_back_off(
     wait_for(lambda: pod_runner.logs(namespace, "crasher").count("started") >= 3, timeout=10, what="a third start")
 
 
+def test_a_finished_container_reports_its_termination_message_as_a_kubelet_does(
+    k8s_client: client.ApiClient, pod_runner: PodRunner, namespace: str
+) -> None:
+    core = client.CoreV1Api(k8s_client)
+    core.create_namespaced_pod(
+        namespace, _pod("reporter", ["sh", "-c", "echo '{\"ok\": true}' > /dev/termination-log"], restartPolicy="Never")
+    )
+    spec = {"terminationMessagePolicy": "FallbackToLogsOnError"}
+    failing = _pod("failing", ["sh", "-c", "echo first; echo the last words; exit 4"], restartPolicy="Never")
+    failing["spec"]["containers"][0].update(spec)
+    core.create_namespaced_pod(namespace, failing)
+
+    def terminated(name: str) -> client.V1ContainerStateTerminated | None:
+        pod = _read_pod(core, namespace, name)
+        statuses = (pod.status.container_statuses or []) if pod else []
+        return statuses[0].state.terminated if statuses and statuses[0].state.terminated else None
+
+    assert wait_for(lambda: terminated("reporter"), timeout=30, what="reporter to end").message == '{"ok": true}\n'
+    ended = wait_for(lambda: terminated("failing"), timeout=30, what="failing to end")
+    assert (ended.exit_code, ended.message) == (4, "first\nthe last words")
+
+
 def test_failing_liveness_probe_restarts_the_container(
     k8s_client: client.ApiClient, pod_runner: PodRunner, namespace: str
 ) -> None:

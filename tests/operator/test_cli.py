@@ -1,4 +1,4 @@
-"""The `metaferry` command line against the real control plane: refresh --wait, restart, suspend, status.
+"""The `metaferry` command line against the real control plane: refresh --wait, restart, suspend, status, check.
 
 Commands run in-process through `metaferry_cli.main.main` (the user's kubeconfig is the control plane's),
 except where a second actor must act while one waits, and the kubectl plugin path, which run as processes.
@@ -20,7 +20,7 @@ from kubernetes import client
 from metaferry_cli.main import main
 from tests.cluster.control_plane import ControlPlane
 from tests.operator.conftest import Kubectl, OperatorProcess
-from tests.operator.test_operator import REFRESH, TIMEOUT, Connectors
+from tests.operator.test_operator import REFRESH, SECRET_VALUE, TIMEOUT, Connectors
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
@@ -141,6 +141,42 @@ def test_status_tells_conditions_refreshes_and_events(connectors: Connectors, cl
 
     code, _, err = cli("status", "no-such-connector")
     assert code == 2 and f"no IntegrationConnector 'no-such-connector' in namespace '{namespace}'" in err
+
+
+def test_check_runs_in_a_pod_like_the_connectors_and_reports_each_step(
+    connectors: Connectors, cli: Any, kubectl: Kubectl, namespace: str, k8s_client: client.ApiClient
+) -> None:
+    kubectl.run("create", "secret", "generic", "creds", "-n", namespace, f"--from-literal=password={SECRET_VALUE}")
+    data = connectors.create("files", secret="creds")
+    connectors.wait_ready("files")
+    running = connectors.running_pod("files").metadata.name
+    core = client.CoreV1Api(k8s_client)
+
+    def check_pods() -> list[Any]:
+        return list(core.list_namespaced_pod(namespace, label_selector="app.kubernetes.io/component=check").items)
+
+    code, out, err = cli("check", "files", "--timeout", "2m")
+    assert code == 0, out + err
+    assert "ok    secrets          1 secured properties" in out, "the Secret is mounted as in the connector's pod"
+    assert any(line.startswith("ok    dry-run refresh") for line in out.splitlines())
+    assert out.splitlines()[-1] == "check Succeeded"
+    assert SECRET_VALUE not in out + err
+    wait_for(lambda: not check_pods(), timeout=TIMEOUT, what="the check Pod to be deleted")
+    assert connectors.running_pod("files").metadata.name == running, "the connector's own pod is left alone"
+
+    (data / "fail-refresh").write_text("")
+    code, out, _ = cli("check", "files", "-o", "json", "--keep")
+    assert code == 1
+    document = json.loads(out)
+    assert document["passed"] is False
+    assert document["steps"][-1]["name"] == "dry-run refresh" and not document["steps"][-1]["ok"]
+    assert "the test asked this refresh to fail" in document["steps"][-1]["detail"]
+    (kept,) = check_pods()
+    assert kept.metadata.name == document["pod"] and kept.status.phase == "Failed"
+    assert kept.metadata.owner_references[0].kind == "IntegrationConnector"
+
+    code, _, err = cli("check", "nothing-here")
+    assert code == 2 and f"no IntegrationConnector 'nothing-here' in namespace {namespace!r}" in err
 
 
 def test_kubectl_runs_it_as_a_plugin(connectors: Connectors, kubectl: Kubectl, namespace: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from metaferry_runtime.check import DRY_RUN_STEP, TERMINATION_MESSAGE_LIMIT, CheckStep, result_document
 from metaferry_runtime.cli import EXIT_BAD_INPUT, EXIT_CONNECTOR_FAILED, EXIT_OK, main
 
 VALID = """\
@@ -68,6 +70,30 @@ def test_check_reports_each_step_and_writes_nothing(tmp_path: Path, capsys: pyte
     assert "ok   dry-run refresh  would create 3" in out
     main(["elements", "--repository", database])
     assert "(0 elements)" in capsys.readouterr().out
+
+
+def test_check_writes_its_steps_as_json_within_a_termination_message(tmp_path: Path) -> None:
+    result = tmp_path / "termination-log"
+    database = f"sqlite:///{tmp_path / 'r.db'}"
+    assert main(["check", write(tmp_path, VALID), "--repository", database, "--result-file", str(result)]) == EXIT_OK
+    document = json.loads(result.read_text())
+    assert document["passed"] is True
+    assert [step["name"] for step in document["steps"]][-1] == "dry-run refresh"
+    assert all(step["ok"] for step in document["steps"])
+
+    failing = write(tmp_path, VALID.replace("elements: 3", "elements: 3\n      failAfterWriting: true"))
+    assert main(["check", failing, "--repository", database, "--result-file", str(result)]) == EXIT_CONNECTOR_FAILED
+    document = json.loads(result.read_text())
+    assert document["passed"] is False and "failing on purpose" in document["steps"][-1]["detail"]
+
+
+def test_a_check_result_too_long_for_a_termination_message_shortens_details_not_steps() -> None:
+    steps = [CheckStep(f"step {n}", True, "x" * 3000) for n in range(5)] + [CheckStep(DRY_RUN_STEP, True, "done")]
+    document = result_document(steps)
+    assert len(document.encode()) <= TERMINATION_MESSAGE_LIMIT
+    parsed = json.loads(document)
+    assert parsed["passed"] is True and len(parsed["steps"]) == 6
+    assert parsed["steps"][0]["detail"].endswith("…") and parsed["steps"][-1]["detail"] == "done"
 
 
 def test_check_sets_the_audit_log_before_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
