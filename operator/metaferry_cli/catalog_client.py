@@ -24,7 +24,10 @@ _MEANINGS = {
 class CatalogClient:
     def __init__(self, base_url: str | None, token: str | None) -> None:
         if not base_url:
-            raise CliError("give --catalog URL (or set METAFERRY_CATALOG_URL), e.g. http://127.0.0.1:8090")
+            raise CliError(
+                "give --catalog URL (or set METAFERRY_CATALOG_URL), e.g. http://127.0.0.1:8090,"
+                " or --repository URL to read a local repository"
+            )
         self.base_url = base_url.rstrip("/")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=TIMEOUT)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from metaferry_cli.catalog_client import CatalogClient
 from metaferry_cli.lineage_view import lineage_tree
+from metaferry_cli.local_catalogue import local_catalogue
 from metaferry_cli.output import Output
 from metaferry_operator.json_types import Json
 
@@ -42,12 +44,19 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     curate.set_defaults(run=run_curate)
 
 
-def _client(args: argparse.Namespace) -> CatalogClient:
-    return CatalogClient(args.catalog, args.catalog_token)
+@contextmanager
+def catalogue(args: argparse.Namespace) -> Iterator[CatalogClient]:
+    """The catalogue at --catalog; else, with --repository, a private one over that repository for this command."""
+    if args.catalog or not args.repository:
+        yield CatalogClient(args.catalog, args.catalog_token)
+        return
+    with local_catalogue(args.repository) as (base, token):
+        yield CatalogClient(base, token)
 
 
 def run_search(args: argparse.Namespace, out: Output) -> int:
-    items = _client(args).search(text=args.text, type=args.type, limit=args.limit, archived=args.archived or None)
+    with catalogue(args) as catalog:
+        items = catalog.search(text=args.text, type=args.type, limit=args.limit, archived=args.archived or None)
     if not out.text:
         out.document(items)
     elif not items:
@@ -59,8 +68,8 @@ def run_search(args: argparse.Namespace, out: Output) -> int:
 
 
 def run_show(args: argparse.Namespace, out: Output) -> int:
-    catalog = _client(args)
-    element = catalog.element(catalog.resolve(args.element))
+    with catalogue(args) as catalog:
+        element = catalog.element(catalog.resolve(args.element))
     if out.text:
         for line in describe_element(element):
             out.line(line)
@@ -70,9 +79,9 @@ def run_show(args: argparse.Namespace, out: Output) -> int:
 
 
 def run_lineage(args: argparse.Namespace, out: Output) -> int:
-    catalog = _client(args)
     direction = "upstream" if args.upstream else "downstream"
-    graph = catalog.lineage(catalog.resolve(args.element), direction=direction, depth=args.depth)
+    with catalogue(args) as catalog:
+        graph = catalog.lineage(catalog.resolve(args.element), direction=direction, depth=args.depth)
     if out.text:
         for line in lineage_tree(graph, upstream=args.upstream, paint=out.paint):
             out.line(line)
@@ -97,8 +106,8 @@ def run_curate(args: argparse.Namespace, out: Output) -> int:
     if not changes:
         out.error("give --set NAME=VALUE, --set-json NAME=JSON or --unset NAME")
         return 2
-    catalog = _client(args)
-    element = catalog.curate(catalog.resolve(args.element), changes)
+    with catalogue(args) as catalog:
+        element = catalog.curate(catalog.resolve(args.element), changes)
     if out.text:
         for name in changes:
             out.line(_property_line(element, name))

@@ -43,7 +43,6 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     target = check.add_mutually_exclusive_group(required=True)
     target.add_argument("name", nargs="?", help="an IntegrationConnector: checked in a Pod like its own")
     target.add_argument("--file", type=Path, metavar="FILE.yaml", help="a manifest, checked here")
-    check.add_argument("--repository", metavar="URL", help="with --file: the repository (default as metaferry-runtime)")
     check.add_argument("--secrets-dir", metavar="DIR", help="with --file: secured properties, one file per key")
     check.add_argument("--timeout", default=DEFAULT_TIMEOUT, type=_duration, help="for the check Pod (default 5m)")
     check.add_argument("--keep", action="store_true", help="leave the check Pod for inspection")

@@ -37,6 +37,12 @@ def common_options() -> argparse.ArgumentParser:
         default=os.environ.get(CATALOG_TOKEN_ENV),
         help=f"bearer token for the catalogue API (${CATALOG_TOKEN_ENV}; never printed)",
     )
+    catalog.add_argument(
+        "--repository",
+        metavar="URL",
+        help="instead of --catalog: a local repository (e.g. sqlite:///metaferry.db), read through a private"
+        " catalogue for this command; for check --file, the repository of the dry run",
+    )
     common.add_argument("-o", "--output", choices=FORMATS, default="text", help="text (default), json or yaml")
     return common
 

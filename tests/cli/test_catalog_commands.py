@@ -3,6 +3,7 @@ that the directory-monitor connector filled (through the connector test kit)."""
 
 from __future__ import annotations
 
+import getpass
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -131,3 +132,34 @@ relationships:
 
 def test_show_text_is_the_snapshot() -> None:
     assert "\n".join(describe_element(ELEMENT)) == SHOWN
+
+
+def test_a_local_repository_is_read_and_curated_through_a_private_catalogue(
+    lake: tuple[str, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("METAFERRY_CATALOG_URL", raising=False)
+    url, root = lake
+    name = f"file://{root}/sales/orders.parquet"
+    capsys.readouterr()
+    assert main(["search", "orders", "--repository", url]) == 0
+    assert name in capsys.readouterr().out
+    assert main(["curate", name, "--set", "description=local note", "--repository", url]) == 0
+    assert capsys.readouterr().out.startswith(f'description: "local note"  (curated by {getpass.getuser()} at ')
+    assert main(["show", name, "--repository", url, "-o", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["properties"]["description"] == "local note"
+
+
+def test_a_local_repository_that_cannot_be_served_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("METAFERRY_CATALOG_URL", raising=False)
+    capsys.readouterr()
+    missing = tmp_path / "typo.db"
+    assert main(["search", "x", "--repository", f"sqlite:///{missing}"]) == 2
+    assert f"no repository at {missing}" in capsys.readouterr().err
+    assert not missing.exists(), "a mistyped path is not created as an empty catalogue"
+    unreachable = f"postgresql://metaferry@127.0.0.1:{free_port()}/metaferry"
+    assert main(["search", "x", "--repository", unreachable]) == 2
+    assert "cannot serve the repository: cannot open the repository" in capsys.readouterr().err
+    assert main(["search", "x"]) == 2
+    assert "or --repository URL to read a local repository" in capsys.readouterr().err
