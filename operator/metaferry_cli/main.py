@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from metaferry_cli import __version__, catalog_commands, check_command, connector_commands
+from metaferry_cli import __version__, catalog_commands, check_command, connector_commands, logs_command
 from metaferry_cli.errors import CliError
 from metaferry_cli.output import FORMATS, Output
 
@@ -56,6 +56,7 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = common_options()
     connector_commands.register(commands, common)
+    logs_command.register(commands, common)
     check_command.register(commands, common)
     catalog_commands.register(commands, common)
     return top

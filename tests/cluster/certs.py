@@ -31,6 +31,7 @@ class Pki:
     sa_public_key: Path
     admin: ClientCert
     controller_manager: ClientCert
+    kubelet_client: ClientCert  # the API server's, when it calls a node's kubelet endpoint (pods/log)
 
 
 def _openssl(*args: str | Path) -> None:
@@ -114,6 +115,13 @@ def create(directory: Path) -> Pki:
         subject="/CN=system:kube-controller-manager",
         extensions=client_ext,
     )
+    kubelet_client = _signed(
+        directory=directory,
+        pki_ca=ca,
+        name="apiserver-kubelet-client",
+        subject="/O=system:masters/CN=kube-apiserver-kubelet-client",
+        extensions=client_ext,
+    )
     sa_key, sa_pub = directory / "sa.key", directory / "sa.pub"
     _openssl("genrsa", "-out", sa_key, "2048")
     _openssl("rsa", "-in", sa_key, "-pubout", "-out", sa_pub)
@@ -126,4 +134,5 @@ def create(directory: Path) -> Pki:
         sa_public_key=sa_pub,
         admin=admin,
         controller_manager=kcm,
+        kubelet_client=kubelet_client,
     )

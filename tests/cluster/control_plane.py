@@ -218,6 +218,12 @@ class ControlPlane:
                     f"--service-account-signing-key-file={pki.sa_private_key}",
                     # The Endpoints API refuses loopback addresses, so the `kubernetes` Service gets none.
                     "--endpoint-reconciler-type=none",
+                    # pods/log reaches the pod runner's kubelet endpoint at the node's InternalIP (its
+                    # Hostname address names no host), over TLS both ways, as a kubelet is reached.
+                    "--kubelet-preferred-address-types=InternalIP",
+                    f"--kubelet-certificate-authority={pki.ca_cert}",
+                    f"--kubelet-client-certificate={pki.kubelet_client.cert}",
+                    f"--kubelet-client-key={pki.kubelet_client.key}",
                     "--allow-privileged=true",
                     "--profiling=false",
                     "--v=1",

@@ -30,7 +30,7 @@ from kubernetes.client.exceptions import ApiException
 
 from tests.cluster import tools
 from tests.cluster.control_plane import ControlPlane, running
-from tests.cluster.pod_runner import PodRunner
+from tests.cluster.pod_runner import KubeletTls, PodRunner
 
 __all__ = ["ControlPlane", "PodRunner"]
 
@@ -72,7 +72,9 @@ def k8s_client(control_plane: ControlPlane) -> Iterator[client.ApiClient]:
 @pytest.fixture(scope="session")
 def pod_runner(request: pytest.FixtureRequest, control_plane: ControlPlane) -> Iterator[PodRunner]:
     api = _api_client(control_plane)
-    runner = PodRunner(api, work_dir=control_plane.workdir / "pod-runner")
+    pki = control_plane.pki
+    tls = KubeletTls(cert=pki.serving_cert, key=pki.serving_key, ca=pki.ca_cert)  # served on 127.0.0.1
+    runner = PodRunner(api, work_dir=control_plane.workdir / "pod-runner", kubelet_tls=tls)
     runner.start()
     request.config.stash[_RUNNER] = runner
     yield runner

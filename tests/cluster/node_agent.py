@@ -34,7 +34,13 @@ class NodeAgent:
     """Registers one Node and keeps it alive until ``stopping`` is set."""
 
     def __init__(
-        self, api_client: client.ApiClient, *, node_name: str, runtime: str, stopping: threading.Event
+        self,
+        api_client: client.ApiClient,
+        *,
+        node_name: str,
+        runtime: str,
+        stopping: threading.Event,
+        kubelet_port: int | None = None,
     ) -> None:
         self.api_client = api_client
         self.core = client.CoreV1Api(api_client)
@@ -42,6 +48,7 @@ class NodeAgent:
         self.runtime = runtime
         self.stopping = stopping
         self._node_uid: str | None = None
+        self.kubelet_port = kubelet_port
 
     def _status(self) -> Json:
         now = now_rfc3339()
@@ -76,6 +83,8 @@ class NodeAgent:
             ],
             "capacity": capacity,
             "allocatable": capacity,
+            # Where the API server calls for pods/log (0: no endpoint, as a fake node has none).
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": self.kubelet_port or 0}},
             "nodeInfo": {
                 "machineID": uuid.uuid4().hex,
                 "systemUUID": str(uuid.uuid4()),

@@ -26,6 +26,7 @@ import os
 import sys
 import threading
 import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,6 +35,7 @@ from kubernetes.client.exceptions import ApiException
 
 from tests.cluster import pod_process, pod_spec
 from tests.cluster.cluster_dns import ClusterDns
+from tests.cluster.kubelet_server import KubeletServer
 from tests.cluster.node_agent import HOSTNAME_LABEL, NodeAgent
 from tests.cluster.pod_worker import HOST_IP, PodWorker, now_rfc3339
 
@@ -118,6 +120,15 @@ class ApiSources:
         return token
 
 
+@dataclass(frozen=True)
+class KubeletTls:
+    """The kubelet endpoint's serving certificate, and the CA whose client certificates it accepts."""
+
+    cert: Path
+    key: Path
+    ca: Path
+
+
 class PodRunner:
     """The node agent. :meth:`start` it, :meth:`stop` it; pods are found through a watch."""
 
@@ -131,6 +142,7 @@ class PodRunner:
         bind_unselected: bool = True,
         backoff_initial: float = 1.0,
         backoff_max: float = 30.0,
+        kubelet_tls: KubeletTls | None = None,
     ) -> None:
         self.api_client = api_client
         self.core = client.CoreV1Api(api_client)
@@ -154,6 +166,15 @@ class PodRunner:
         server = urllib.parse.urlsplit(api_client.configuration.host)
         self.api_host, self.api_port = server.hostname or HOST_IP, server.port or 443
         self._ip_base = 1 if mode == "real" else 128  # keep a fake node's addresses apart from a real one's
+        self.kubelet: KubeletServer | None = None
+        if kubelet_tls is not None and mode == "real":
+            self.kubelet = KubeletServer(
+                log_path=self.log_path,
+                running=self.container_running,
+                cert=kubelet_tls.cert,
+                key=kubelet_tls.key,
+                ca=kubelet_tls.ca,
+            )
 
     # -- public -------------------------------------------------------------------------------------------
 
@@ -161,11 +182,14 @@ class PodRunner:
         if self.mode == "real" and not pod_process.mount_namespaces_work():
             raise RuntimeError("the pod runner needs to create mount namespaces (run the tests as root)")
         self.work_dir.mkdir(parents=True, exist_ok=True)
+        if self.kubelet is not None:
+            self.kubelet.start()
         node = NodeAgent(
             self.api_client,
             node_name=self.node_name,
             runtime=f"metaferry-{self.mode}://0",
             stopping=self.stopping,
+            kubelet_port=self.kubelet.port if self.kubelet is not None else None,
         )
         node.register()
         loops = [(node.heartbeat_loop, "heartbeat"), (self._watch_loop, "watch")]
@@ -186,6 +210,8 @@ class PodRunner:
             worker.join(timeout=10)
         for thread in self._threads:
             thread.join(timeout=1)
+        if self.kubelet is not None:
+            self.kubelet.stop()
         pod_process.remove_if_empty(self.created_paths)
 
     def log_path(self, namespace: str, pod: str, container: str | None = None) -> Path:
@@ -196,6 +222,11 @@ class PodRunner:
                 raise ValueError(f"pod {namespace}/{pod} has logs for {[p.stem for p in found]}: name a container")
             return found[0]
         return directory / f"{container}.log"
+
+    def container_running(self, namespace: str, pod: str) -> bool:
+        """Whether a container of that pod runs now (a follow of its log ends when none does)."""
+        workers = [w for w in list(self._workers.values()) if (w.namespace, w.pod_name) == (namespace, pod)]
+        return any(run.running for worker in workers for run in worker.containers)
 
     def logs(self, namespace: str, pod: str, container: str | None = None) -> str:
         """What the container wrote to stdout and stderr, across restarts (like ``kubectl logs``)."""

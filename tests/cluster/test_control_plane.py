@@ -406,6 +406,43 @@ def test_a_finished_container_reports_its_termination_message_as_a_kubelet_does(
     assert (ended.exit_code, ended.message) == (4, "first\nthe last words")
 
 
+def test_pod_logs_come_through_the_api_server_as_kubectl_logs_reads_them(
+    k8s_client: client.ApiClient, pod_runner: PodRunner, namespace: str, control_plane: ControlPlane
+) -> None:
+    core = client.CoreV1Api(k8s_client)
+    script = "for i in 1 2 3 4 5; do echo line $i; done; sleep 2; echo late line; sleep 30"
+    core.create_namespaced_pod(namespace, _pod("talker", ["sh", "-c", script]))
+    wait_for(lambda: "line 5" in pod_runner.logs(namespace, "talker"), timeout=30, what="the first lines")
+
+    assert core.read_namespaced_pod_log("talker", namespace).startswith("line 1\nline 2\n")
+    assert core.read_namespaced_pod_log("talker", namespace, tail_lines=2) in (
+        "line 4\nline 5\n",
+        "line 5\nlate line\n",
+    )
+    assert core.read_namespaced_pod_log("talker", namespace, limit_bytes=6) == "line 1"
+    followed = core.read_namespaced_pod_log("talker", namespace, follow=True, _preload_content=False)
+    seen = b""
+    for chunk in followed.stream(64):
+        seen += chunk
+        if b"late line" in seen:
+            break
+    followed.release_conn()
+    assert seen.startswith(b"line 1\n") and b"late line\n" in seen
+
+    kubectl = control_plane.bin_dir / "kubectl"
+    run = subprocess.run(
+        [str(kubectl), "--kubeconfig", str(control_plane.kubeconfig), "logs", "talker", "-n", namespace, "--tail=1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert (run.returncode, run.stdout) == (0, "late line\n"), run.stderr
+    with pytest.raises(ApiException) as refused:
+        core.read_namespaced_pod_log("talker", namespace, previous=True)
+    assert refused.value.status == 400 and "does not support previous" in str(refused.value.body)
+
+
 def test_failing_liveness_probe_restarts_the_container(
     k8s_client: client.ApiClient, pod_runner: PodRunner, namespace: str
 ) -> None:

@@ -1,4 +1,5 @@
-"""The `metaferry` command line against the real control plane: refresh --wait, restart, suspend, status, check.
+"""The `metaferry` command line against the real control plane: refresh --wait, restart, suspend, status, check,
+logs.
 
 Commands run in-process through `metaferry_cli.main.main` (the user's kubeconfig is the control plane's),
 except where a second actor must act while one waits, and the kubectl plugin path, which run as processes.
@@ -8,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
@@ -177,6 +180,57 @@ def test_check_runs_in_a_pod_like_the_connectors_and_reports_each_step(
 
     code, _, err = cli("check", "nothing-here")
     assert code == 2 and f"no IntegrationConnector 'nothing-here' in namespace {namespace!r}" in err
+
+
+def test_logs_shows_the_pods_audit_records_and_follows_new_ones(
+    connectors: Connectors, cli: Any, control_plane: ControlPlane, namespace: str
+) -> None:
+    data = connectors.create("files")
+    connectors.wait_ready("files")
+    assert cli("refresh", "files", "--wait")[0] == 0
+    refresh_id = connectors.status("files")["lastRequestedRefresh"]["refreshId"]
+
+    code, out, err = cli("logs", "files")
+    assert code == 0, err
+    completed = [line for line in out.splitlines() if "METAFERRY-RUNTIME-0007" in line and refresh_id in line]
+    assert len(completed) == 1 and "Information" in completed[0]
+    assert all("  METAFERRY-RUNTIME-" in line for line in out.splitlines() if line and not line.startswith(" "))
+    code, out, _ = cli("logs", "files", "-o", "json", "--severity", "Information")
+    records = json.loads(out)
+    assert records and all(r["severity"] == "Information" and r["messageId"] for r in records)
+    assert any(r["messageId"] == "METAFERRY-RUNTIME-0006" and refresh_id in r["text"] for r in records)
+    assert cli("logs", "files", "--tail", "1", "-o", "json", "--all")[1].count('"time"') == 1
+
+    following = subprocess.Popen(
+        [sys.executable, "-m", "metaferry_cli.main", "logs", "files", "-f", "-n", namespace, "-o", "json"],
+        env={**os.environ, **control_plane.env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        (data / "fail-refresh").write_text("")
+        assert cli("refresh", "files", "--wait")[0] == 1
+        failed = connectors.status("files")["lastRequestedRefresh"]["refreshId"]
+        assert following.stdout is not None
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in following.stdout or []], daemon=True).start()
+
+        def failure_followed() -> dict[str, Any] | None:
+            while not lines.empty():
+                record = json.loads(lines.get())
+                if record.get("messageId") == "METAFERRY-RUNTIME-0008" and failed in record["text"]:
+                    return cast(dict[str, Any], record)
+            return None
+
+        record = wait_for(failure_followed, timeout=TIMEOUT, what="the failed refresh's record, followed")
+        assert record["severity"] == "Exception"
+    finally:
+        following.terminate()
+        following.wait(timeout=30)
+
+    code, _, err = cli("logs", "nothing-here")
+    assert code == 2 and "no IntegrationConnector 'nothing-here'" in err
 
 
 def test_kubectl_runs_it_as_a_plugin(connectors: Connectors, kubectl: Kubectl, namespace: str) -> None:
