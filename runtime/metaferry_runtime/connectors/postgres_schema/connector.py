@@ -9,6 +9,8 @@ table whose definition digest is unchanged. A broken connection is opened again 
 from __future__ import annotations
 
 import contextlib
+import random
+import time
 from typing import Any
 
 import psycopg
@@ -39,8 +41,11 @@ from metaferry_runtime.sdk.relational import (
     dotted_names,
 )
 
-#: How many times a refresh reads the catalogue when DDL drops relations while it reads.
-READ_ATTEMPTS = 3
+#: How many times a refresh reads the catalogue when DDL drops relations while it reads, and the pause
+#: before reading again (times the attempt, with jitter, so a read stops meeting the same DDL rhythm).
+#: Three were too few for a schema under constant create/drop on a busy 2-core machine.
+READ_ATTEMPTS = 8
+RETRY_PAUSE_SECONDS = 0.02
 
 PRIVILEGES_SQL = """
 select n.nspname, has_schema_privilege(n.oid, 'USAGE'),
@@ -165,6 +170,7 @@ class PostgresSchemaConnector(IntegrationConnector[DatabaseIntegratorContext]):
             except psycopg.errors.InternalError_ as error:
                 if attempt == READ_ATTEMPTS or not _dropped_while_reading(error):
                     raise ConnectorError(f"reading the catalogue of {self.address} failed: {error}") from error
+            time.sleep(RETRY_PAUSE_SECONDS * attempt * random.uniform(0.5, 1.5))
         raise AssertionError("unreachable")
 
     def diagnose(self) -> list[Diagnosis]:
