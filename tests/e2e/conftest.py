@@ -235,17 +235,14 @@ def files_connector(directory: Path, *, name: str = "sample-files") -> Path:
 
 
 def helm_test(cli: Cli, namespace: str = RELEASE_NAMESPACE) -> tuple[subprocess.CompletedProcess[str], str]:
-    """`helm test`, and what the selftest pod printed during this run.
+    """`helm test --logs`, as the README says, and the selftest pod's log that helm printed.
 
-    The README adds ``--logs``, which makes helm read the test pod's log through the API server's
-    ``pods/log``, served by the node's kubelet. The pod runner has no kubelet API (tests/cluster/README.md:
-    no ``kubectl logs``), so the same output is read from the pod runner's log of the test pod instead:
-    only what this run appended to it, as the file survives a replaced pod of the same name.
+    helm reads the finished test pod's log through the API server's ``pods/log``, which the pod runner's
+    kubelet endpoint serves (tests/cluster/README.md).
     """
-    pod, container = f"{RELEASE}-test", "selftest"
-    before = len(cli.runner.logs(namespace, pod, container))
-    result = cli.helm("test", RELEASE, "-n", namespace, "--timeout", "300s", check=False)
-    return result, cli.runner.logs(namespace, pod, container)[before:]
+    result = cli.helm("test", RELEASE, "-n", namespace, "--timeout", "300s", "--logs", check=False)
+    _, marker, logs = result.stdout.partition(f"POD LOGS: {RELEASE}-test")
+    return result, logs if marker else ""
 
 
 def wait_connector_ready(cli: Cli, namespace: str, name: str, timeout: float = READY_TIMEOUT) -> None:

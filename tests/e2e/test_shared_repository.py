@@ -7,6 +7,8 @@ stand-in for cluster DNS, tests/cluster/README.md).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import urllib.error
 import urllib.request
@@ -16,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from metaferry_cli.main import main
 from tests.cluster.pod_runner import postgresql_bin_dir
 from tests.cluster.waiting import wait_for
 from tests.e2e.conftest import (
@@ -110,6 +113,7 @@ def _journey(cli: Cli, namespaces: list[str], pod_visible_dirs: Callable[[str], 
 
     before = wait_for(both_written, timeout=120, interval=1.0, what="both connectors' elements in the catalogue")
     assert len(before) == 2
+    _curated_value_survives_a_refresh(cli, namespaces[1], "files-1")
 
     # A spec change replaces the first connector's pod: its elements stay.
     selector = "app.kubernetes.io/instance=files-0,app.kubernetes.io/component=connector"
@@ -152,3 +156,34 @@ def _journey(cli: Cli, namespaces: list[str], pod_visible_dirs: Callable[[str], 
     cli.helm("upgrade", RELEASE, "charts/metaferry", "-n", RELEASE_NAMESPACE, "--reuse-values", "--wait")
     after = cli.get("secret", POSTGRESQL, "-n", RELEASE_NAMESPACE)
     assert after is not None and after["data"]["password"] == secret["data"]["password"]
+
+
+def _curated_value_survives_a_refresh(cli: Cli, namespace: str, name: str) -> None:
+    """Through the `metaferry` CLI against the chart's catalogue: a curator's edit, then a requested refresh of
+    the connector that harvested the element; the curated value still shows, the harvested one beside it."""
+    cli.kubectl("create", "serviceaccount", "steward", "-n", namespace)
+    cli.kubectl(
+        "create", "clusterrolebinding", f"{namespace}-steward",
+        f"--clusterrole={CATALOG}-curator", f"--serviceaccount={namespace}:steward",
+    )  # fmt: skip
+    token = cli.kubectl("create", "token", "steward", "-n", namespace).stdout.strip()
+    catalog = ["--catalog", f"http://{cli.runner.service_address(RELEASE_NAMESPACE, CATALOG)}:8090"]
+    catalog += ["--catalog-token", token]
+    cluster = ["-n", namespace, "--kubeconfig", str(cli.plane.kubeconfig)]
+
+    def run(*args: str) -> str:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(args))
+        assert code == 0, f"metaferry {' '.join(args[:2])}: exit {code}: {err.getvalue()}"
+        return out.getvalue()
+
+    found = json.loads(run("search", "customers.csv", "--type", "CSVFile", *catalog, "-o", "json"))
+    (element,) = [e for e in found if e["metadata_collection"].endswith(f"/{name}")]
+    run("curate", element["guid"], "--set", "description=Customers, owned by sales ops", *catalog)
+    refreshed = json.loads(run("refresh", name, "--wait", "--timeout", "3m", *cluster, "-o", "json"))
+    assert refreshed["result"] == "Succeeded"
+    shown = json.loads(run("show", element["qualified_name"], *catalog, "-o", "json"))
+    assert shown["properties"]["description"] == "Customers, owned by sales ops"
+    assert shown["curations"]["description"]["curator"] == f"system:serviceaccount:{namespace}:steward"
+    assert shown["provenance"]["last_refresh_id"] == refreshed["refreshId"], "the refresh observed it again"
