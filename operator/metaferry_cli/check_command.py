@@ -26,7 +26,7 @@ from urllib3.exceptions import HTTPError
 from metaferry_cli.cluster import Cluster
 from metaferry_cli.errors import EXIT_FAILED, CliError
 from metaferry_cli.output import Output
-from metaferry_cli.waiting import parse_duration, wait_for
+from metaferry_cli.waiting import duration_argument, wait_for
 from metaferry_operator import naming
 from metaferry_operator.json_types import Json
 
@@ -44,16 +44,11 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     target.add_argument("name", nargs="?", help="an IntegrationConnector: checked in a Pod like its own")
     target.add_argument("--file", type=Path, metavar="FILE.yaml", help="a manifest, checked here")
     check.add_argument("--secrets-dir", metavar="DIR", help="with --file: secured properties, one file per key")
-    check.add_argument("--timeout", default=DEFAULT_TIMEOUT, type=_duration, help="for the check Pod (default 5m)")
+    check.add_argument(
+        "--timeout", default=DEFAULT_TIMEOUT, type=duration_argument, help="for the check Pod (default 5m)"
+    )
     check.add_argument("--keep", action="store_true", help="leave the check Pod for inspection")
     check.set_defaults(run=run_check)
-
-
-def _duration(text: str) -> float:
-    try:
-        return parse_duration(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def run_check(args: argparse.Namespace, out: Output) -> int:

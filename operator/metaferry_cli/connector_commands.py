@@ -15,7 +15,7 @@ from metaferry_cli.cluster import Cluster
 from metaferry_cli.errors import EXIT_FAILED, CliError
 from metaferry_cli.output import Output
 from metaferry_cli.status_view import describe, summary_rows
-from metaferry_cli.waiting import parse_duration, wait_for
+from metaferry_cli.waiting import duration_argument, wait_for
 from metaferry_operator import naming
 from metaferry_operator.json_types import Json
 
@@ -49,14 +49,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def _waiting(command: argparse.ArgumentParser) -> None:
     command.add_argument("--wait", action="store_true", help="wait for the result; exit 1 if it failed")
-    command.add_argument("--timeout", default=DEFAULT_TIMEOUT, type=_duration, help="with --wait (default 5m)")
-
-
-def _duration(text: str) -> float:
-    try:
-        return parse_duration(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+    command.add_argument("--timeout", default=DEFAULT_TIMEOUT, type=duration_argument, help="with --wait (default 5m)")
 
 
 def new_token() -> str:

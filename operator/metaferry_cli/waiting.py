@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import time
 from collections.abc import Callable
@@ -23,6 +24,14 @@ def parse_duration(text: str) -> float:
         raise ValueError(f"not a duration: {text!r} (e.g. 90s, 5m, 1h30m)")
     hours, minutes, seconds = match.groups()
     return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0)
+
+
+def duration_argument(text: str) -> float:
+    """parse_duration for argparse's `type=`: a bad value is a usage error naming the expected form."""
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def wait_for(

@@ -15,10 +15,9 @@ from openlineage.client.event_v2 import InputDataset, OutputDataset, RunState
 from metaferry_cli.lineage_view import lineage_tree
 from metaferry_cli.main import main
 from metaferry_runtime.connectors.directory_monitor import DirectoryMonitorConnector
-from metaferry_runtime.connectors.openlineage_receiver import OpenLineageReceiverConnector
 from metaferry_runtime.testing import HarnessFactory
 from tests.cli.catalogue_server import READER, serve_catalogue
-from tests.connectors.openlineage_client import TOKEN, catalogue_received, client, free_port, port_of, run_event
+from tests.connectors.openlineage_client import catalogue_received, client, port_of, run_event, start_receiver
 
 SUMMARY = ("postgres://warehouse:5432", "analytics.public.order_summary")
 WEEKLY = ("s3://lake", "reports/weekly")
@@ -37,14 +36,7 @@ def catalog(
     connector_harness(DirectoryMonitorConnector, endpoint=root, repository_url=url).refresh()
 
     monkeypatch.setenv("METAFERRY_LISTEN_HOST", "127.0.0.1")
-    receiver = connector_harness(
-        OpenLineageReceiverConnector,
-        listener_port=free_port(),
-        uses_blocking_calls=True,
-        secrets={"token": TOKEN},
-        configuration_properties={"journalDirectory": str(tmp_path / "journal")},
-        repository_url=url,
-    )
+    receiver = start_receiver(connector_harness, journal=tmp_path / "journal", repository_url=url)
     emitter = client(port_of(receiver))
     orders = InputDataset(namespace="file", name=str(root / "orders.csv"))
     emitter.emit(run_event(RunState.COMPLETE, job="daily_orders", inputs=[orders], outputs=[OutputDataset(*SUMMARY)]))

@@ -16,13 +16,12 @@ from typing import Any
 
 import pytest
 
-from metaferry_runtime.connectors.openlineage_receiver import OpenLineageReceiverConnector
 from metaferry_runtime.testing import HarnessFactory
 from tests.connectors.datahub_cli import DataHubCli, DataHubUnavailable, install_datahub
 from tests.connectors.grafana_server import GRAFANA_TOKEN, GrafanaServer
 from tests.connectors.grafana_server import serving as serving_grafana
 from tests.connectors.openapi_server import DocumentServer, serving
-from tests.connectors.openlineage_client import TOKEN, Receiver, free_port
+from tests.connectors.openlineage_client import Receiver, start_receiver
 from tests.kafka_server import KafkaBroker, KafkaUnavailable, start_kafka
 from tests.ldap_server import Organization, Slapd, SlapdUnavailable, start_slapd
 from tests.opa_server import OpaServer, OpaUnavailable, start_opa
@@ -111,15 +110,9 @@ def receiver(
     monkeypatch.setenv("METAFERRY_LISTEN_HOST", "127.0.0.1")
 
     def make(**config: Any) -> Receiver:
-        harness: Receiver = connector_harness(
-            OpenLineageReceiverConnector,
-            listener_port=free_port(),
-            uses_blocking_calls=True,
-            secrets={"token": TOKEN},
-            configuration_properties={"journalDirectory": str(tmp_path / "journal"), **config},
-            repository_url=lineage_repository_url,
+        return start_receiver(
+            connector_harness, journal=tmp_path / "journal", repository_url=lineage_repository_url, **config
         )
-        return harness
 
     return make
 

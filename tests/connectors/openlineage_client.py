@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,7 +15,7 @@ from openlineage.client.generated import column_lineage_dataset, parent_run, sch
 from openlineage.client.transport.http import HttpConfig, HttpTransport
 
 from metaferry_runtime.connectors.openlineage_receiver import OpenLineageReceiverConnector
-from metaferry_runtime.testing import ConnectorHarness
+from metaferry_runtime.testing import ConnectorHarness, HarnessFactory
 
 TOKEN = "receiver-token-0123456789"
 PRODUCER = "https://github.com/OpenLineage/OpenLineage/tree/1.0.0/integration/test"
@@ -94,6 +95,19 @@ def run_event(
 
 
 Receiver = ConnectorHarness[OpenLineageReceiverConnector]
+
+
+def start_receiver(connector_harness: HarnessFactory, *, journal: Path, repository_url: str, **config: Any) -> Receiver:
+    """The receiver started by the test kit on a free loopback port (METAFERRY_LISTEN_HOST set by the caller)."""
+    harness: Receiver = connector_harness(
+        OpenLineageReceiverConnector,
+        listener_port=free_port(),
+        uses_blocking_calls=True,
+        secrets={"token": TOKEN},
+        configuration_properties={"journalDirectory": str(journal), **config},
+        repository_url=repository_url,
+    )
+    return harness
 
 
 def port_of(harness: Receiver) -> int:

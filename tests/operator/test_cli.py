@@ -54,6 +54,17 @@ def cli(control_plane: ControlPlane, namespace: str, capsys: pytest.CaptureFixtu
     return run
 
 
+def cli_process(control_plane: ControlPlane, namespace: str, *args: str) -> subprocess.Popen[str]:
+    """`metaferry ARGS -n NAMESPACE -o json` as a process, for a command that waits while the test acts."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "metaferry_cli.main", *args, "-n", namespace, "-o", "json"],
+        env={**os.environ, **control_plane.env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def test_refresh_wait_prints_the_result_and_exits_0_then_1_when_it_fails(connectors: Connectors, cli: Any) -> None:
     data = connectors.create("files", properties={"refreshDelay": 1})
     connectors.wait_ready("files")
@@ -79,13 +90,7 @@ def test_a_newer_request_supersedes_the_one_a_refresh_wait_waits_for(
 ) -> None:
     connectors.create("files", properties={"refreshDelay": 6})
     connectors.wait_ready("files")
-    waiting = subprocess.Popen(
-        [sys.executable, "-m", "metaferry_cli.main", "refresh", "files", "--wait", "-n", namespace, "-o", "json"],
-        env={**os.environ, **control_plane.env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    waiting = cli_process(control_plane, namespace, "refresh", "files", "--wait")
     wait_for(
         lambda: (connectors.get("files")["metadata"].get("annotations") or {}).get(REFRESH),
         timeout=TIMEOUT,
@@ -201,13 +206,7 @@ def test_logs_shows_the_pods_audit_records_and_follows_new_ones(
     assert any(r["messageId"] == "METAFERRY-RUNTIME-0006" and refresh_id in r["text"] for r in records)
     assert cli("logs", "files", "--tail", "1", "-o", "json", "--all")[1].count('"time"') == 1
 
-    following = subprocess.Popen(
-        [sys.executable, "-m", "metaferry_cli.main", "logs", "files", "-f", "-n", namespace, "-o", "json"],
-        env={**os.environ, **control_plane.env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    following = cli_process(control_plane, namespace, "logs", "files", "-f")
     try:
         (data / "fail-refresh").write_text("")
         assert cli("refresh", "files", "--wait")[0] == 1
